@@ -1,0 +1,54 @@
+# convscope. Two commands do everything on a fresh machine:
+#   make serve   create .venv, install convscope (CPU build of torch unless a GPU is present), start it
+#   make test    the same install plus the test tools and Chromium, then lint and every test
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+TORCH_VERSION ?= 2.13.0
+HOST ?=
+PORT ?=
+
+.PHONY: serve test lint format bench install install-test chromium clean
+
+$(BIN)/python:
+	$(PYTHON) scripts/check-python.py
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.torch: | $(BIN)/python
+	scripts/install-torch.sh $(BIN)/python $(TORCH_VERSION)
+	@touch $@
+
+$(VENV)/.installed: pyproject.toml $(VENV)/.torch
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	@touch $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+serve: install
+	$(BIN)/convscope serve $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
+
+chromium:
+	@scripts/ensure-chromium.sh
+
+lint: install-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install-test
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: install-test chromium lint
+	$(BIN)/python -m pytest
+
+bench: install-test
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) artifacts .pytest_cache .ruff_cache .hypothesis

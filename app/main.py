@@ -1,0 +1,62 @@
+"""Assemble the app: settings, middleware, error handlers, static files and routers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.middleware.gzip import GZipMiddleware
+
+from app import __version__, errors
+from app.device import resolve_device
+from app.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware, VersionedStaticFiles
+from app.routers import assets, convolution, pages
+from app.settings import Settings, get_settings
+from app.web import make_templates
+from app.workers import ComputePool
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """A configured convscope app (``settings`` defaults to the environment's)."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.device = resolve_device(settings.device)
+        app.state.pool = ComputePool(
+            settings.compute_workers,
+            settings.compute_queue,
+            settings.retry_after_s,
+            settings.torch_threads,
+        )
+        try:
+            yield
+        finally:
+            app.state.pool.shutdown()
+
+    app = FastAPI(
+        title="convscope",
+        version=__version__,
+        description="Step-by-step traces of the operations inside convolutional networks.",
+        lifespan=lifespan,
+        docs_url=None,  # served by app.routers.assets, without a CDN
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.lessons = None  # filled on first render, once every router is included
+    app.state.templates = make_templates(settings.templates_dir, settings.static_dir)
+    app.dependency_overrides[get_settings] = lambda: settings
+
+    # Last added runs first: security headers wrap everything, then gzip, then body limits.
+    app.add_middleware(
+        BodyLimitMiddleware, default=settings.max_json_bytes, by_prefix=settings.upload_paths()
+    )
+    app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=1)  # fast; traces shrink 5×
+    app.add_middleware(SecurityHeadersMiddleware)
+    errors.install(app)
+
+    app.mount("/static", VersionedStaticFiles(directory=settings.static_dir), name="static")
+    for module in (pages, convolution, assets):
+        app.include_router(module.router)
+    return app

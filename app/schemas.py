@@ -1,0 +1,43 @@
+"""Request field types shared by the array endpoints, documented in the OpenAPI schema.
+
+Arrays and (h, w) pairs are accepted as plain JSON and validated by the computation layer,
+which names the exact bad element (``input[2][1] is the text 'a', not a number``); the
+schemas here only describe them for ``/docs``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import WithJsonSchema
+
+_NUMBER_ARRAY = {
+    "type": "array",
+    "description": "Nested lists of finite numbers, every row the same length.",
+    "items": {},
+}
+
+NumberArray = Annotated[Any, WithJsonSchema(_NUMBER_ARRAY)]
+
+IntOrPair = Annotated[
+    Any,
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer"},
+                {"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2},
+            ],
+            "description": "One integer for both axes, or [height, width].",
+        }
+    ),
+]
+
+NumberOrList = Annotated[
+    Any,
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "number"}, {"type": "array", "items": {"type": "number"}}],
+            "description": "One number for every output channel, or one per output channel.",
+        }
+    ),
+]

@@ -1,0 +1,79 @@
+"""Timing helpers shared by the benchmark sections: medians, tables, a live server."""
+
+from __future__ import annotations
+
+import gzip
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import httpx2 as httpx
+
+from tests.utils.server import free_port
+
+
+def median_ms(
+    fn: Callable[[], object], *, repeat: int = 15, warmup: int = 2, budget_s: float = 3.0
+) -> float:
+    """Median wall time of ``fn()`` in milliseconds (fewer repeats if it is slow)."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    started = time.perf_counter()
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1000)
+        if time.perf_counter() - started > budget_s and len(times) >= 3:
+            break
+    return statistics.median(times)
+
+
+def size(n: int) -> str:
+    if n >= 1 << 20:
+        return f"{n / (1 << 20):.1f} MB"
+    if n >= 1 << 10:
+        return f"{n / (1 << 10):.0f} kB"
+    return f"{n} B"
+
+
+def gz(data: bytes) -> int:
+    return len(gzip.compress(data, compresslevel=5))
+
+
+def table(title: str, header: list[str], rows: list[list[str]]) -> None:
+    """Print an aligned table."""
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    print(f"\n{title}")
+    print("  " + "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
+    print("  " + "  ".join("-" * w for w in widths))
+    for row in rows:
+        print("  " + "  ".join(str(c).rjust(w) for c, w in zip(row, widths, strict=True)))
+
+
+@contextmanager
+def http_client() -> Iterator[httpx.Client]:
+    """A client talking to a real ``convscope serve`` in a process of its own, on localhost."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)], stdout=subprocess.DEVNULL
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(base_url=url, timeout=120) as client:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    client.get("/api/convolution/presets").raise_for_status()
+                    break
+                except httpx.TransportError:
+                    if time.monotonic() > deadline or server.poll() is not None:
+                        raise RuntimeError("the benchmark server did not start") from None
+                    time.sleep(0.2)
+            yield client
+    finally:
+        server.terminate()
+        server.wait(10)

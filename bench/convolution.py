@@ -1,0 +1,76 @@
+"""Convolution traces at lecture sizes: trace vs plain F.conv2d, HTTP round trip, response size."""
+
+from __future__ import annotations
+
+import orjson
+import torch
+import torch.nn.functional as F
+
+from app.ops.conv import conv2d_trace
+from app.routers.convolution import ConvolutionRequest, convolution_json
+from bench.common import gz, http_client, median_ms, size, table
+
+HEADERS = {"content-type": "application/json", "accept-encoding": "gzip"}
+
+# (name, input C×H×W, kernel O×C×k×k, padding)
+CASES = [
+    ("5×5, 3×3", (1, 5, 5), (1, 1, 3, 3), 0),
+    ("28×28×1, 3×3", (1, 28, 28), (1, 1, 3, 3), 1),
+    ("28×28×1, 5×5", (1, 28, 28), (1, 1, 5, 5), 2),
+    ("32×32×3, 3×3", (3, 32, 32), (1, 3, 3, 3), 1),
+    ("32×32×3, 5×5", (3, 32, 32), (1, 3, 5, 5), 2),
+    ("32×32×3, 3×3, 3 out", (3, 32, 32), (3, 3, 3, 3), 1),
+    ("32×32×3, 5×5, 3 out", (3, 32, 32), (3, 3, 5, 5), 2),
+]
+
+
+def run() -> None:
+    gen = torch.Generator().manual_seed(0)
+    rows = []
+    with http_client() as client:
+        for name, in_shape, k_shape, padding in CASES:
+            x = torch.randint(0, 10, in_shape, generator=gen).double()
+            w = torch.randint(-2, 3, k_shape, generator=gen).double()
+            body = {"input": x.tolist(), "kernel": w.tolist(), "padding": padding}
+            request = ConvolutionRequest(**body)
+            raw = median_ms(lambda x=x, w=w, p=padding: F.conv2d(x[None], w, padding=p))
+            trace = median_ms(lambda x=x, w=w, p=padding: conv2d_trace(x, w, padding=p))
+            full = median_ms(lambda r=request: convolution_json(r))
+            payload = orjson.dumps(body)
+            http = median_ms(
+                lambda p=payload: client.post(
+                    "/api/convolution", content=p, headers=HEADERS
+                ).raise_for_status()
+            )
+            content = convolution_json(request)
+            rows.append(
+                [
+                    name,
+                    f"{raw:.3f}",
+                    f"{trace:.3f}",
+                    f"{trace / raw:.1f}×",
+                    f"{full:.2f}",
+                    f"{full / raw:.0f}×",
+                    f"{http:.2f}",
+                    f"{http / full:.2f}×",
+                    size(len(content)),
+                    size(gz(content)),
+                ]
+            )
+    table(
+        "Convolution trace (ms, median; 'trace' = conv2d_trace, 'full' = validate + trace + "
+        "steps + JSON, 'HTTP' = POST round trip with gzip)",
+        [
+            "case",
+            "F.conv2d",
+            "trace",
+            "trace/conv",
+            "full",
+            "full/conv",
+            "HTTP",
+            "HTTP/full",
+            "JSON",
+            "gzipped",
+        ],
+        rows,
+    )

@@ -1,0 +1,35 @@
+// Number and expression formatting shared by every page: a true minus sign, at most four
+// decimals, negative factors in parentheses: `0×0 + 1×(−1) + … = 3`.
+
+export const MINUS = "\u2212";
+const MAX_TERMS_SHOWN = 25; // longer sums show their head and tail around an ellipsis
+const HEAD = 12;
+const TAIL = 4;
+
+export function fmt(value, digits = 4) {
+  if (value === null || value === undefined || Number.isNaN(value)) return "";
+  let text = Number.isInteger(value) ? String(value) : String(parseFloat(value.toFixed(digits)));
+  if (text === "-0") text = "0";
+  return text.replace("-", MINUS);
+}
+
+export function factor(value) {
+  return value < 0 ? `(${fmt(value)})` : fmt(value);
+}
+
+export function productsText(terms) {
+  const parts = terms.map(([x, w]) => `${factor(x)}×${factor(w)}`);
+  if (parts.length <= MAX_TERMS_SHOWN) return parts.join(" + ");
+  const hidden = parts.length - HEAD - TAIL;
+  return [...parts.slice(0, HEAD), `… ${hidden} more …`, ...parts.slice(-TAIL)].join(" + ");
+}
+
+export function sumText(values) {
+  return values.map(factor).join(" + ");
+}
+
+export function parseNumber(text) {
+  const cleaned = String(text).trim().replace(/\u2212/g, "-");
+  if (cleaned === "") return NaN;
+  return Number(cleaned);
+}

@@ -1,0 +1,123 @@
+// Plotly heatmaps of number grids with the values printed in the cells, square cells, row 0
+// at the top, and rectangle shapes for highlights. Every page draws grids through here.
+
+export const PLOT_CONFIG = {
+  displaylogo: false,
+  responsive: false,
+  scrollZoom: false,
+  modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d", "toggleSpikelines"],
+  toImageButtonOptions: { format: "png", scale: 2 },
+};
+
+export const COLORS = {
+  window: "#f59e0b",
+  current: "#f59e0b",
+  tap: "#b45309",
+  padding: "#e5e7eb",
+  paddingText: "#6b7280",
+  empty: "#f8fafc",
+};
+
+export const DIVERGING = [
+  [0, "#2563eb"], [0.25, "#93c5fd"], [0.5, "#ffffff"], [0.75, "#fca5a5"], [1, "#dc2626"],
+];
+export const SEQUENTIAL = [[0, "#ffffff"], [1, "#1d4ed8"]];
+export const GRAYS = [[0, "#000000"], [1, "#ffffff"]];
+
+const MIN_CELL = 8;
+const MAX_CELL = 56;
+const TEXT_CELL = 20; // below this many pixels per cell, values are not printed
+
+export function cellSize(rows, cols, box) {
+  return Math.max(MIN_CELL, Math.min(MAX_CELL, Math.floor(box / Math.max(rows, cols))));
+}
+
+export function extent(grids) {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const grid of grids) {
+    for (const row of grid) {
+      for (const v of row) {
+        if (v === null || v === undefined) continue;
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
+    }
+  }
+  if (lo === Infinity) return [0, 1];
+  return [lo, hi];
+}
+
+// Colour settings for a set of grids shown on one scale: diverging around 0 when values
+// have both signs, sequential from 0 otherwise.
+export function colorScale(grids) {
+  const [lo, hi] = extent(grids);
+  if (lo < 0 && hi > 0) {
+    const m = Math.max(-lo, hi) || 1;
+    return { colorscale: DIVERGING, zmin: -m, zmax: m };
+  }
+  if (lo < 0) return { colorscale: DIVERGING, zmin: lo, zmax: -lo || 1 };
+  return { colorscale: SEQUENTIAL, zmin: Math.min(0, lo), zmax: hi > lo ? hi : lo + 1 };
+}
+
+export function layout(rows, cols, cell, extra = {}) {
+  const margin = { l: 2, r: 2, t: 2, b: 2 };
+  return {
+    width: cols * cell + margin.l + margin.r,
+    height: rows * cell + margin.t + margin.b,
+    margin,
+    xaxis: { visible: false, range: [-0.5, cols - 0.5], constrain: "domain" },
+    yaxis: { visible: false, range: [rows - 0.5, -0.5], scaleanchor: "x", constrain: "domain" },
+    paper_bgcolor: "rgba(0,0,0,0)",
+    plot_bgcolor: COLORS.empty,
+    showlegend: false,
+    shapes: [],
+    dragmode: false,
+    hoverlabel: { font: { size: 16 } },
+    ...extra,
+  };
+}
+
+// One heatmap trace. `text` is the grid of strings printed in the cells.
+export function trace(z, text, cell, scale, extra = {}) {
+  const showText = cell >= TEXT_CELL;
+  return {
+    type: "heatmap",
+    z,
+    text,
+    texttemplate: showText ? "%{text}" : "",
+    textfont: { size: Math.round(Math.min(22, cell * 0.4)) },
+    hovertemplate: "row %{y}, column %{x}: %{text}<extra></extra>",
+    xgap: 1,
+    ygap: 1,
+    showscale: false,
+    ...scale,
+    ...extra,
+  };
+}
+
+export function rect(r0, c0, r1, c1, { color = COLORS.window, width = 3, dash = "solid" } = {}) {
+  return {
+    type: "rect",
+    xref: "x",
+    yref: "y",
+    x0: c0 - 0.5,
+    x1: c1 + 0.5,
+    y0: r0 - 0.5,
+    y1: r1 + 0.5,
+    line: { color, width, dash },
+    fillcolor: "rgba(0,0,0,0)",
+  };
+}
+
+export function draw(div, traces, lay) {
+  return window.Plotly.react(div, traces, lay, PLOT_CONFIG);
+}
+
+export function setShapes(div, shapes) {
+  return window.Plotly.relayout(div, { shapes });
+}
+
+export function setGrid(div, z, text, traceIndex = 0) {
+  return window.Plotly.restyle(div, { z: [z], text: [text] }, [traceIndex]);
+}

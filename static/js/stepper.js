@@ -1,0 +1,115 @@
+// The step-through control bar shared by every step-by-step page: play/pause, step, first,
+// last, a scrubber and a speed menu, plus the keyboard (→ ← space Home End).
+//
+//   const stepper = createStepper(rootElement, { onStep(index) { draw(index); } });
+//   stepper.setCount(steps.length, startIndex);
+//
+// Playing advances on animation frames; when several steps fall due in one frame, only the
+// last is drawn, so high speeds stay smooth on large inputs.
+
+const TYPING = new Set(["INPUT", "SELECT", "TEXTAREA"]);
+
+export function createStepper(root, { onStep }) {
+  const q = (selector) => root.querySelector(selector);
+  const playButton = q('[data-action="play"]');
+  const scrub = q('[data-role="scrub"]');
+  const count = q('[data-role="count"]');
+  const speed = q('[data-role="speed"]');
+  let total = 0;
+  let index = 0;
+  let frame = null;
+  let carried = 0;
+  let last = 0;
+
+  function show() {
+    scrub.max = String(Math.max(0, total - 1));
+    scrub.value = String(index);
+    count.textContent = total ? `Step ${index + 1} of ${total}` : "No steps";
+    root.dataset.index = String(index);
+    root.dataset.total = String(total);
+  }
+
+  function go(target) {
+    if (!total) return;
+    index = Math.max(0, Math.min(total - 1, target));
+    show();
+    onStep(index);
+  }
+
+  function setPlaying(playing) {
+    root.dataset.playing = playing ? "true" : "false";
+    playButton.textContent = playing ? "❚❚ Pause" : "▶ Play";
+    playButton.setAttribute("aria-label", playing ? "Pause" : "Play");
+  }
+
+  function tick(now) {
+    carried += ((now - last) / 1000) * Number(speed.value);
+    last = now;
+    const advance = Math.floor(carried);
+    if (advance > 0) {
+      carried -= advance;
+      go(index + advance);
+      if (index >= total - 1) {
+        pause();
+        return;
+      }
+    }
+    frame = requestAnimationFrame(tick);
+  }
+
+  function play() {
+    if (frame !== null || total < 2) return;
+    if (index >= total - 1) go(0);
+    carried = 1; // the first step comes at once
+    last = performance.now();
+    setPlaying(true);
+    frame = requestAnimationFrame(tick);
+  }
+
+  function pause() {
+    if (frame !== null) cancelAnimationFrame(frame);
+    frame = null;
+    setPlaying(false);
+  }
+
+  const actions = {
+    first: () => { pause(); go(0); },
+    prev: () => { pause(); go(index - 1); },
+    next: () => { pause(); go(index + 1); },
+    last: () => { pause(); go(total - 1); },
+    play: () => (frame === null ? play() : pause()),
+  };
+
+  root.addEventListener("click", (event) => {
+    const button = event.target.closest("[data-action]");
+    if (button && actions[button.dataset.action]) actions[button.dataset.action]();
+  });
+  scrub.addEventListener("input", () => { pause(); go(Number(scrub.value)); });
+
+  document.addEventListener("keydown", (event) => {
+    if (event.altKey || event.ctrlKey || event.metaKey || TYPING.has(event.target.tagName)) return;
+    if (event.target.isContentEditable) return;
+    const key = { ArrowRight: "next", ArrowLeft: "prev", Home: "first", End: "last", " ": "play" }[event.key];
+    if (!key || !total) return;
+    if (key === "play" && event.target.tagName === "BUTTON") return; // the button's own click
+    event.preventDefault();
+    actions[key]();
+  });
+
+  setPlaying(false);
+  show();
+  return {
+    setCount(n, at = 0) {
+      pause();
+      total = n;
+      index = Math.max(0, Math.min(Math.max(0, n - 1), at));
+      show();
+      if (total) onStep(index);
+    },
+    go,
+    play,
+    pause,
+    get index() { return index; },
+    get total() { return total; },
+  };
+}

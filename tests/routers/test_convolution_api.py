@@ -1,0 +1,214 @@
+"""POST /api/convolution: exact keys, values against torch, and every bad input it must refuse."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from app.ops.conv import LIMITS
+
+URL = "/api/convolution"
+D2L = {"input": [[0, 1, 2], [3, 4, 5], [6, 7, 8]], "kernel": [[0, 1], [2, 3]]}
+
+RESPONSE_KEYS = {
+    "output",
+    "output_shape",
+    "padded_input",
+    "kernel",
+    "bias",
+    "stride",
+    "padding",
+    "dilation",
+    "flip",
+    "footprint",
+    "formula",
+    "parameters",
+    "steps",
+}
+STEP_KEYS = {"position", "window", "terms", "partials", "bias", "value"}
+
+
+def test_response_has_exactly_the_documented_keys(client):
+    response = client.post(URL, json=D2L)
+    assert response.status_code == 200
+    data = response.json()
+    assert set(data) == RESPONSE_KEYS
+    assert data["output"] == [[[19, 25], [37, 43]]]
+    assert data["output_shape"] == [1, 2, 2]
+    assert data["padded_input"] == [D2L["input"]]
+    assert len(data["steps"]) == 4
+    for step in data["steps"]:
+        assert set(step) == STEP_KEYS
+    assert data["steps"][1] == {
+        "position": [0, 0, 1],
+        "window": [0, 1],
+        "terms": [[1, 0], [2, 1], [4, 2], [5, 3]],
+        "partials": [25.0],
+        "bias": 0.0,
+        "value": 25.0,
+    }
+    assert data["formula"]["H"]["substituted"] == "H' = ⌊(3 + 2·0 − 1·(2 − 1) − 1) / 1⌋ + 1 = 2"
+    assert data["parameters"]["conv"] == 5
+
+
+def test_multichannel_with_everything_set_matches_conv2d(client):
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randint(-5, 6, (3, 7, 6), generator=gen).double()
+    w = torch.randint(-2, 3, (2, 3, 3, 2), generator=gen).double()
+    body = {
+        "input": x.tolist(),
+        "kernel": w.tolist(),
+        "bias": [0.5, -1],
+        "stride": [2, 1],
+        "padding": [1, 2],
+        "dilation": [1, 2],
+        "flip": True,
+    }
+    data = client.post(URL, json=body).json()
+    expected = F.conv2d(
+        x[None],
+        torch.flip(w, (-2, -1)),
+        torch.tensor([0.5, -1.0]).double(),
+        stride=(2, 1),
+        padding=(1, 2),
+        dilation=(1, 2),
+    )[0]
+    assert data["output"] == expected.tolist()
+    assert data["output_shape"] == list(expected.shape)
+    assert [s["position"][0] for s in data["steps"]] == sorted(
+        s["position"][0] for s in data["steps"]
+    )
+    assert data["kernel"] == torch.flip(w, (-2, -1)).tolist()
+
+
+def test_bias_as_one_number_applies_to_every_output_channel(client):
+    body = {**D2L, "kernel": [[[[0, 1], [2, 3]]], [[[1, 1], [1, 1]]]], "bias": 10}
+    data = client.post(URL, json=body).json()
+    assert data["bias"] == [10, 10]
+    assert data["output"][1] == [[18, 22], [30, 34]]
+
+
+BAD = [
+    ({**D2L, "input": [[0, 1, 2], [3, 4]]}, "input[1] has 2 entries where 3 were expected"),
+    ({**D2L, "input": [[0, "x"], [1, 2]]}, "input[0][1] is the text 'x', not a number"),
+    ({**D2L, "kernel": [[0, None], [1, 2]]}, "kernel[0][1] is null, not a number"),
+    ({**D2L, "input": []}, "input is empty"),
+    ({**D2L, "input": [[]]}, "input is empty"),
+    ({**D2L, "kernel": [[[1]], [[1]]]}, "kernel has 2 input channels but the input has 1"),
+    ({**D2L, "kernel": [[1] * 4] * 4}, "the 4×4 kernel is larger than the padded input (3×3)"),
+    ({**D2L, "dilation": 3}, "dilated to 4×4, is larger than the padded input"),
+    ({**D2L, "stride": 0}, "stride must be at least 1 (got 0)"),
+    ({**D2L, "stride": [1, 0]}, "stride must be at least 1 (got 0)"),
+    ({**D2L, "padding": -1}, "padding must be at least 0 (got -1)"),
+    ({**D2L, "dilation": 0}, "dilation must be at least 1 (got 0)"),
+    ({**D2L, "stride": "2"}, "stride must be a whole number"),
+    ({**D2L, "bias": [1, 2]}, "bias has 2 values but there are 1 output channels"),
+    ({**D2L, "bias": "x"}, "bias must be a number or a list of numbers"),
+    ({**D2L, "flip": "yes"}, "flip: Input should be a valid boolean"),
+    ({**D2L, "input": [[0] * 65] * 3}, "input is 3×65; the limit is 64×64 per channel"),
+    (
+        {**D2L, "input": [[[0]]] * 17, "kernel": [[[1]]] * 17},
+        "input has 17 channels; the limit is 16",
+    ),
+    ({**D2L, "kernel": [[0] * 12] * 12}, "kernel is 12×12; the limit is 11×11"),
+    ({**D2L, "kernel": [[[[1]]]] * 17}, "kernel has 17 output channels; the limit is 16"),
+    ({**D2L, "padding": LIMITS.max_padding + 1}, f"padding must be at most {LIMITS.max_padding}"),
+    (
+        {"input": [[[0] * 64] * 64] * 16, "kernel": [[[[1] * 3] * 3] * 16] * 2, "padding": 1},
+        "this trace would have 1,179,648 multiplications; the limit is 300,000",
+    ),
+    ({"kernel": [[1]]}, "input is required"),
+    ({**D2L, "strides": 2}, "Unknown field 'strides'"),
+]
+
+
+@pytest.mark.parametrize(("body", "message"), BAD, ids=[m[:40] for _, m in BAD])
+def test_bad_input_gets_422_naming_the_problem_quickly(client, body, message):
+    started = time.perf_counter()
+    response = client.post(URL, json=body)
+    elapsed = time.perf_counter() - started
+    assert response.status_code == 422, response.text
+    assert message in response.json()["detail"]
+    assert elapsed < 1.0
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ('{"input": [[NaN, 1], [2, 3]], "kernel": [[1]]}', "input[0][0] is nan"),
+        ('{"input": [[Infinity, 1]], "kernel": [[1]]}', "input[0][0] is inf"),
+        ('{"input": [[1, 2]], "kernel": [[-Infinity]]}', "kernel[0][0] is -inf"),
+        ('{"input": [[1, 2]], "kernel": [[1]], "bias": NaN}', "bias is nan"),
+        ('{"input": [[1, 2]], "kernel": [[1]]', "The request body is not valid JSON"),
+        ("[1, 2, 3]", "The request body must be a JSON object"),
+        ("", "A request body is required"),
+    ],
+)
+def test_malformed_json_is_refused(client, raw, message):
+    response = client.post(URL, content=raw, headers={"content-type": "application/json"})
+    assert response.status_code == 422, response.text
+    assert message in response.json()["detail"]
+
+
+def test_oversized_body_gets_413_before_it_is_read(client, settings):
+    big = b'{"input": [' + b"1," * settings.max_json_bytes + b"1]}"
+    response = client.post(URL, content=big, headers={"content-type": "application/json"})
+    assert response.status_code == 413
+    assert response.json()["detail"] == "The request body is too large: the limit is 2 MB"
+
+
+def test_oversized_body_without_content_length_gets_413(client, settings):
+    def chunks():
+        yield b'{"input": ['
+        for _ in range(settings.max_json_bytes // 65536 + 2):
+            yield b"1," * 32768
+        yield b"1]}"
+
+    response = client.post(URL, content=chunks(), headers={"content-type": "application/json"})
+    assert response.status_code == 413
+    assert "too large" in response.json()["detail"]
+
+
+def test_server_keeps_serving_after_bad_requests(client):
+    for body, _ in BAD[:8]:
+        client.post(URL, json=body)
+    assert client.post(URL, json=D2L).json()["output"] == [[[19, 25], [37, 43]]]
+
+
+def test_presets_endpoint_lists_lecture_examples_and_kernels(client):
+    data = client.get("/api/convolution/presets").json()
+    assert set(data) == {"presets", "kernels", "limits", "default_preset"}
+    names = [p["name"] for p in data["presets"]]
+    assert data["default_preset"] in names
+    assert {"d2l_cross_correlation", "sharpen_padded", "vertical_edge_numbers"} <= set(names)
+    assert {k["name"] for k in data["kernels"]} >= {
+        "identity",
+        "sharpen",
+        "box_blur",
+        "gaussian_blur",
+        "laplacian",
+        "outline",
+        "emboss",
+        "sobel_top",
+        "sobel_bottom",
+        "sobel_left",
+        "sobel_right",
+        "vertical_edge",
+        "horizontal_edge",
+    }
+    assert data["limits"]["max_terms"] == LIMITS.max_terms
+
+
+def test_openapi_documents_the_endpoint(client):
+    schema = client.get("/openapi.json").json()
+    operation = schema["paths"]["/api/convolution"]["post"]
+    assert "422" in operation["responses"]
+    request_ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    request = schema["components"]["schemas"][request_ref.rsplit("/", 1)[-1]]
+    assert {"input", "kernel", "bias", "stride", "padding", "dilation", "flip"} <= set(
+        request["properties"]
+    )
+    assert request["properties"]["stride"]["anyOf"][0] == {"type": "integer"}

@@ -1,0 +1,185 @@
+"""The app shell: home page, security and cache headers, gzip, local assets, errors, the pool."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import threading
+from html.parser import HTMLParser
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.lessons import LESSONS
+from app.main import create_app
+from app.middleware import CONTENT_SECURITY_POLICY
+from app.settings import Settings
+from app.workers import ComputePool, PoolBusy
+
+
+class Links(HTMLParser):
+    """Collects hrefs, script srcs, headings and inline scripts of a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hrefs: list[str] = []
+        self.scripts: list[dict[str, str | None]] = []
+        self.inline_handlers: list[str] = []
+        self.h1: list[str] = []
+        self._in_h1 = False
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        self.inline_handlers += [name for name in attributes if name.startswith("on")]
+        if tag == "a" and attributes.get("href"):
+            self.hrefs.append(attributes["href"])
+        if tag == "script":
+            self.scripts.append(attributes)
+        self._in_h1 = tag == "h1"
+
+    def handle_data(self, data):
+        if self._in_h1 and data.strip():
+            self.h1.append(data.strip())
+
+
+def parse(html: str) -> Links:
+    parser = Links()
+    parser.feed(html)
+    return parser
+
+
+def test_home_lists_the_lessons_in_lecture_order_and_links_those_that_exist(client):
+    response = client.get("/")
+    assert response.status_code == 200
+    html = response.text
+    positions = [html.index(f'data-lesson="{lesson.slug}"') for lesson in LESSONS]
+    assert positions == sorted(positions)
+    links = parse(html).hrefs
+    assert "/convolution" in links
+    for href in links:
+        if href.startswith("/"):
+            assert client.get(href.split("?")[0]).status_code == 200, href
+
+
+def test_every_page_has_no_inline_script(client):
+    for path in ("/", "/convolution", "/docs"):
+        page = parse(client.get(path).text)
+        assert not page.inline_handlers, path
+        for script in page.scripts:
+            assert script.get("src") or script.get("type") == "application/json", (path, script)
+
+
+@pytest.mark.parametrize("path", ["/", "/convolution", "/api/convolution/presets", "/nope"])
+def test_security_headers_on_every_response(client, path):
+    headers = client.get(path).headers
+    assert headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+    assert "script-src 'self'" in CONTENT_SECURITY_POLICY
+    assert "unsafe-inline" not in CONTENT_SECURITY_POLICY.split("script-src")[1].split(";")[0]
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["referrer-policy"] == "same-origin"
+
+
+def test_static_files_are_cached_for_a_year_when_versioned(client):
+    html = client.get("/convolution").text
+    css = re.search(r'href="(/static/css/app\.css\?v=[0-9a-f]{12})"', html).group(1)
+    response = client.get(css)
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
+    unversioned = client.get("/static/js/stepper.js")
+    assert unversioned.headers["cache-control"] == "no-cache"
+    assert unversioned.headers["etag"]
+    assert (
+        client.get(
+            "/static/js/stepper.js", headers={"if-none-match": unversioned.headers["etag"]}
+        ).status_code
+        == 304
+    )
+
+
+def test_plotly_is_served_locally_and_gzipped(client):
+    html = client.get("/convolution").text
+    src = re.search(r'src="(/vendor/plotly\.min\.js\?v=[^"]+)"', html).group(1)
+    response = client.get(src, headers={"accept-encoding": "gzip"})
+    assert response.status_code == 200
+    assert response.headers["content-encoding"] == "gzip"
+    assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert response.headers["content-type"].startswith("text/javascript")
+    assert len(response.content) > 1_000_000  # the decoded library
+    assert client.get("/vendor/evil.js").status_code == 404
+
+
+def test_json_responses_are_gzipped(client):
+    body = {"input": [[1] * 30] * 30, "kernel": [[1, 0], [0, -1]]}
+    response = client.post("/api/convolution", json=body, headers={"accept-encoding": "gzip"})
+    assert response.headers["content-encoding"] == "gzip"
+
+
+def test_docs_page_uses_only_local_assets(client):
+    html = client.get("/docs").text
+    page = parse(html)
+    sources = [s["src"] for s in page.scripts if s.get("src")]
+    assert any("swagger-ui-bundle.js" in s for s in sources)
+    assert all(s.startswith("/") for s in sources)
+    assert "cdn" not in html.lower()
+    assert client.get("/vendor/swagger-ui.css").status_code == 200
+
+
+def test_unknown_page_is_a_readable_404_for_browsers_and_json_for_the_api(client):
+    page = client.get("/nowhere", headers={"accept": "text/html"})
+    assert page.status_code == 404
+    assert "There is nothing at /nowhere" in page.text
+    api = client.get("/api/nowhere")
+    assert api.status_code == 404
+    assert api.json() == {"detail": "There is nothing at /api/nowhere"}
+    assert client.get("/api/convolution").json()["detail"] == (
+        "GET is not allowed on /api/convolution"
+    )
+
+
+def run_in_fresh_loop(coroutine_function):
+    """asyncio.run in a thread of its own (a session's browser keeps a loop on this one)."""
+    errors = []
+
+    def target():
+        try:
+            asyncio.run(coroutine_function())
+        except BaseException as error:  # re-raised below, on the test's thread
+            errors.append(error)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(30)
+    if errors:
+        raise errors[0]
+
+
+def test_pool_refuses_work_when_full():
+    pool = ComputePool(workers=1, queue=0, retry_after=3)
+    release = threading.Event()
+
+    async def scenario():
+        first = asyncio.create_task(pool.run(release.wait, 5))
+        await asyncio.sleep(0.05)
+        with pytest.raises(PoolBusy) as busy:
+            await pool.run(lambda: None)
+        assert busy.value.retry_after == 3
+        release.set()
+        assert await first is True
+        assert pool.in_flight == 0
+        assert await pool.run(lambda: 42) == 42
+
+    try:
+        run_in_fresh_loop(scenario)
+    finally:
+        pool.shutdown()
+
+
+def test_full_pool_answers_503_with_retry_after():
+    settings = Settings(device="cpu", compute_workers=1, compute_queue=0, retry_after_s=4)
+    with TestClient(create_app(settings)) as client:
+        client.app.state.pool._in_flight = 1  # as if a request were running
+        response = client.post("/api/convolution", json={"input": [[1]], "kernel": [[1]]})
+        assert response.status_code == 503
+        assert response.headers["retry-after"] == "4"
+        assert "busy" in response.json()["detail"]
+        assert client.get("/").status_code == 200  # pages are still served

@@ -1,0 +1,45 @@
+"""Headless Chromium (Debian's package) driven by Playwright, and a place for screenshots."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+#: Screenshots land here for a person to look at (``make test`` keeps them).
+SCREENSHOTS = Path(os.environ.get("CONVSCOPE_SCREENSHOTS", "artifacts/screenshots"))
+
+
+def chromium_path() -> str:
+    """The Chromium binary: ``CONVSCOPE_CHROMIUM``, else Debian's or whatever is on PATH."""
+    for candidate in (
+        os.environ.get("CONVSCOPE_CHROMIUM"),
+        "/usr/bin/chromium",
+        shutil.which("chromium"),
+        shutil.which("chromium-browser"),
+    ):
+        if candidate and Path(candidate).exists():
+            return candidate
+    raise RuntimeError(
+        "Chromium was not found: `make test` installs Debian's chromium package, or set "
+        "CONVSCOPE_CHROMIUM to a Chromium binary"
+    )
+
+
+def screenshot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
+    """Save a full-page screenshot under :data:`SCREENSHOTS` and return its path."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
