@@ -8,8 +8,9 @@ students gets a clear "try again" instead of a server that hangs for everyone.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from typing import Any, TypeVar
 
@@ -27,13 +28,19 @@ class PoolBusy(Exception):
 
 
 class ComputePool:
-    """Run blocking torch work off the event loop, with back-pressure."""
+    """Run blocking torch work off the event loop, with back-pressure.
+
+    A slot is held from submission until the work itself finishes (not merely until its
+    caller stops waiting), so abandoned requests cannot pile up behind the bound. Work that
+    has not started when its caller is cancelled is dropped at once.
+    """
 
     def __init__(self, workers: int, queue: int, retry_after: int, torch_threads: int = 0):
         self.workers = workers
         self.capacity = workers + queue
         self.retry_after = retry_after
-        self._in_flight = 0  # only touched on the event loop's thread
+        self._in_flight = 0
+        self._lock = threading.Lock()
         initializer = partial(torch.set_num_threads, torch_threads) if torch_threads else None
         self._executor = ThreadPoolExecutor(
             workers, thread_name_prefix="convscope-compute", initializer=initializer
@@ -41,19 +48,30 @@ class ComputePool:
 
     @property
     def in_flight(self) -> int:
-        """Requests running or waiting right now."""
+        """Computations running or waiting for a thread right now."""
         return self._in_flight
+
+    def _release(self, _: Future[Any] | None = None) -> None:
+        with self._lock:
+            self._in_flight -= 1
 
     async def run(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """``fn(*args, **kwargs)`` on a worker thread, or ``PoolBusy`` if the line is full."""
-        if self._in_flight >= self.capacity:
-            raise PoolBusy(self.retry_after)
-        self._in_flight += 1
+        with self._lock:
+            if self._in_flight >= self.capacity:
+                raise PoolBusy(self.retry_after)
+            self._in_flight += 1
         try:
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._executor, partial(fn, *args, **kwargs))
-        finally:
-            self._in_flight -= 1
+            future = self._executor.submit(fn, *args, **kwargs)
+        except BaseException:
+            self._release()
+            raise
+        future.add_done_callback(self._release)
+        try:
+            return await asyncio.wrap_future(future)
+        except asyncio.CancelledError:
+            future.cancel()  # succeeds only if it has not started; then its slot frees now
+            raise
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)

@@ -174,6 +174,31 @@ def test_pool_refuses_work_when_full():
         pool.shutdown()
 
 
+def test_cancelled_work_that_has_not_started_frees_its_slot():
+    pool = ComputePool(workers=1, queue=1, retry_after=1)
+    release = threading.Event()
+
+    async def scenario():
+        running = asyncio.create_task(pool.run(release.wait, 5))
+        waiting = asyncio.create_task(pool.run(lambda: "never"))
+        await asyncio.sleep(0.05)
+        assert pool.in_flight == 2
+        waiting.cancel()
+        await asyncio.sleep(0.05)
+        assert pool.in_flight == 1  # the queued job was dropped
+        running.cancel()  # already running: its slot is held until the work ends
+        await asyncio.sleep(0.05)
+        assert pool.in_flight == 1
+        release.set()
+        await asyncio.sleep(0.1)
+        assert pool.in_flight == 0
+
+    try:
+        run_in_fresh_loop(scenario)
+    finally:
+        pool.shutdown()
+
+
 def test_full_pool_answers_503_with_retry_after():
     settings = Settings(device="cpu", compute_workers=1, compute_queue=0, retry_after_s=4)
     with TestClient(create_app(settings)) as client:
