@@ -1,0 +1,62 @@
+"""Where a model's weights come from, and reading and writing them without unpickling.
+
+Weights trained by this project are safetensors files in ``models/`` whose header carries
+their provenance (seed, recipe, held-out accuracy) as metadata. Weights from a package are
+loaded with ``torch.load(weights_only=True)`` (see ``efficientnet_lite.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
+
+
+def save_weights(model: torch.nn.Module, path: Path, metadata: dict[str, str]) -> None:
+    """The model's state dict as safetensors, with string metadata in the header."""
+    state = {key: value.detach().cpu().contiguous() for key, value in model.state_dict().items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file(state, str(path), metadata=metadata)
+
+
+@cache
+def read_metadata(path: Path) -> dict[str, str]:
+    """A safetensors file's metadata (reads the header only)."""
+    with safe_open(str(path), framework="pt") as handle:
+        return dict(handle.metadata() or {})
+
+
+@dataclass(frozen=True)
+class Weights:
+    """A model's trained weights: where they come from and how to load them."""
+
+    source: str  # for people: who trained them, on what, where the file comes from
+    loader: Callable[[], dict[str, torch.Tensor]] = field(repr=False)
+    path: Path | None = None  # the safetensors file, for weights trained by this project
+    accuracy_on: str = ""  # what ``accuracy()`` was measured on
+    reported_accuracy: float | None = None  # for weights trained elsewhere
+
+    @classmethod
+    def safetensors(cls, path: Path, *, source: str, accuracy_on: str) -> Weights:
+        return cls(source, lambda: load_file(str(path)), path, accuracy_on)
+
+    def load(self) -> dict[str, torch.Tensor]:
+        """The state dict, on the CPU."""
+        if self.path is not None and not self.path.is_file():
+            raise FileNotFoundError(
+                f"{self.path} is missing: run `convscope train` to make it, or restore it"
+            )
+        return self.loader()
+
+    def metadata(self) -> dict[str, str]:
+        return read_metadata(self.path) if self.path is not None else {}
+
+    def accuracy(self) -> float | None:
+        """Top-1 accuracy (a fraction) on ``accuracy_on``: measured, or as reported."""
+        measured = self.metadata().get("held_out_accuracy")
+        return float(measured) if measured is not None else self.reported_accuracy
