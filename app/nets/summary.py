@@ -15,7 +15,10 @@ padding p_before:
     start_out = start_in − p_before·j_in  (input coordinate where unit 0's field begins)
 
 so output unit i sees input pixels start + i·j … start + i·j + r − 1 (clipped to the image;
-the part outside is padding). A layer's "previous" layer is the one whose output it reads
+the part outside is padding). That box is exact (tests/nets/test_summary.py checks it with
+a gradient probe) unless dilation or a stride larger than the kernel leaves holes in it, or
+a layer's windows stop short of the last rows of its input (floor division), whose pixels
+are then in the box but never read. A layer's "previous" layer is the one whose output it reads
 (tracked by tensor identity), so residual sums take the union of both inputs' fields.
 Elementwise layers (BatchNorm, activations, dropout) keep the field; a dense layer, a
 flatten or a global pool sees the whole input.
@@ -190,8 +193,10 @@ _INPUT = "input"
 
 def summarize(model: nn.Module, input_shape: tuple[int, ...]) -> ArchitectureSummary:
     """The architecture table of ``model`` for one input of ``input_shape`` (C, H, W)."""
-    device = next(model.parameters()).device
-    x = torch.zeros(1, *input_shape, device=device)
+    tensors = [*model.parameters(), *model.buffers()]
+    x = torch.zeros(1, *input_shape, device=tensors[0].device if tensors else "cpu")
+    if tensors:
+        x = x.to(tensors[0].dtype)
     with torch.inference_mode(), hooked(model, keep_inputs=True) as record:
         model(x)
     height, width = input_shape[-2:]

