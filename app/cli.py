@@ -48,6 +48,7 @@ def serve(host: str | None, port: int | None, device: str | None) -> int:
 
     from app.device import resolve_device
     from app.main import create_app
+    from app.memory import retain_freed_memory
     from app.settings import Settings
 
     overrides = {
@@ -59,6 +60,7 @@ def serve(host: str | None, port: int | None, device: str | None) -> int:
     except ValueError as error:
         print(f"convscope: {error}", file=sys.stderr)
         return 2
+    retain_freed_memory()  # model passes reuse their memory instead of faulting it in again
     shown_host = "127.0.0.1" if settings.host in {"0.0.0.0", "::"} else settings.host
     print(
         f"convscope {__version__}: serving on http://{shown_host}:{settings.port} "

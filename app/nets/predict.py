@@ -88,15 +88,11 @@ class LayerActivation:
     @classmethod
     def of(cls, name: str, values: torch.Tensor) -> LayerActivation:
         values = values.detach().float().cpu()
-        strength = values.abs().flatten(1).mean(1) if values.dim() == 3 else values.abs()
-        return cls(
-            name,
-            values,
-            float(values.min()),
-            float(values.max()),
-            strength,
-            torch.argsort(strength, descending=True, stable=True),
-        )
+        magnitude = values.abs()
+        strength = magnitude.flatten(1).mean(1) if values.dim() == 3 else magnitude  # (C,)
+        low, high = torch.aminmax(values)  # one pass for both
+        order = torch.argsort(strength, descending=True, stable=True)
+        return cls(name, values, float(low), float(high), strength, order)
 
 
 @dataclass(frozen=True)
