@@ -30,6 +30,7 @@ elements × (C_in / groups)·kh·kw, a dense layer's in × out.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import torch
@@ -37,6 +38,7 @@ from torch import nn
 
 from app.explain.activations import hooked
 from app.nets.layers import Conv2dSame, ResidualAdd
+from app.nets.registry import get_model_spec
 
 Pair = tuple[int, int]
 
@@ -235,6 +237,13 @@ def summarize(model: nn.Module, input_shape: tuple[int, ...]) -> ArchitectureSum
         total_parameters=sum(p.numel() for p in model.parameters()),
         total_macs=sum(row.macs for row in rows),
     )
+
+
+@cache
+def model_summary(name: str) -> ArchitectureSummary:
+    """The architecture table of the registered model ``name`` (computed once)."""
+    spec = get_model_spec(name)
+    return summarize(spec.builder().eval(), spec.input_shape)
 
 
 def _field(
