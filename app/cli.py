@@ -1,5 +1,7 @@
 """The ``convscope`` command: ``convscope serve`` (the default) starts the web app.
 
+``convscope train <model>`` retrains one of the MNIST models from its fixed seed and writes
+its weights and model card into ``models/``; ``convscope models`` lists the model zoo.
 Flags override the ``CONVSCOPE_*`` environment variables, which override the defaults.
 """
 
@@ -8,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from app import __version__
 
@@ -20,6 +23,12 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command")
     serve = commands.add_parser("serve", help="start the web app (the default command)")
     _serve_flags(serve)
+    train = commands.add_parser("train", help="retrain an MNIST model from its fixed seed")
+    train.add_argument("model", help="lenet5 or simple-cnn")
+    train.add_argument("--epochs", type=int, help="passes over the 4,000 training digits")
+    train.add_argument("--seed", type=int, help="random seed (default 0, the shipped weights)")
+    train.add_argument("--out", type=Path, help="folder for the weights and card (models/)")
+    commands.add_parser("models", help="list the models and their accuracy")
     return parser
 
 
@@ -39,6 +48,7 @@ def serve(host: str | None, port: int | None, device: str | None) -> int:
 
     from app.device import resolve_device
     from app.main import create_app
+    from app.memory import retain_freed_memory
     from app.settings import Settings
 
     overrides = {
@@ -50,6 +60,7 @@ def serve(host: str | None, port: int | None, device: str | None) -> int:
     except ValueError as error:
         print(f"convscope: {error}", file=sys.stderr)
         return 2
+    retain_freed_memory()  # model passes reuse their memory instead of faulting it in again
     shown_host = "127.0.0.1" if settings.host in {"0.0.0.0", "::"} else settings.host
     print(
         f"convscope {__version__}: serving on http://{shown_host}:{settings.port} "
@@ -66,6 +77,44 @@ def serve(host: str | None, port: int | None, device: str | None) -> int:
     return 0
 
 
+def train(model: str, epochs: int | None, seed: int | None, out: Path | None) -> int:
+    """Train ``model`` and write its weights and card; returns an exit status."""
+    from dataclasses import replace
+
+    from app.nets import training
+
+    if model not in training.TRAINABLE:
+        print(
+            f"convscope: cannot train {model!r}; trainable models: {', '.join(training.TRAINABLE)}",
+            file=sys.stderr,
+        )
+        return 2
+    recipe = training.Recipe()
+    if epochs is not None:
+        recipe = replace(recipe, epochs=epochs)
+    if seed is not None:
+        recipe = replace(recipe, seed=seed)
+    training.train(
+        model, recipe, out or training.MODEL_DIR, log=lambda line: print(line, flush=True)
+    )
+    return 0
+
+
+def models() -> int:
+    """Print the model zoo, one line per model."""
+    from app.nets.registry import get_model_spec, list_models
+
+    for name in list_models():
+        spec = get_model_spec(name)
+        accuracy = f"{spec.accuracy:.1%}" if spec.accuracy is not None else "n/a"
+        shape = "×".join(map(str, spec.input_shape))
+        print(
+            f"{name:20} {spec.title:20} input {shape:11} {spec.num_classes:5} classes "
+            f"{spec.parameter_count:>10,} parameters  accuracy {accuracy}"
+        )
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -74,6 +123,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parsed = _parser().parse_args(args)
     if parsed.command == "serve":
         return serve(parsed.host, parsed.port, parsed.device)
+    if parsed.command == "train":
+        return train(parsed.model, parsed.epochs, parsed.seed, parsed.out)
+    if parsed.command == "models":
+        return models()
     _parser().print_help()
     return 2
 

@@ -8,7 +8,7 @@ import sys
 
 import torch
 
-SECTIONS = ["convolution"]
+SECTIONS = ["convolution", "models"]
 
 
 def main(argv: list[str]) -> int:

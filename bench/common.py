@@ -77,3 +77,27 @@ def http_client() -> Iterator[httpx.Client]:
     finally:
         server.terminate()
         server.wait(10)
+
+
+def paired_ms(
+    base: Callable[[], object], other: Callable[[], object], *, rounds: int = 30, warmup: int = 3
+) -> tuple[float, float, float]:
+    """Medians of ``base()`` and ``other()`` run alternately, and the median of their ratios.
+
+    Alternating keeps the two side by side when the machine is shared: a burst of someone
+    else's work slows both sides of a pair, not one series.
+    """
+    for _ in range(warmup):
+        base()
+        other()
+    first, second, ratios = [], [], []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        base()
+        t1 = time.perf_counter()
+        other()
+        t2 = time.perf_counter()
+        first.append((t1 - t0) * 1000)
+        second.append((t2 - t1) * 1000)
+        ratios.append((t2 - t1) / (t1 - t0))
+    return statistics.median(first), statistics.median(second), statistics.median(ratios)

@@ -1,0 +1,137 @@
+"""Capture the activations of a network's layers with forward hooks: ONE helper for the app.
+
+:func:`hooked` registers a forward hook on each chosen layer and removes every handle in
+``finally``, so no hook outlives the ``with`` block, even when the forward pass raises (as
+Captum does; tested). On top of it:
+
+- :func:`capture`: one forward pass under ``torch.inference_mode`` → the output plus
+  layer name → output tensor, in execution order.
+- :func:`layer_output`: one layer's output alone; the forward pass stops right after that
+  layer, so nothing after it is computed and nothing else is kept.
+
+Models are shared between the threads of the compute pool, and a hook registered on a shared
+module fires for every thread's forward pass. Each hook therefore records only the passes
+of the thread that registered it: concurrent captures on one model never mix.
+
+A hooked tensor is the very tensor the next layer reads (no copy): every architecture here
+uses out-of-place operations only, so the captured values are final.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from app.nets.registry import UnknownName
+
+
+def leaf_layers(model: nn.Module) -> list[str]:
+    """Names of the modules that hold no other module (conv, bn, activation, ...)."""
+    return [name for name, module in model.named_modules() if name and not any(module.children())]
+
+
+def resolve_layers(model: nn.Module, layers: Iterable[str] | None) -> dict[str, nn.Module]:
+    """Name → module for ``layers`` (every leaf when ``None``); unknown names are refused."""
+    modules = dict(model.named_modules())
+    names = leaf_layers(model) if layers is None else list(layers)
+    for name in names:
+        if not name or name not in modules:
+            raise UnknownName("layer", str(name), leaf_layers(model))
+    return {name: modules[name] for name in names}
+
+
+@dataclass
+class Record:
+    """What the hooks saw, filled during the forward pass in execution order."""
+
+    outputs: dict[str, Any] = field(default_factory=dict)
+    inputs: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # when keep_inputs
+
+
+class _StopForward(Exception):
+    """Raised by a hook to end a forward pass once the wanted layer has run."""
+
+
+@contextmanager
+def hooked(
+    model: nn.Module,
+    layers: Iterable[str] | None = None,
+    *,
+    keep_inputs: bool = False,
+    stop_after: str | None = None,
+) -> Iterator[Record]:
+    """Hooks on ``layers`` (every leaf by default) for the duration of the block.
+
+    A module that runs twice in one pass is recorded as ``name``, then ``name (2)``, ...
+    With ``stop_after`` the hook of that layer ends the pass by raising an exception that
+    :func:`layer_output` catches.
+    """
+    modules = resolve_layers(model, layers)
+    owner = threading.get_ident()
+    record = Record()
+    handles = []
+
+    def make_hook(name: str):  # type: ignore[no-untyped-def]
+        def hook(module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
+            if threading.get_ident() != owner:
+                return  # another thread's pass through the same shared model
+            key, n = name, 1
+            while key in record.outputs:
+                n += 1
+                key = f"{name} ({n})"
+            record.outputs[key] = output
+            if keep_inputs:
+                record.inputs[key] = args
+            if name == stop_after:
+                raise _StopForward
+
+        return hook
+
+    try:
+        for name, module in modules.items():
+            handles.append(module.register_forward_hook(make_hook(name)))
+        yield record
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+@dataclass(frozen=True)
+class Captured:
+    """A forward pass with the outputs of the hooked layers."""
+
+    output: torch.Tensor  # the model's output, e.g. (N, classes) logits
+    activations: dict[str, torch.Tensor]  # layer name → its output, in execution order
+    inputs: dict[str, tuple[Any, ...]]  # layer name → its inputs (only with keep_inputs)
+
+
+def capture(
+    model: nn.Module,
+    x: torch.Tensor,
+    layers: Iterable[str] | None = None,
+    *,
+    keep_inputs: bool = False,
+) -> Captured:
+    """Run ``model(x)`` under ``torch.inference_mode`` and keep the chosen layers' outputs."""
+    with torch.inference_mode(), hooked(model, layers, keep_inputs=keep_inputs) as record:
+        output = model(x)
+    return Captured(output, record.outputs, record.inputs)
+
+
+def layer_output(model: nn.Module, x: torch.Tensor, layer: str) -> torch.Tensor:
+    """The output of one layer for ``x``; layers after it are not computed."""
+    with (
+        torch.inference_mode(),
+        hooked(model, [layer], stop_after=layer) as record,
+        suppress(_StopForward),  # raised by the hook once the layer has run
+    ):
+        model(x)
+    if layer not in record.outputs:
+        raise ValueError(f"layer {layer!r} did not run in the forward pass")
+    return record.outputs[layer]

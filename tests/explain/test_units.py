@@ -1,0 +1,120 @@
+"""One activation's computation against torch.nn.functional and the forward pass."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from app.explain.units import conv_unit, dense_unit, softmax_steps
+from app.nets.registry import get_model, get_model_spec
+from app.nets.summary import summarize
+from tests.utils.samples import sample
+
+
+def setup(name: str, image: str):
+    spec = get_model_spec(name)
+    model = get_model(name)
+    return model, spec.preprocess(sample(image)), summarize(model, spec.input_shape)
+
+
+LENET = setup("lenet5", "mnist-3.png")
+EFFICIENTNET = setup("efficientnet-lite0", "chelsea.png")
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 15), st.integers(0, 9), st.integers(0, 9))
+def test_a_lenet_conv2_unit_is_its_window_times_its_kernel(channel, i, j):
+    model, x, summary = LENET
+    unit = conv_unit(model, x, summary, "conv2", (channel, i, j))
+    with torch.inference_mode():
+        pool1 = F.avg_pool2d(torch.tanh(model.conv1(x[None])), 2)[0]  # (6, 14, 14)
+    assert torch.equal(unit.window, pool1[:, i : i + 5, j : j + 5])
+    assert torch.equal(unit.kernel, model.conv2.weight[channel])
+    assert unit.input_channels == tuple(range(6))
+    torch.testing.assert_close(unit.partials, (unit.window * unit.kernel).sum(dim=(1, 2)))
+    assert unit.value == pytest.approx(unit.output, abs=1e-5)
+    reference = F.conv2d(pool1[None], model.conv2.weight, model.conv2.bias)[0, channel, i, j]
+    assert unit.output == pytest.approx(float(reference), abs=1e-5)
+    assert [(s.layer, s.type) for s in unit.after] == [("tanh2", "Tanh")]
+    assert unit.after[0].value == pytest.approx(float(torch.tanh(reference)), abs=1e-6)
+    assert unit.receptive_field == (2 * i, 2 * j, 2 * i + 14, 2 * j + 14)
+
+
+@pytest.mark.parametrize("position", [(0, 0, 0), (5, 111, 111), (31, 0, 111)])
+def test_efficientnet_stem_units_with_tensorflow_padding(position):
+    model, x, summary = EFFICIENTNET
+    unit = conv_unit(model, x, summary, "stem.conv", position)
+    channel, i, j = position
+    padded = F.pad(x, (0, 1, 0, 1))  # SAME, stride 2 on 224: one zero row/column after
+    assert torch.equal(unit.window, padded[:, 2 * i : 2 * i + 3, 2 * j : 2 * j + 3])
+    assert unit.window_origin == (2 * i, 2 * j)
+    assert unit.value == pytest.approx(unit.output, abs=1e-4)
+    bn = model.stem.bn
+    normalised = (unit.output - float(bn.running_mean[channel])) / float(
+        (bn.running_var[channel] + bn.eps).sqrt()
+    ) * float(bn.weight[channel]) + float(bn.bias[channel])
+    assert [s.layer for s in unit.after] == ["stem.bn", "stem.act"]
+    assert unit.after[0].value == pytest.approx(normalised, abs=1e-4)
+    assert unit.after[1].value == pytest.approx(min(max(normalised, 0), 6), abs=1e-4)
+    trace = unit.trace()
+    assert trace.output.shape == (1, 1, 1)
+    assert float(trace.output) == pytest.approx(unit.value, abs=1e-4)
+    step = trace.to_dict()["steps"][0]
+    assert len(step["terms"]) == 27 and step["partials"] == pytest.approx(
+        unit.partials.tolist(), abs=1e-5
+    )
+
+
+def test_a_depthwise_unit_reads_one_channel():
+    model, x, summary = EFFICIENTNET
+    unit = conv_unit(model, x, summary, "blocks.4.depthwise.conv", (100, 10, 20))
+    assert unit.input_channels == (100,) and unit.window.shape == (1, 5, 5)
+    assert unit.value == pytest.approx(unit.output, abs=1e-4)
+    assert [s.layer for s in unit.after] == ["blocks.4.depthwise.bn", "blocks.4.depthwise.act"]
+
+
+def test_bad_clicks_are_refused():
+    model, x, summary = LENET
+    with pytest.raises(ValueError, match="channel must be from 0 to 15 in conv2"):
+        conv_unit(model, x, summary, "conv2", (16, 0, 0))
+    with pytest.raises(ValueError, match="column must be from 0 to 9 in conv2"):
+        conv_unit(model, x, summary, "conv2", (0, 0, 10))
+    with pytest.raises(ValueError, match="pool1 is a AvgPool2d layer, not a convolution"):
+        conv_unit(model, x, summary, "pool1", (0, 0, 0))
+    with pytest.raises(ValueError, match="conv1 is a Conv2d layer, not a dense layer"):
+        dense_unit(model, x, summary, "conv1", 0)
+    with pytest.raises(ValueError, match="unit must be from 0 to 83 in fc1"):
+        dense_unit(model, x, summary, "fc1", 84)
+
+
+def test_a_dense_unit_of_lenet():
+    model, x, summary = LENET
+    unit = dense_unit(model, x, summary, "fc1", 7)
+    with torch.inference_mode():
+        flat = torch.tanh(
+            model.conv3(
+                F.avg_pool2d(
+                    torch.tanh(model.conv2(F.avg_pool2d(torch.tanh(model.conv1(x[None])), 2))), 2
+                )
+            )
+        ).flatten(1)[0]
+    torch.testing.assert_close(unit.inputs, flat)
+    torch.testing.assert_close(unit.products, flat * model.fc1.weight[7])
+    assert unit.value == pytest.approx(
+        float(F.linear(flat, model.fc1.weight, model.fc1.bias)[7]), abs=1e-5
+    )
+    assert unit.output == pytest.approx(unit.value, abs=1e-5)
+    assert [s.layer for s in unit.after] == ["tanh4"]
+    assert dense_unit(model, x, summary, "fc2", 3).after == ()
+
+
+def test_softmax_written_out():
+    logits = torch.tensor([2.0, -1.0, 0.5, 30.0])
+    steps = softmax_steps(logits)
+    assert steps["max"] == 30.0
+    assert sum(steps["probabilities"]) == pytest.approx(1.0)
+    assert steps["probabilities"] == pytest.approx(torch.softmax(logits.double(), 0).tolist())
+    assert steps["exp"][3] == 1.0 and steps["sum"] == pytest.approx(sum(steps["exp"]))
