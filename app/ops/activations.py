@@ -172,6 +172,7 @@ def apply(activation: Activation, value: float, before: torch.Tensor) -> dict[st
         "shape": list(before.shape),
         "histogram": {
             "edges": edges.tolist(),
+            "centers": ((edges[:-1] + edges[1:]) / 2).tolist(),
             "before": torch.histc(before, HISTOGRAM_BINS, low, high).long().tolist(),
             "after": torch.histc(after, HISTOGRAM_BINS, low, high).long().tolist(),
         },

@@ -1,5 +1,6 @@
 """Feature maps to show an operation on: a lecture preset's convolution output, or a classic
-kernel applied to a sample image (grayscale, values in [0, 1], "same" padding).
+kernel applied to a sample image (grayscale, values in [0, 1], no padding: zero padding would
+light up the borders, where the photo seems to end in black).
 """
 
 from __future__ import annotations
@@ -32,6 +33,5 @@ def from_image(image: Any, kernel: Any) -> tuple[torch.Tensor, str]:
     pixels = load_sample(image, IMAGE_SIDE)  # (1, H, W) in [0, 1]
     classic = get_kernel(kernel)
     weight = torch.tensor(classic.weights, dtype=torch.float64)  # (k, k)
-    pad = weight.shape[0] // 2
-    trace = conv2d_trace(pixels, weight, padding=pad)
+    trace = conv2d_trace(pixels, weight)
     return trace.output[0], f"{classic.title} kernel on {sample.title} (grayscale, 0 to 1)"

@@ -38,15 +38,18 @@ def shift(x: torch.Tensor, direction: Any) -> torch.Tensor:
 
 
 def change(before: torch.Tensor, after: torch.Tensor) -> dict[str, Any]:
-    """How much a map changed: cells that differ, and ‖after − before‖ / ‖before‖."""
+    """How much a map changed: cells that differ (and their fraction), ‖after − before‖ /
+    ‖before‖."""
     difference = after - before
+    changed = (difference != 0).sum().item()
     norm = before.norm().item()
     return {
         "before": before.tolist(),
         "after": after.tolist(),
         "difference": difference.tolist(),
-        "changed": int((difference != 0).sum().item()),
+        "changed": int(changed),
         "total": before.numel(),
+        "fraction": changed / before.numel(),
         "relative": difference.norm().item() / norm if norm else None,
     }
 

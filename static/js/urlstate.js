@@ -50,15 +50,22 @@ export function readParams() {
   return new URLSearchParams(window.location.search);
 }
 
-let pending = null;
+let timer = null;
+let pending = {};
 
-// Replace the query string (no new history entry); writes within 200 ms are merged.
+// Update the query string (no new history entry): the given keys are set, a null value
+// removes its key, other keys stay. Writes within 200 ms are merged into one.
 export function writeParams(params) {
-  clearTimeout(pending);
-  pending = setTimeout(() => {
-    const query = Object.entries(params)
-      .map(([k, v]) => `${k}=${encodeURIComponent(v).replace(/%3A/g, ":").replace(/%2C/g, ",")}`)
-      .join("&");
-    window.history.replaceState(null, "", `${window.location.pathname}?${query}`);
+  Object.assign(pending, params);
+  clearTimeout(timer);
+  timer = setTimeout(() => {
+    const query = new URLSearchParams(window.location.search);
+    for (const [key, value] of Object.entries(pending)) {
+      if (value === null || value === undefined) query.delete(key);
+      else query.set(key, String(value));
+    }
+    pending = {};
+    const text = query.toString().replace(/%3A/g, ":").replace(/%2C/g, ",");
+    window.history.replaceState(null, "", `${window.location.pathname}?${text}`);
   }, 200);
 }
