@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from app.ops.arrays import brief
 from app.settings import ROOT
 
 SAMPLES_DIR = ROOT / "static" / "samples"
@@ -48,7 +49,7 @@ def get_sample(name: str) -> Sample:
     try:
         return SAMPLES[name]
     except KeyError:
-        raise ValueError(f"unknown image {name!r}; known: {', '.join(SAMPLES)}") from None
+        raise ValueError(f"unknown image {brief(name)}; known: {', '.join(SAMPLES)}") from None
 
 
 @lru_cache(maxsize=64)

@@ -20,6 +20,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from app.ops.arrays import brief
+
 CURVE_STEPS = 20  # samples per unit of x
 CURVE_REACH = 5  # curves span x = −5 … 5, the kink at 0 a sample
 HISTOGRAM_BINS = 20
@@ -88,7 +90,7 @@ DEFAULTS = {"negative_slope": 0.1, "alpha": 1.0}
 def get_activation(name: Any) -> Activation:
     """An activation by name; ``ValueError`` listing the known names otherwise."""
     if not isinstance(name, str) or name not in ACTIVATIONS:
-        raise ValueError(f"unknown function {name!r}; known: {', '.join(ACTIVATIONS)}")
+        raise ValueError(f"unknown function {brief(name)}; known: {', '.join(ACTIVATIONS)}")
     return ACTIVATIONS[name]
 
 

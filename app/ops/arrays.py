@@ -30,6 +30,12 @@ def _describe(value: Any) -> str:
     return type(value).__name__
 
 
+def brief(value: Any, limit: int = 40) -> str:
+    """``repr(value)``, cut to ``limit`` characters: error messages never echo a huge value."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def nested_shape(value: Any, name: str, max_dims: int) -> tuple[int, ...]:
     """The shape of a rectangular nested list of finite numbers; ``ValueError`` otherwise."""
     shape: list[int] = []

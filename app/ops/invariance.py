@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 
+from app.ops.arrays import brief
 from app.ops.conv import conv2d_trace
 from app.ops.pool import pool2d_trace
 
@@ -27,7 +28,7 @@ D2L_KERNEL = [[1, -1]]
 def shift(x: torch.Tensor, direction: Any) -> torch.Tensor:
     """(H, W) moved one pixel towards ``direction``; zeros fill the vacated row or column."""
     if not isinstance(direction, str) or direction not in SHIFTS:
-        raise ValueError(f"unknown shift {direction!r}; use one of {', '.join(SHIFTS)}")
+        raise ValueError(f"unknown shift {brief(direction)}; use one of {', '.join(SHIFTS)}")
     dy, dx = SHIFTS[direction]
     h, w = x.shape
     out = torch.zeros_like(x)

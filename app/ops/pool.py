@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from app.ops.arithmetic import Pair, SizeFormula, as_pair, pool_size_formula
-from app.ops.arrays import as_stack, compact
+from app.ops.arrays import as_stack, brief, compact
 
 KINDS = ("max", "avg", "sum")
 
@@ -137,7 +137,7 @@ def pool2d_trace(
     ``stride`` defaults to the window size, as in torch.
     """
     if kind not in KINDS:
-        raise ValueError(f"unknown kind {kind!r}: use max, avg or sum")
+        raise ValueError(f"unknown kind {brief(kind)}: use max, avg or sum")
     x = as_stack(x, "input", max_channels=limits.max_channels, max_size=limits.max_size)
     k = as_pair(size, "size", minimum=1, maximum=limits.max_window)
     s = k if stride is None else as_pair(stride, "stride", minimum=1, maximum=limits.max_stride)

@@ -114,11 +114,40 @@ class TransposedTrace:
         inside = (rows >= 0) & (rows < out_h) & (cols >= 0) & (cols < out_w)
         step, tap = inside.nonzero(as_tuple=True)  # row-major: in step order
         cells = torch.stack((channel[tap], rows[step, tap], cols[step, tap]), dim=1)  # (M, 3)
-        added = amounts[step, tap]  # (M,)
-        target = (cells[:, 0] * out_h + cells[:, 1]) * out_w + cells[:, 2]
-        totals = self.bias[cells[:, 0]] + _running_sums(target, added)
+        totals = self._running_totals().reshape(steps, taps)[step, tap]
         counts = torch.bincount(step, minlength=steps)
-        return {"cells": cells, "added": added, "totals": totals, "counts": counts}
+        return {"cells": cells, "added": amounts[step, tap], "totals": totals, "counts": counts}
+
+    def _running_totals(self) -> torch.Tensor:
+        """(C, H, W, O, kh, kw): each output cell's value just after each stamp adds to it.
+
+        For a fixed output cell, the stamps that reach it come in step order when the taps
+        are taken channel by channel, and within a channel from the last kernel row and
+        column to the first (a larger tap row means an earlier input row). Taken in that
+        order, one tap of every stamp at once, the stamps of a tap hit distinct cells: each
+        cell receives its additions one at a time, in step order, as in the stepper.
+        """
+        c, h, w = self.input.shape
+        _, o, kh, kw = self.kernel.shape
+        _, out_h, out_w = self.output.shape
+        s, p, d = self.stride, self.padding, self.dilation
+        canvas = self.bias[:, None, None].expand(o, out_h, out_w).clone()  # (O, H', W')
+        totals = torch.zeros(c, h, w, o, kh, kw, dtype=self.input.dtype)
+        rows, cols = torch.arange(h) * s[0] - p[0], torch.arange(w) * s[1] - p[1]
+        for ch in range(c):
+            for a in reversed(range(kh)):
+                r = rows + a * d[0]
+                ii = ((r >= 0) & (r < out_h)).nonzero()[:, 0]  # input rows that land inside
+                for b in reversed(range(kw)):
+                    q = cols + b * d[1]
+                    jj = ((q >= 0) & (q < out_w)).nonzero()[:, 0]
+                    if not len(ii) or not len(jj):
+                        continue
+                    where = (slice(None), r[ii][:, None], q[jj][None, :])
+                    added = self.input[ch][ii][:, jj] * self.kernel[ch, :, a, b][:, None, None]
+                    canvas[where] = canvas[where] + added  # (O, |ii|, |jj|)
+                    totals[ch, ii[:, None], jj[None, :], :, a, b] = canvas[where].permute(1, 2, 0)
+        return totals
 
     def to_dict(self) -> dict[str, Any]:
         """The layout of ``POST /api/transposed-convolution`` (bulky arrays as numpy views)."""
@@ -164,29 +193,6 @@ class TransposedTrace:
                 "dilation": list(self.dilation),
             },
         }
-
-
-def _running_sums(target: torch.Tensor, added: torch.Tensor) -> torch.Tensor:
-    """For each entry, the sum of ``added`` over the entries so far with the same target.
-
-    Entries of one target are gathered into a row of a zero-filled matrix, in order, and
-    summed along the row with ``cumsum``: the same additions, in the same order, as adding
-    them one at a time.
-    """
-    if not target.numel():
-        return added.clone()
-    order = torch.sort(target, stable=True).indices
-    sorted_target = target[order]
-    _, counts = torch.unique_consecutive(sorted_target, return_counts=True)
-    group = torch.repeat_interleave(torch.arange(counts.numel()), counts)  # (M,)
-    starts = torch.cumsum(counts, 0) - counts
-    rank = torch.arange(target.numel()) - starts[group]
-    table = torch.zeros(counts.numel(), int(counts.max()), dtype=added.dtype)
-    table[group, rank] = added[order]
-    running = torch.cumsum(table, dim=1)[group, rank]
-    result = torch.empty_like(added)
-    result[order] = running
-    return result
 
 
 def _as_kernel(weight: torch.Tensor, in_channels: int, limits: TransposedLimits) -> torch.Tensor:

@@ -41,7 +41,7 @@ function drawCurve(name) {
   }
   const div = $(`curve-${name}`);
   div.dataset.setting = data.setting === null ? "" : String(data.setting);
-  drawChart(div, traces, chartLayout(...CURVE_SIZE, { xaxis: { range: [-5, 5], dtick: 1 } }));
+  drawChart(div, traces, chartLayout(...CURVE_SIZE, { xaxis: { range: [-5, 5], dtick: 2 } }));
 }
 
 async function updateCurve(name) {

@@ -10,8 +10,8 @@ import * as H from "./heatmap.js";
 import { drawGrid } from "./gridview.js";
 import { readParams, writeParams } from "./urlstate.js";
 
-const BOX = 230; // pixels for the widest map: three fit side by side
-const IMAGE_BOX = 280;
+const IMAGE_BOX = 280; // pixels for the input and the moved input
+const MAX_BOX = 260;
 
 export function createShiftDemo(root, { demos, limits }) {
   const $ = (id) => root.querySelector(`#${id}`);
@@ -54,7 +54,12 @@ export function createShiftDemo(root, { demos, limits }) {
     controls.set({ pool: demo.size, pool_stride: demo.stride ?? demo.size });
   }
 
-  function drawMap(div, grid, scale, box = BOX) {
+  // Three maps side by side in a stage's panel.
+  function mapBox(section) {
+    return Math.min(MAX_BOX, Math.floor((section.clientWidth - 90) / 3));
+  }
+
+  function drawMap(div, grid, scale, box) {
     const cell = H.cellSize(grid.length, grid[0].length, box);
     drawGrid(div, grid, { cell, scale });
   }
@@ -69,9 +74,10 @@ export function createShiftDemo(root, { demos, limits }) {
       const section = $(`shift-${name}`);
       const plot = (role) => section.querySelector(`[data-role="${role}"]`);
       const scale = H.colorScale([part.before, part.after]);
-      drawMap(plot("before"), part.before, scale);
-      drawMap(plot("after"), part.after, scale);
-      drawMap(plot("difference"), part.difference, H.colorScale([part.difference]));
+      const box = mapBox(section);
+      drawMap(plot("before"), part.before, scale, box);
+      drawMap(plot("after"), part.after, scale, box);
+      drawMap(plot("difference"), part.difference, H.colorScale([part.difference]), box);
       const percent = fmt(part.fraction * 100, 0);
       plot("verdict").textContent = `${part.changed} of ${part.total} cells changed (${percent}%)`;
       plot("relative").textContent = part.relative === null ? "" : "Size of the change: "

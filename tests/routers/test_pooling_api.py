@@ -194,3 +194,20 @@ def test_openapi_documents_padding_and_sum(client):
     operation = client.get("/openapi.json").json()["paths"]["/api/pooling"]["post"]
     assert "count_include_pad=True" in operation["description"]
     assert "sum = `F.avg_pool2d` × window area" in operation["description"]
+
+
+def test_hostile_values_are_not_echoed_in_full(client):
+    for body in (
+        {**BODY, "kind": "x" * 100_000},
+        {**BODY, "kind": ["max"] * 1000},
+    ):
+        response = client.post(URL, json=body)
+        assert response.status_code == 422
+        assert response.json()["detail"].startswith("unknown kind ")
+        assert len(response.json()["detail"]) < 120
+    response = client.post(
+        "/api/pooling/shift",
+        json={"input": [[1]], "kernel": [[1]], "shift": {"a": "b" * 10_000}},
+    )
+    assert response.status_code == 422
+    assert len(response.json()["detail"]) < 120
