@@ -211,7 +211,7 @@ function fitCell(viewId, rows, tallest) {
 
 function drawAll() {
   const C = trace.input.length;
-  const [, O, kh, kw] = shapeOf(trace.kernel);
+  const O = trace.kernel[0].length;
   const [, oh, ow] = trace.output_shape;
   const [ph, pw] = trace.padding;
   const [Hin, Win] = [trace.input[0].length, trace.input[0][0].length];
@@ -219,8 +219,10 @@ function drawAll() {
   const eq = trace.equivalent;
   const [, Hq, Wq] = shapeOf(eq.input);
   const [fh, fw] = trace.footprint;
-  const stampCell = fitCell("stamp-view", [[Win, kw], [canvasW]], Math.max(Hin * C, kh * O, canvasH * O));
-  const convCell = fitCell("conv-view", [[Wq, fw], [ow]], Math.max(Hq * C, fh * C, oh * O));
+  const titled = (cols) => Math.max(cols, 4); // a kernel's column is as wide as its title
+  const stampCell = fitCell("stamp-view", [[Win, titled(fw)], [canvasW]],
+    Math.max(Hin * C, fh * O, canvasH * O));
+  const convCell = fitCell("conv-view", [[Wq, titled(fw)], [ow]], Math.max(Hq * C, fh * C, oh * O));
   const inScale = H.colorScale(trace.input);
   const outScale = H.colorScale(trace.output);
   const kScale = H.colorScale(trace.kernel.flat());
