@@ -1,7 +1,8 @@
 // Settings panels and the request behind them. `createControls(root)` reads and writes the
 // named inputs of a panel (integers clamped to their limits, (h, w) pairs as `name_h` and
 // `name_w`); `createLive(...)` sends one request per change of settings, aborts the older one,
-// and marks the stage `data-state="loading" | "ready" | "error"` with the server's sentence.
+// and marks the stage `data-state="loading" | "ready" | "error"` with the server's sentence;
+// `createEditing(...)` recomputes after edits; `showSource` tells where a preset comes from.
 
 import { ApiError, latestOnly, postJSON } from "./api.js";
 
@@ -54,6 +55,20 @@ export function createLive({ url, stage, errorBox, onResult }) {
     stage.classList.remove("stale");
     onResult(data, ...args);
     stage.dataset.state = "ready";
+  };
+}
+
+// After an edit the view is the user's own (no preset any more) and is recomputed: after a
+// short pause while typing in a grid, at once (`now`) for a setting. `recompute(keepStep)`
+// starts the request; a change of shape starts the steps over.
+export function createEditing({ presetSelect, boxes, forget, recompute, delay = 250 }) {
+  let timer = null;
+  return function edited({ now = false, keepStep = true } = {}) {
+    forget();
+    presetSelect.value = "";
+    showSource(null, boxes);
+    clearTimeout(timer);
+    timer = setTimeout(() => recompute(keepStep), now ? 0 : delay);
   };
 }
 

@@ -2,7 +2,7 @@
 // padded input while every multiply-and-sum is written out. One request per change of
 // settings; stepping is drawn from the trace already received.
 
-import { createControls, createLive, showSource } from "./controls.js";
+import { createControls, createEditing, createLive, showSource } from "./controls.js";
 import { exprLine, renderFormula } from "./expression.js";
 import { factor, fmt, parseNumber, productsText, sumText } from "./format.js";
 import { renderGrids } from "./grid-editor.js";
@@ -15,10 +15,9 @@ import {
 } from "./shapes.js";
 import { createStepper } from "./stepper.js";
 import {
-  decodeArray, decodePair, encodeArray, encodePair, readParams, writeParams,
+  decodeArray, decodePair, encodeArray, encodePair, readParams, readStep, writeParams,
 } from "./urlstate.js";
 
-const EDIT_DELAY_MS = 250;
 const RGB = ["R", "G", "B"];
 
 const payload = JSON.parse(document.getElementById("payload").textContent);
@@ -86,7 +85,7 @@ function fromURL() {
   base.dilation = decodePair(q.get("dilation"), base.dilation);
   if (q.has("flip")) base.flip = q.get("flip") === "1";
   if (!q.has("preset")) base.preset = q.has("input") ? null : base.preset;
-  return { config: base, step: Math.max(0, Number.parseInt(q.get("step") || "1", 10) - 1) || 0 };
+  return { config: base, step: readStep(q) };
 }
 
 function saveURL(index) {
@@ -143,15 +142,12 @@ function renderEditors() {
   });
 }
 
-let editTimer = null;
-function edited({ now = false, keepStep = true } = {}) {
-  config.preset = null;
-  $("preset").value = "";
-  showSource(null, sourceBoxes);
-  clearTimeout(editTimer);
-  const step = keepStep ? stepper.index : 0;
-  editTimer = setTimeout(() => compute(step), now ? 0 : EDIT_DELAY_MS);
-}
+const edited = createEditing({
+  presetSelect: $("preset"),
+  boxes: sourceBoxes,
+  forget: () => { config.preset = null; },
+  recompute: (keepStep) => compute(keepStep ? stepper.index : 0),
+});
 
 function onShapeChange() {
   const C = controls.int("in_c", 1, LIMITS.max_channels);

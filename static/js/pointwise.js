@@ -3,7 +3,7 @@
 // Computed by POST /api/convolution with a C_out×C_in×1×1 kernel; each pixel's expression is
 // read from that trace's steps (one per output channel).
 
-import { createControls, createLive, showSource } from "./controls.js";
+import { createControls, createEditing, createLive, showSource } from "./controls.js";
 import { exprLine } from "./expression.js";
 import { factor, fmt, parseNumber, productsText } from "./format.js";
 import { renderGrids } from "./grid-editor.js";
@@ -11,9 +11,8 @@ import { blank, drawGrid, gridText, plotSlots, revealed } from "./gridview.js";
 import * as H from "./heatmap.js";
 import { clone, fitLength, randomInt, resize, shapeOf } from "./shapes.js";
 import { createStepper } from "./stepper.js";
-import { decodeArray, encodeArray, readParams, writeParams } from "./urlstate.js";
+import { decodeArray, encodeArray, readParams, readStep, writeParams } from "./urlstate.js";
 
-const EDIT_DELAY_MS = 250;
 const RGB = ["R", "G", "B"];
 const SUBSCRIPTS = "₀₁₂₃₄₅₆₇₈₉";
 
@@ -64,7 +63,7 @@ function fromURL() {
   const bias = (q.get("bias") || "").split(",").map(parseNumber);
   base.bias = fitLength(q.has("bias") && bias.every(Number.isFinite) ? bias : base.bias,
     base.weights.length);
-  return { config: base, step: Math.max(0, Number.parseInt(q.get("step") || "1", 10) - 1) || 0 };
+  return { config: base, step: readStep(q) };
 }
 
 function saveURL(index) {
@@ -99,15 +98,12 @@ function renderEditors() {
   });
 }
 
-let editTimer = null;
-function edited({ now = false, keepStep = true } = {}) {
-  config.preset = null;
-  $("preset").value = "";
-  showSource(null, sourceBoxes);
-  clearTimeout(editTimer);
-  const step = keepStep ? stepper.index : 0;
-  editTimer = setTimeout(() => compute(step), now ? 0 : EDIT_DELAY_MS);
-}
+const edited = createEditing({
+  presetSelect: $("preset"),
+  boxes: sourceBoxes,
+  forget: () => { config.preset = null; },
+  recompute: (keepStep) => compute(keepStep ? stepper.index : 0),
+});
 
 function onShapeChange() {
   const C = controls.int("in_c", 1, LIMITS.max_channels);

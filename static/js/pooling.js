@@ -3,7 +3,7 @@
 // of settings; stepping is drawn from the trace already received. Below it, the shift
 // demonstration (shift-demo.js).
 
-import { createControls, createLive, showSource } from "./controls.js";
+import { createControls, createEditing, createLive, showSource } from "./controls.js";
 import { exprLine, renderFormula } from "./expression.js";
 import { fmt, joinShown } from "./format.js";
 import { renderGrids } from "./grid-editor.js";
@@ -15,10 +15,9 @@ import { asPair, asStack, clone, randomInt, resize, shapeOf } from "./shapes.js"
 import { createShiftDemo } from "./shift-demo.js";
 import { createStepper } from "./stepper.js";
 import {
-  decodeArray, decodePair, encodeArray, encodePair, readParams, writeParams,
+  decodeArray, decodePair, encodeArray, encodePair, readParams, readStep, writeParams,
 } from "./urlstate.js";
 
-const EDIT_DELAY_MS = 250;
 const KINDS = { max: "Max pooling", avg: "Average pooling", sum: "Sum pooling" };
 
 const payload = JSON.parse(document.getElementById("payload").textContent);
@@ -67,7 +66,7 @@ function fromURL() {
   base.stride = decodePair(q.get("stride"), base.stride);
   base.padding = decodePair(q.get("padding"), base.padding);
   if (!q.has("preset") && input) base.preset = null;
-  return { config: base, step: Math.max(0, Number.parseInt(q.get("step") || "1", 10) - 1) || 0 };
+  return { config: base, step: readStep(q) };
 }
 
 function saveURL(index) {
@@ -103,15 +102,12 @@ function renderEditors() {
   })), (c, r, col, value) => { config.input[c][r][col] = value; edited(); });
 }
 
-let editTimer = null;
-function edited({ now = false, keepStep = true } = {}) {
-  config.preset = null;
-  $("preset").value = "";
-  showSource(null, sourceBoxes);
-  clearTimeout(editTimer);
-  const step = keepStep ? stepper.index : 0;
-  editTimer = setTimeout(() => compute(step), now ? 0 : EDIT_DELAY_MS);
-}
+const edited = createEditing({
+  presetSelect: $("preset"),
+  boxes: sourceBoxes,
+  forget: () => { config.preset = null; },
+  recompute: (keepStep) => compute(keepStep ? stepper.index : 0),
+});
 
 function onShapeChange() {
   const C = controls.int("in_c", 1, LIMITS.max_channels);

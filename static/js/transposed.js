@@ -3,7 +3,7 @@
 // server). Right, the same output as an ordinary convolution of the zero-inserted, padded
 // input with the kernel rotated 180°. One request per change of settings.
 
-import { createControls, createLive, showSource } from "./controls.js";
+import { createControls, createEditing, createLive, showSource } from "./controls.js";
 import { exprLine, renderFormula } from "./expression.js";
 import { factor, fmt, parseNumber, productsText } from "./format.js";
 import { renderGrids } from "./grid-editor.js";
@@ -16,10 +16,9 @@ import {
 } from "./shapes.js";
 import { createStepper } from "./stepper.js";
 import {
-  decodeArray, decodePair, encodeArray, encodePair, readParams, writeParams,
+  decodeArray, decodePair, encodeArray, encodePair, readParams, readStep, writeParams,
 } from "./urlstate.js";
 
-const EDIT_DELAY_MS = 250;
 const MAX_LINES = 9; // cells listed per stamp before "… and n more"
 
 const payload = JSON.parse(document.getElementById("payload").textContent);
@@ -84,8 +83,7 @@ function fromURL() {
   for (const name of ["stride", "padding", "output_padding", "dilation"]) {
     base[name] = decodePair(q.get(name), base[name]);
   }
-  const step = (key) => Math.max(0, Number.parseInt(q.get(key) || "1", 10) - 1) || 0;
-  return { config: base, steps: [step("step"), step("cstep")] };
+  return { config: base, steps: [readStep(q), readStep(q, "cstep")] };
 }
 
 function saveURL() {
@@ -134,15 +132,12 @@ function renderEditors() {
   });
 }
 
-let editTimer = null;
-function edited({ now = false, keepStep = true } = {}) {
-  config.preset = null;
-  $("preset").value = "";
-  showSource(null, sourceBoxes);
-  clearTimeout(editTimer);
-  const steps = keepStep ? [stamper.index, convolver.index] : [0, 0];
-  editTimer = setTimeout(() => compute(steps), now ? 0 : EDIT_DELAY_MS);
-}
+const edited = createEditing({
+  presetSelect: $("preset"),
+  boxes: sourceBoxes,
+  forget: () => { config.preset = null; },
+  recompute: (keepStep) => compute(keepStep ? [stamper.index, convolver.index] : [0, 0]),
+});
 
 function onShapeChange() {
   const C = controls.int("in_c", 1, LIMITS.max_channels);

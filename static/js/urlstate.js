@@ -50,6 +50,11 @@ export function readParams() {
   return new URLSearchParams(window.location.search);
 }
 
+// A 1-based step number in the URL (`step=3`) as a 0-based index; 0 when absent or bad.
+export function readStep(params, key = "step") {
+  return Math.max(0, Number.parseInt(params.get(key) || "1", 10) - 1) || 0;
+}
+
 let timer = null;
 let pending = {};
 
