@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from starlette.responses import Response
 
-from app.errors import unprocessable
+from app.errors import ERROR_RESPONSES, unprocessable
 from app.ops import activations as act
 from app.ops import feature_maps
 from app.ops.arrays import to_tensor
@@ -23,11 +23,6 @@ router = APIRouter(prefix="/api", tags=["activations"])
 Name = Annotated[Any, WithJsonSchema({"type": "string", "enum": list(act.ACTIVATIONS)})]
 Number = Annotated[Any, WithJsonSchema({"type": "number"})]
 Text = Annotated[Any, WithJsonSchema({"type": "string"})]
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    413: {"description": "Body too large"},
-    422: {"description": "Invalid input; `detail` says what is wrong"},
-    503: {"description": "Server busy; retry after `Retry-After` seconds"},
-}
 
 
 class CurveRequest(BaseModel):
@@ -109,7 +104,7 @@ def apply_json(body: ApplyRequest) -> bytes:
     summary="An activation function and its derivative on [−5, 5]",
     description="`y` from torch.nn.functional, `derivative` from autograd (at the kink, "
     "x = 0, the left-hand slope), 201 points.",
-    responses=_ERRORS,
+    responses=ERROR_RESPONSES,
 )
 async def activation_curve(body: CurveRequest, pool: Pool) -> Response:
     """Sample one activation function and its derivative."""
@@ -127,7 +122,7 @@ async def activation_curve(body: CurveRequest, pool: Pool) -> Response:
     "or a classic `kernel` applied to a sample `image` (grayscale, 0 to 1, at most "
     f"{feature_maps.IMAGE_SIDE} pixels on the long side, no padding). Returns both maps, "
     f"histograms on {act.HISTOGRAM_BINS} shared bins and summary statistics.",
-    responses=_ERRORS,
+    responses=ERROR_RESPONSES,
 )
 async def activation_apply(body: ApplyRequest, pool: Pool) -> Response:
     """Apply an activation to a feature map."""

@@ -10,7 +10,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from starlette.responses import Response
 
-from app.errors import unprocessable
+from app.errors import ERROR_RESPONSES, unprocessable
 from app.ops.arrays import to_tensor
 from app.ops.invariance import D2L_EDGES, D2L_KERNEL, SHIFTS, shift_demo
 from app.ops.kernels import KERNELS
@@ -95,13 +95,6 @@ def pooling_json(body: PoolingRequest) -> bytes:
     return dumps(trace.to_dict())
 
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    413: {"description": "Body too large"},
-    422: {"description": "Invalid input; `detail` says what is wrong"},
-    503: {"description": "Server busy; retry after `Retry-After` seconds"},
-}
-
-
 @router.post(
     "/pooling",
     response_model=PoolingResponse,
@@ -109,7 +102,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     description="Pool `input` as `F.max_pool2d` / `F.avg_pool2d` do and return the output "
     "plus, for every output element, its window, the values in it and the result (and for "
     f"max the winner). {PADDING_TEXT} {LIMITS_TEXT}",
-    responses=_ERRORS,
+    responses=ERROR_RESPONSES,
 )
 async def pooling(body: PoolingRequest, pool: Pool) -> Response:
     """Pool an input and return every window."""
@@ -152,7 +145,7 @@ def shift_json(body: ShiftRequest) -> bytes:
     "Returns both stages before and after, their difference, how many cells changed and "
     "‖after − before‖ / ‖before‖ (`relative`, null when `before` is all zeros). The "
     "convolution's and the pooling's limits apply.",
-    responses=_ERRORS,
+    responses=ERROR_RESPONSES,
 )
 async def pooling_shift(body: ShiftRequest, pool: Pool) -> Response:
     """Shift an image one pixel and compare how convolution and max pooling respond."""

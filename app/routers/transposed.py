@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
-from app.errors import unprocessable
+from app.errors import ERROR_RESPONSES, unprocessable
 from app.ops.arrays import to_tensor, to_vector
 from app.ops.transposed import LIMITS, conv_transpose2d_trace
 from app.ops.transposed_presets import DEFAULT_TRANSPOSED_PRESET, TRANSPOSED_PRESETS
@@ -123,11 +123,7 @@ def transposed_json(body: TransposedRequest) -> bytes:
     "cell's stamp (the output cells it adds to, what it adds, the running totals) and the "
     "equivalent ordinary convolution of the zero-inserted input. H' = (H − 1)·s − 2p + "
     "d·(k − 1) + output_padding + 1. " + LIMITS_TEXT,
-    responses={
-        413: {"description": "Body too large"},
-        422: {"description": "Invalid input; `detail` says what is wrong"},
-        503: {"description": "Server busy; retry after `Retry-After` seconds"},
-    },
+    responses=ERROR_RESPONSES,
 )
 async def transposed_convolution(body: TransposedRequest, pool: Pool) -> Response:
     """Transposed-convolve an input with a kernel and return every stamp."""
