@@ -2,7 +2,7 @@
 // ReLU's slope and ELU's α), maxout worked out, and a feature map before and after the
 // chosen function with histograms. Every curve and number comes from the server (torch).
 
-import { postJSON } from "./api.js";
+import { latestOnly, postJSON } from "./api.js";
 import { INK, chartLayout, drawChart, line } from "./charts.js";
 import { createControls, createLive } from "./controls.js";
 import { fmt } from "./format.js";
@@ -44,12 +44,18 @@ function drawCurve(name) {
   drawChart(div, traces, chartLayout(...CURVE_SIZE, { xaxis: { range: [-5, 5], dtick: 2 } }));
 }
 
+// One request at a time per function: dragging a slider aborts the answer it no longer needs.
+const curveRequests = Object.fromEntries(Object.keys(curves).map((name) => [
+  name, latestOnly((body, signal) => postJSON("/api/activations/curve", body, signal)),
+]));
+
 async function updateCurve(name) {
   const body = { function: name, negative_slope: state.negative_slope, alpha: state.alpha };
   try {
-    curves[name] = await postJSON("/api/activations/curve", body);
+    curves[name] = await curveRequests[name](body);
     $("curves-error").hidden = true;
   } catch (error) {
+    if (error.name === "AbortError") return;
     $("curves-error").hidden = false;
     $("curves-error").textContent = error.message;
     return;
@@ -160,10 +166,10 @@ function choose(name, value) {
 
 function fromURL() {
   const q = readParams();
-  const number = (key, fallback) => (Number.isFinite(Number(q.get(key))) && q.has(key)
-    ? Number(q.get(key)) : fallback);
-  state.negative_slope = number("slope", state.negative_slope);
-  state.alpha = number("alpha", state.alpha);
+  const number = (key, fallback, max) => (Number.isFinite(Number(q.get(key))) && q.has(key)
+    ? Math.max(0, Math.min(max, Number(q.get(key)))) : fallback);
+  state.negative_slope = number("slope", state.negative_slope, payload.limits.max_slope);
+  state.alpha = number("alpha", state.alpha, payload.limits.max_alpha);
   state.derivatives = q.get("derivatives") === "1";
   const fn = FUNCTIONS[q.get("fn")] ? q.get("fn") : "relu";
   document.querySelector(`[name="function"][value="${fn}"]`).checked = true;
