@@ -17,6 +17,13 @@ from starlette.responses import Response
 from app.web import JSONBytes, render
 from app.workers import PoolBusy
 
+#: The error answers every computing endpoint documents in OpenAPI.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    413: {"description": "Body too large"},
+    422: {"description": "Invalid input; `detail` says what is wrong"},
+    503: {"description": "Server busy; retry after `Retry-After` seconds"},
+}
+
 
 def unprocessable(error: ValueError) -> HTTPException:
     """A computation's ``ValueError`` as a 422 whose detail is the error's sentence."""

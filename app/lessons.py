@@ -51,6 +51,15 @@ LESSONS: tuple[Lesson, ...] = (
         "/kernels",
     ),
     Lesson(
+        "pointwise",
+        "1×1 convolution",
+        "1×1",
+        "A 1×1 kernel sees one pixel: it mixes that pixel's channels with a small matrix, the "
+        "same at every position. Grayscale conversion is one.",
+        "/pointwise",
+        "/pointwise",
+    ),
+    Lesson(
         "pooling",
         "Pooling",
         "Pooling",

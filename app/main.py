@@ -11,7 +11,16 @@ from starlette.middleware.gzip import GZipMiddleware
 from app import __version__, errors
 from app.device import resolve_device
 from app.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware, VersionedStaticFiles
-from app.routers import assets, convolution, pages
+from app.routers import (
+    activations,
+    assets,
+    convolution,
+    operation_pages,
+    pages,
+    pointwise,
+    pooling,
+    transposed,
+)
 from app.settings import Settings, get_settings
 from app.web import make_templates
 from app.workers import ComputePool
@@ -57,6 +66,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
 
     app.mount("/static", VersionedStaticFiles(directory=settings.static_dir), name="static")
-    for module in (pages, convolution, assets):
+    for module in (
+        pages,
+        operation_pages,
+        convolution,
+        pointwise,
+        pooling,
+        transposed,
+        activations,
+        assets,
+    ):
         app.include_router(module.router)
     return app

@@ -8,7 +8,7 @@ import sys
 
 import torch
 
-SECTIONS = ["convolution", "models"]
+SECTIONS = ["convolution", "pooling", "transposed", "models"]
 
 
 def main(argv: list[str]) -> int:

@@ -9,8 +9,10 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import httpx2 as httpx
+import orjson
 
 from tests.utils.server import free_port
 
@@ -101,3 +103,38 @@ def paired_ms(
         second.append((t2 - t1) * 1000)
         ratios.append((t2 - t1) / (t1 - t0))
     return statistics.median(first), statistics.median(second), statistics.median(ratios)
+
+
+HEADERS = {"content-type": "application/json", "accept-encoding": "gzip"}
+
+#: The columns of a trace table: the torch op alone, the trace, the whole endpoint computation
+#: (validate + trace + steps + JSON) and the HTTP round trip, then the response's size.
+TRACE_COLUMNS = ["trace/op", "full", "full/op", "HTTP", "HTTP/full", "JSON", "gzipped"]
+
+
+def trace_row(
+    client: httpx.Client,
+    url: str,
+    body: dict[str, Any],
+    op: Callable[[], object],
+    trace: Callable[[], object],
+    full: Callable[[], bytes],
+) -> list[str]:
+    """One row of a trace table: medians of the op, the trace, the endpoint, HTTP; sizes."""
+    raw = median_ms(op)
+    traced = median_ms(trace)
+    whole = median_ms(full)
+    payload = orjson.dumps(body)
+    http = median_ms(lambda: client.post(url, content=payload, headers=HEADERS).raise_for_status())
+    content = full()
+    return [
+        f"{raw:.3f}",
+        f"{traced:.3f}",
+        f"{traced / raw:.1f}×",
+        f"{whole:.2f}",
+        f"{whole / raw:.0f}×",
+        f"{http:.2f}",
+        f"{http / whole:.2f}×",
+        size(len(content)),
+        size(gz(content)),
+    ]

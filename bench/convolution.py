@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import orjson
 import torch
 import torch.nn.functional as F
 
 from app.ops.conv import conv2d_trace
 from app.routers.convolution import ConvolutionRequest, convolution_json
-from bench.common import gz, http_client, median_ms, size, table
-
-HEADERS = {"content-type": "application/json", "accept-encoding": "gzip"}
+from bench.common import TRACE_COLUMNS, http_client, table, trace_row
 
 # (name, input C×H×W, kernel O×C×k×k, padding)
 CASES = [
@@ -33,44 +30,18 @@ def run() -> None:
             w = torch.randint(-2, 3, k_shape, generator=gen).double()
             body = {"input": x.tolist(), "kernel": w.tolist(), "padding": padding}
             request = ConvolutionRequest(**body)
-            raw = median_ms(lambda x=x, w=w, p=padding: F.conv2d(x[None], w, padding=p))
-            trace = median_ms(lambda x=x, w=w, p=padding: conv2d_trace(x, w, padding=p))
-            full = median_ms(lambda r=request: convolution_json(r))
-            payload = orjson.dumps(body)
-            http = median_ms(
-                lambda p=payload: client.post(
-                    "/api/convolution", content=p, headers=HEADERS
-                ).raise_for_status()
+            row = trace_row(
+                client,
+                "/api/convolution",
+                body,
+                op=lambda x=x, w=w, p=padding: F.conv2d(x[None], w, padding=p),
+                trace=lambda x=x, w=w, p=padding: conv2d_trace(x, w, padding=p),
+                full=lambda r=request: convolution_json(r),
             )
-            content = convolution_json(request)
-            rows.append(
-                [
-                    name,
-                    f"{raw:.3f}",
-                    f"{trace:.3f}",
-                    f"{trace / raw:.1f}×",
-                    f"{full:.2f}",
-                    f"{full / raw:.0f}×",
-                    f"{http:.2f}",
-                    f"{http / full:.2f}×",
-                    size(len(content)),
-                    size(gz(content)),
-                ]
-            )
+            rows.append([name, *row])
     table(
         "Convolution trace (ms, median; 'trace' = conv2d_trace, 'full' = validate + trace + "
         "steps + JSON, 'HTTP' = POST round trip with gzip)",
-        [
-            "case",
-            "F.conv2d",
-            "trace",
-            "trace/conv",
-            "full",
-            "full/conv",
-            "HTTP",
-            "HTTP/full",
-            "JSON",
-            "gzipped",
-        ],
+        ["case", "F.conv2d", "trace", *TRACE_COLUMNS],
         rows,
     )

@@ -55,21 +55,27 @@ def test_home_lists_the_lessons_in_lecture_order_and_links_those_that_exist(clie
     positions = [html.index(f'data-lesson="{lesson.slug}"') for lesson in LESSONS]
     assert positions == sorted(positions)
     links = parse(html).hrefs
-    assert "/convolution" in links
+    assert {"/convolution", "/pointwise", "/pooling", "/activations", "/transposed"} <= set(links)
     for href in links:
         if href.startswith("/"):
             assert client.get(href.split("?")[0]).status_code == 200, href
 
 
+PAGES = ("/", "/convolution", "/pointwise", "/pooling", "/activations", "/transposed", "/docs")
+
+
 def test_every_page_has_no_inline_script(client):
-    for path in ("/", "/convolution", "/docs"):
+    for path in PAGES:
         page = parse(client.get(path).text)
         assert not page.inline_handlers, path
         for script in page.scripts:
             assert script.get("src") or script.get("type") == "application/json", (path, script)
 
 
-@pytest.mark.parametrize("path", ["/", "/convolution", "/api/convolution/presets", "/nope"])
+@pytest.mark.parametrize(
+    "path",
+    [*PAGES, "/api/convolution/presets", "/api/pooling/presets", "/api/activations", "/nope"],
+)
 def test_security_headers_on_every_response(client, path):
     headers = client.get(path).headers
     assert headers["content-security-policy"] == CONTENT_SECURITY_POLICY
@@ -208,3 +214,23 @@ def test_full_pool_answers_503_with_retry_after():
         assert response.headers["retry-after"] == "4"
         assert "busy" in response.json()["detail"]
         assert client.get("/").status_code == 200  # pages are still served
+
+
+@pytest.mark.parametrize(
+    ("path", "heading", "script"),
+    [
+        ("/pooling", "Pooling, step by step", "js/pooling.js"),
+        ("/activations", "Activation functions", "js/activations.js"),
+        ("/transposed", "Transposed convolution, step by step", "js/transposed.js"),
+        ("/pointwise", "1×1 convolution: mixing channels", "js/pointwise.js"),
+    ],
+)
+def test_operation_pages_render_their_heading_payload_and_module(client, path, heading, script):
+    response = client.get(path)
+    assert response.status_code == 200
+    page = parse(response.text)
+    assert page.h1 == [heading]
+    assert any(script in (s.get("src") or "") for s in page.scripts)
+    assert 'id="payload"' in response.text
+    nav = re.search(r'<nav aria-label="Lessons">(.*?)</nav>', response.text, re.S).group(1)
+    assert f'href="{path}" aria-current="page"' in nav

@@ -62,3 +62,48 @@ def conv_size_formula(
         ),
         value=value,
     )
+
+
+def pool_output_size(size: int, window: int, stride: int, padding: int) -> int:
+    """H' = ⌊(H + 2p − k) / s⌋ + 1 (``torch.nn.MaxPool2d`` / ``AvgPool2d``, floor mode)."""
+    return (size + 2 * padding - window) // stride + 1
+
+
+def pool_size_formula(axis: str, size: int, window: int, stride: int, padding: int) -> SizeFormula:
+    """The pooling output-size formula for one axis, with the numbers filled in."""
+    value = pool_output_size(size, window, stride, padding)
+    return SizeFormula(
+        axis=axis,
+        symbolic=f"{axis}' = ⌊({axis} + 2p − k) / s⌋ + 1",
+        substituted=f"{axis}' = ⌊({size} + 2·{padding} − {window}) / {stride}⌋ + 1 = {value}",
+        value=value,
+    )
+
+
+def transposed_output_size(
+    size: int, kernel: int, stride: int, padding: int, output_padding: int, dilation: int
+) -> int:
+    """H' = (H − 1)·s − 2p + d(k − 1) + output_padding + 1 (``torch.nn.ConvTranspose2d``)."""
+    return (size - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1
+
+
+def transposed_size_formula(
+    axis: str,
+    size: int,
+    kernel: int,
+    stride: int,
+    padding: int,
+    output_padding: int,
+    dilation: int,
+) -> SizeFormula:
+    """The transposed-convolution output-size formula for one axis, numbers filled in."""
+    value = transposed_output_size(size, kernel, stride, padding, output_padding, dilation)
+    return SizeFormula(
+        axis=axis,
+        symbolic=f"{axis}' = ({axis} − 1)·s − 2p + d·(k − 1) + output_padding + 1",
+        substituted=(
+            f"{axis}' = ({size} − 1)·{stride} − 2·{padding} + {dilation}·({kernel} − 1)"
+            f" + {output_padding} + 1 = {value}"
+        ),
+        value=value,
+    )

@@ -9,6 +9,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import torch
 
 _DIM_NAMES = {1: "a list", 2: "an H×W grid", 3: "a C×H×W stack", 4: "an O×C×H×W stack"}
@@ -27,6 +28,12 @@ def _describe(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
     return type(value).__name__
+
+
+def brief(value: Any, limit: int = 40) -> str:
+    """``repr(value)``, cut to ``limit`` characters: error messages never echo a huge value."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def nested_shape(value: Any, name: str, max_dims: int) -> tuple[int, ...]:
@@ -90,3 +97,27 @@ def to_vector(value: float | list[Any], name: str, length: int) -> torch.Tensor:
             f"output channels: give one value per output channel"
         )
     return vector
+
+
+def as_stack(x: torch.Tensor, name: str, *, max_channels: int, max_size: int) -> torch.Tensor:
+    """An H×W or C×H×W tensor as C×H×W, refused when it exceeds the given limits."""
+    if x.dim() == 2:
+        x = x[None]
+    if x.dim() != 3:
+        raise ValueError(f"{name} must be H×W or C×H×W")
+    c, h, w = x.shape
+    if c > max_channels:
+        raise ValueError(f"{name} has {c} channels; the limit is {max_channels}")
+    if max(h, w) > max_size:
+        raise ValueError(f"{name} is {h}×{w}; the limit is {max_size}×{max_size} per channel")
+    return x
+
+
+def compact(values: torch.Tensor) -> np.ndarray:
+    """A numpy view for orjson; whole numbers become int64 so they are written as 3, not 3.0.
+
+    Non-finite entries (−∞ marks padding that max pooling ignores) are written as null.
+    """
+    if values.numel() and values.abs().max() < 2**53 and torch.equal(values, values.trunc()):
+        return values.to(torch.int64).numpy()
+    return values.numpy()

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from app.ops.arithmetic import Pair, SizeFormula, as_pair, conv_size_formula
+from app.ops.arrays import as_stack, compact
 
 
 @dataclass(frozen=True)
@@ -97,9 +98,7 @@ class ConvTrace:
         pairs = torch.stack(
             (cols_t.expand(out_c, -1, -1), weights[:, None, :].expand(-1, length, -1)), dim=-1
         )  # (O, L, K, 2)
-        if pairs.abs().max() < 2**53 and torch.equal(pairs, pairs.trunc()):
-            pairs = pairs.to(torch.int64)  # whole numbers are written as 3, not 3.0
-        pairs = pairs.numpy()
+        pairs = compact(pairs)  # whole numbers are written as 3, not 3.0
         partials = self.partial_sums().tolist()
         values = self.output.reshape(out_c, length).tolist()
         windows = self.windows.tolist()
@@ -131,21 +130,6 @@ class ConvTrace:
             "parameters": self.parameters(),
             "steps": steps,
         }
-
-
-def _as_input(x: torch.Tensor, limits: TraceLimits) -> torch.Tensor:
-    if x.dim() == 2:
-        x = x[None]
-    if x.dim() != 3:
-        raise ValueError("input must be H×W or C×H×W")
-    c, h, w = x.shape
-    if c > limits.max_channels:
-        raise ValueError(f"input has {c} channels; the limit is {limits.max_channels}")
-    if max(h, w) > limits.max_size:
-        raise ValueError(
-            f"input is {h}×{w}; the limit is {limits.max_size}×{limits.max_size} per channel"
-        )
-    return x
 
 
 def _as_kernel(weight: torch.Tensor, in_channels: int, limits: TraceLimits) -> torch.Tensor:
@@ -188,7 +172,7 @@ def conv2d_trace(
     ``flip=True`` computes true convolution (kernel rotated 180°), otherwise
     cross-correlation, which is what ``F.conv2d`` and every deep-learning library compute.
     """
-    x = _as_input(x, limits)
+    x = as_stack(x, "input", max_channels=limits.max_channels, max_size=limits.max_size)
     weight = _as_kernel(weight, x.shape[0], limits)
     out_c, in_c, kh, kw = weight.shape
     s = as_pair(stride, "stride", minimum=1, maximum=limits.max_stride)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.ops.arrays import brief
+
 
 @dataclass(frozen=True)
 class Kernel:
@@ -163,4 +165,4 @@ def get_kernel(name: str) -> Kernel:
     try:
         return KERNELS[name]
     except KeyError:
-        raise ValueError(f"unknown kernel {name!r}; known: {', '.join(KERNELS)}") from None
+        raise ValueError(f"unknown kernel {brief(name)}; known: {', '.join(KERNELS)}") from None

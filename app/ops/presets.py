@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from app.ops.arrays import to_tensor, to_vector
+from app.ops.conv import ConvTrace, conv2d_trace
 from app.ops.kernels import KERNELS
 
 Grid = list[list[float]]
@@ -38,6 +40,20 @@ class ConvPreset:
         data = asdict(self)
         data["tags"] = list(self.tags)
         return data
+
+    def run(self) -> ConvTrace:
+        """The convolution this preset sets up, computed."""
+        weight = to_tensor(self.kernel, "kernel", dims=(2, 3, 4))
+        bias = to_vector(self.bias, "bias", weight.shape[0] if weight.dim() == 4 else 1)
+        return conv2d_trace(
+            to_tensor(self.input, "input", dims=(2, 3)),
+            weight,
+            bias,
+            stride=self.stride,
+            padding=self.padding,
+            dilation=self.dilation,
+            flip=self.flip,
+        )
 
 
 _D2L_X: Grid = [[0, 1, 2], [3, 4, 5], [6, 7, 8]]

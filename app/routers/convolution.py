@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from starlette.responses import Response
 
-from app.errors import unprocessable
+from app.errors import ERROR_RESPONSES, unprocessable
 from app.ops.arrays import to_tensor, to_vector
 from app.ops.conv import LIMITS, conv2d_trace
 from app.ops.kernels import KERNELS
@@ -111,11 +111,7 @@ def convolution_json(body: ConvolutionRequest) -> bytes:
     description="Convolve `input` with `kernel` as `torch.nn.functional.conv2d` does (or with "
     "the kernel flipped, for true convolution) and return the output plus, for "
     "every output element, the window it read and each multiplication. " + LIMITS_TEXT,
-    responses={
-        413: {"description": "Body too large"},
-        422: {"description": "Invalid input; `detail` says what is wrong"},
-        503: {"description": "Server busy; retry after `Retry-After` seconds"},
-    },
+    responses=ERROR_RESPONSES,
 )
 async def convolution(body: ConvolutionRequest, pool: Pool) -> Response:
     """Convolve an input with a kernel and return every multiply-and-sum."""

@@ -2,16 +2,22 @@
 // padded input while every multiply-and-sum is written out. One request per change of
 // settings; stepping is drawn from the trace already received.
 
-import { ApiError, latestOnly, postJSON } from "./api.js";
+import { createControls, createEditing, createLive, showSource } from "./controls.js";
+import { exprLine, renderFormula } from "./expression.js";
 import { factor, fmt, parseNumber, productsText, sumText } from "./format.js";
 import { renderGrids } from "./grid-editor.js";
+import {
+  blank, dilatedGrid, drawGrid, gridText, paddingRing, plotSlots, revealed, windowShapes,
+} from "./gridview.js";
 import * as H from "./heatmap.js";
+import {
+  asPair, asStack, clone, fitLength, randomInt, resize, shapeOf,
+} from "./shapes.js";
 import { createStepper } from "./stepper.js";
 import {
-  decodeArray, decodePair, encodeArray, encodePair, readParams, shapeOf, writeParams,
+  decodeArray, decodePair, encodeArray, encodePair, readParams, readStep, writeParams,
 } from "./urlstate.js";
 
-const EDIT_DELAY_MS = 250;
 const RGB = ["R", "G", "B"];
 
 const payload = JSON.parse(document.getElementById("payload").textContent);
@@ -20,20 +26,26 @@ const PRESETS = Object.fromEntries(payload.presets.map((p) => [p.name, p]));
 const KERNELS = Object.fromEntries(payload.kernels.map((k) => [k.name, k]));
 const $ = (id) => document.getElementById(id);
 const stage = $("stage");
-const controls = $("controls");
+const controls = createControls($("controls"));
+const field = controls.field;
 
 let config = null; // { input C×H×W, kernel O×C×kh×kw, bias [O], stride, padding, dilation, flip, preset }
 let trace = null;
 let view = null; // what is drawn now, so a step redraws only what changed
-const request = latestOnly((body, signal) => postJSON("/api/convolution", body, signal));
 const stepper = createStepper($("stepper"), { onStep: drawStep });
+const run = createLive({
+  url: "/api/convolution",
+  stage,
+  errorBox: $("error"),
+  onResult(data, step) {
+    trace = data;
+    drawAll();
+    stepper.setCount(trace.steps.length, step);
+  },
+});
 
 // ---------------------------------------------------------------- settings
 
-const clone = (a) => JSON.parse(JSON.stringify(a));
-const asPair = (v) => (Array.isArray(v) ? [...v] : [v, v]);
-const zeros = (rows, cols) => Array.from({ length: rows }, () => Array(cols).fill(0));
-const as3d = (a) => (shapeOf(a).length === 2 ? [a] : a);
 function as4d(k) {
   const depth = shapeOf(k).length;
   if (depth === 2) return [[k]];
@@ -44,7 +56,7 @@ function fromPreset(preset) {
   const kernel = as4d(clone(preset.kernel));
   const bias = Array.isArray(preset.bias) ? [...preset.bias] : Array(kernel.length).fill(preset.bias);
   return {
-    input: as3d(clone(preset.input)),
+    input: asStack(clone(preset.input)),
     kernel,
     bias,
     stride: asPair(preset.stride),
@@ -62,35 +74,23 @@ function fromURL() {
   const input = q.has("input") ? decodeArray(q.get("input")) : null;
   const kernel = q.has("kernel") ? decodeArray(q.get("kernel")) : null;
   if (input && kernel) {
-    base.input = as3d(input);
+    base.input = asStack(input);
     base.kernel = as4d(kernel);
   }
   const bias = (q.get("bias") || "").split(",").map(parseNumber);
-  base.bias = fitBias(bias.every(Number.isFinite) && q.has("bias") ? bias : base.bias,
-                      base.kernel.length);
+  base.bias = fitLength(bias.every(Number.isFinite) && q.has("bias") ? bias : base.bias,
+                        base.kernel.length);
   base.stride = decodePair(q.get("stride"), base.stride);
   base.padding = decodePair(q.get("padding"), base.padding);
   base.dilation = decodePair(q.get("dilation"), base.dilation);
   if (q.has("flip")) base.flip = q.get("flip") === "1";
   if (!q.has("preset")) base.preset = q.has("input") ? null : base.preset;
-  return { config: base, step: Math.max(0, Number.parseInt(q.get("step") || "1", 10) - 1) || 0 };
-}
-
-function fitBias(bias, count) {
-  if (bias.length === count) return bias;
-  if (bias.length === 1) return Array(count).fill(bias[0]);
-  return Array.from({ length: count }, (_, i) => bias[i] ?? 0);
-}
-
-function resize(grid, rows, cols) {
-  return Array.from({ length: rows }, (_, r) =>
-    Array.from({ length: cols }, (_, c) => (grid[r] && grid[r][c] !== undefined ? grid[r][c] : 0)));
+  return { config: base, step: readStep(q) };
 }
 
 function saveURL(index) {
-  const params = {};
-  if (config.preset) params.preset = config.preset;
-  Object.assign(params, {
+  writeParams({
+    preset: config.preset || null,
     input: encodeArray(config.input),
     kernel: encodeArray(config.kernel),
     bias: config.bias.join(","),
@@ -100,14 +100,9 @@ function saveURL(index) {
     flip: config.flip ? "1" : "0",
     step: String(index + 1),
   });
-  writeParams(params);
 }
 
 // ---------------------------------------------------------------- controls
-
-function field(name) {
-  return controls.querySelector(`[name="${name}"]`);
-}
 
 function showConfig() {
   const [C, Hh, W] = shapeOf(config.input);
@@ -119,15 +114,14 @@ function showConfig() {
     stride_h: config.stride[0], stride_w: config.stride[1],
     dilation_h: config.dilation[0], dilation_w: config.dilation[1],
   };
-  for (const [name, value] of Object.entries(values)) field(name).value = String(value);
+  controls.set(values);
   field("flip").checked = config.flip;
   field("bias").value = config.bias.map((b) => fmt(b, 6)).join(", ");
-  const note = config.preset ? PRESETS[config.preset].note : "";
-  $("note").hidden = !note;
-  $("note-text").textContent = note;
-  $("source").textContent = config.preset ? `From: ${PRESETS[config.preset].source}` : "Your own numbers";
+  showSource(config.preset ? PRESETS[config.preset] : null, sourceBoxes);
   renderEditors();
 }
+
+const sourceBoxes = { note: $("note"), noteText: $("note-text"), source: $("source") };
 
 function channelLabel(c, count) {
   return count === 3 ? `channel ${c} (${RGB[c]})` : `channel ${c}`;
@@ -148,49 +142,37 @@ function renderEditors() {
   });
 }
 
-let editTimer = null;
-function edited({ now = false, keepStep = true } = {}) {
-  config.preset = null;
-  $("preset").value = "";
-  $("note").hidden = true;
-  $("source").textContent = "Your own numbers";
-  clearTimeout(editTimer);
-  const step = keepStep ? stepper.index : 0;
-  editTimer = setTimeout(() => compute(step), now ? 0 : EDIT_DELAY_MS);
-}
-
-function clampInt(name, lo, hi) {
-  const value = Math.round(Number(field(name).value));
-  const ok = Number.isFinite(value) ? Math.max(lo, Math.min(hi, value)) : lo;
-  field(name).value = String(ok);
-  return ok;
-}
+const edited = createEditing({
+  presetSelect: $("preset"),
+  boxes: sourceBoxes,
+  forget: () => { config.preset = null; },
+  recompute: (keepStep) => compute(keepStep ? stepper.index : 0),
+});
 
 function onShapeChange() {
-  const C = clampInt("in_c", 1, LIMITS.max_channels);
-  const Hh = clampInt("in_h", 1, LIMITS.max_size);
-  const W = clampInt("in_w", 1, LIMITS.max_size);
-  const O = clampInt("out_c", 1, LIMITS.max_out_channels);
-  const kh = clampInt("k_h", 1, LIMITS.max_kernel);
-  const kw = clampInt("k_w", 1, LIMITS.max_kernel);
+  const C = controls.int("in_c", 1, LIMITS.max_channels);
+  const Hh = controls.int("in_h", 1, LIMITS.max_size);
+  const W = controls.int("in_w", 1, LIMITS.max_size);
+  const O = controls.int("out_c", 1, LIMITS.max_out_channels);
+  const kh = controls.int("k_h", 1, LIMITS.max_kernel);
+  const kw = controls.int("k_w", 1, LIMITS.max_kernel);
   config.input = Array.from({ length: C }, (_, c) => resize(config.input[c] || [], Hh, W));
   config.kernel = Array.from({ length: O }, (_, o) => Array.from({ length: C }, (_, c) =>
     resize((config.kernel[o] && config.kernel[o][c]) || [], kh, kw)));
-  config.bias = fitBias(config.bias, O);
+  config.bias = fitLength(config.bias, O);
   renderEditors();
   edited({ now: true, keepStep: false });
 }
 
 function onLayerChange() {
-  const pair = (name, lo, hi) => [clampInt(`${name}_h`, lo, hi), clampInt(`${name}_w`, lo, hi)];
-  config.padding = pair("padding", 0, LIMITS.max_padding);
-  config.stride = pair("stride", 1, LIMITS.max_stride);
-  config.dilation = pair("dilation", 1, LIMITS.max_dilation);
+  config.padding = controls.pair("padding", 0, LIMITS.max_padding);
+  config.stride = controls.pair("stride", 1, LIMITS.max_stride);
+  config.dilation = controls.pair("dilation", 1, LIMITS.max_dilation);
   config.flip = field("flip").checked;
   const bias = field("bias").value.split(",").map(parseNumber);
   const ok = bias.every(Number.isFinite);
   field("bias").classList.toggle("invalid", !ok);
-  if (ok) config.bias = fitBias(bias, config.kernel.length);
+  if (ok) config.bias = fitLength(bias, config.kernel.length);
   edited({ now: true });
 }
 
@@ -202,9 +184,9 @@ function useClassicKernel(name) {
 }
 
 function randomise() {
-  const int = (lo, hi) => lo + Math.floor(Math.random() * (hi - lo + 1));
-  config.input = config.input.map((g) => g.map((row) => row.map(() => int(0, 9))));
-  config.kernel = config.kernel.map((p) => p.map((g) => g.map((row) => row.map(() => int(-2, 2)))));
+  config.input = config.input.map((g) => g.map((row) => row.map(() => randomInt(0, 9))));
+  config.kernel = config.kernel.map((p) => p.map((g) => g.map((row) =>
+    row.map(() => randomInt(-2, 2)))));
   showConfig();
   edited({ now: true, keepStep: false });
 }
@@ -221,13 +203,9 @@ function bindControls() {
     e.target.value = "";
   });
   $("random").addEventListener("click", randomise);
-  for (const name of ["in_c", "in_h", "in_w", "out_c", "k_h", "k_w"]) {
-    field(name).addEventListener("change", onShapeChange);
-  }
-  for (const name of ["padding_h", "padding_w", "stride_h", "stride_w", "dilation_h",
-    "dilation_w", "flip", "bias"]) {
-    field(name).addEventListener("change", onLayerChange);
-  }
+  controls.onChange(["in_c", "in_h", "in_w", "out_c", "k_h", "k_w"], onShapeChange);
+  controls.onChange(["padding_h", "padding_w", "stride_h", "stride_w", "dilation_h",
+    "dilation_w", "flip", "bias"], onLayerChange);
 }
 
 // ---------------------------------------------------------------- computing
@@ -239,126 +217,68 @@ function body() {
   };
 }
 
-async function compute(step) {
-  stage.dataset.state = "loading";
-  try {
-    trace = await request(body());
-  } catch (error) {
-    if (error.name === "AbortError") return;
-    showError(error instanceof ApiError ? error.message : `Could not reach the server: ${error.message}`);
-    return;
-  }
-  $("error").hidden = true;
-  stage.classList.remove("stale");
-  drawAll();
-  stepper.setCount(trace.steps.length, step);
-  stage.dataset.state = "ready";
-}
-
-function showError(message) {
-  $("error").hidden = false;
-  $("error").textContent = message;
-  stage.classList.add("stale");
-  stage.dataset.state = "error";
+function compute(step) {
+  return run(body(), step);
 }
 
 // ---------------------------------------------------------------- drawing
-
-function plotSlots(container, labels) {
-  const slots = [...container.children];
-  while (slots.length > labels.length) {
-    const gone = slots.pop();
-    window.Plotly.purge(gone.querySelector(".plot"));
-    gone.remove();
-  }
-  while (slots.length < labels.length) {
-    const slot = document.createElement("figure");
-    slot.className = "plot-slot";
-    const caption = document.createElement("figcaption");
-    const plot = document.createElement("div");
-    plot.className = "plot";
-    slot.append(caption, plot);
-    container.append(slot);
-    slots.push(slot);
-  }
-  slots.forEach((slot, i) => {
-    slot.querySelector("figcaption").textContent = labels[i];
-    slot.dataset.index = String(i);
-  });
-  return slots.map((slot) => slot.querySelector(".plot"));
-}
-
-function gridText(z) {
-  return z.map((row) => row.map((v) => (v === null ? "" : fmt(v))));
-}
 
 function drawAll() {
   const C = trace.padded_input.length;
   const O = trace.output.length;
   const [, Hp, Wp] = shapeOf(trace.padded_input);
   const [, oh, ow] = trace.output_shape;
-  const [ph, pw] = trace.padding;
-  const box = C > 1 ? 250 : 380;
-  const cellIn = H.cellSize(Hp, Wp, box);
+  const cellIn = H.cellSize(Hp, Wp, C > 1 ? 250 : 380);
   const inScale = H.colorScale(config.input);
+  const ring = paddingRing(Hp, Wp, trace.padding);
+  const isPad = (r, c) => (ring(r, c) ? "padding" : null);
   const inputDivs = plotSlots($("input-plots"), trace.padded_input.map((_, c) =>
     (C > 1 ? channelLabel(c, C) : `${Hp} × ${Wp}`)));
   trace.padded_input.forEach((grid, c) => {
-    const isPad = (r, col) => r < ph || r >= Hp - ph || col < pw || col >= Wp - pw;
-    const z = grid.map((row, r) => row.map((v, col) => (isPad(r, col) ? null : v)));
-    const pad = grid.map((row, r) => row.map((_, col) => (isPad(r, col) ? 0 : null)));
-    const traces = [H.trace(z, gridText(z), cellIn, inScale)];
-    if (ph || pw) {
-      traces.push(H.trace(pad, pad.map((row) => row.map((v) => (v === null ? "" : "0"))), cellIn,
-        { colorscale: [[0, H.COLORS.padding], [1, H.COLORS.padding]], zmin: 0, zmax: 1 },
-        { textfont: { color: H.COLORS.paddingText, size: Math.round(Math.min(22, cellIn * 0.4)) },
-          hovertemplate: "row %{y}, column %{x}: padding (0)<extra></extra>" }));
-    }
-    H.draw(inputDivs[c], traces, H.layout(Hp, Wp, cellIn));
+    drawGrid(inputDivs[c], grid, { cell: cellIn, scale: inScale, special: isPad });
   });
   const outCell = H.cellSize(oh, ow, O > 1 ? 220 : 320);
-  const outScale = H.colorScale(trace.output.map((g) => g));
+  const outScale = H.colorScale(trace.output);
   const outputDivs = plotSlots($("output-plots"), trace.output.map((_, o) =>
     (O > 1 ? `feature map ${o}` : `${oh} × ${ow}`)));
-  trace.output.forEach((_, o) => {
-    const empty = zeros(oh, ow).map((row) => row.map(() => null));
-    H.draw(outputDivs[o], [H.trace(empty, gridText(empty), outCell, outScale)], H.layout(oh, ow, outCell));
-  });
+  outputDivs.forEach((div) => drawGrid(div, blank(oh, ow), { cell: outCell, scale: outScale }));
   $("output-shape").textContent = `${O} × ${oh} × ${ow}`;
   view = { inputDivs, outputDivs, filled: Array(O).fill(0), kernelFor: -1, currentOn: -1 };
   drawFacts();
 }
 
+// The kernel for feature map o, one slice per input channel; a dilated kernel is drawn
+// spread over its footprint, with holes where it skips cells.
 function drawKernels(o) {
   const C = trace.padded_input.length;
   const [, , kh, kw] = shapeOf(trace.kernel);
-  const cell = H.cellSize(kh, kw, C > 1 ? 150 : 200);
+  const [dh, dw] = trace.dilation;
+  const [fh, fw] = trace.footprint;
+  const dilated = dh > 1 || dw > 1;
+  const cell = H.cellSize(fh, fw, C > 1 ? 150 : 200);
   const scale = H.colorScale(trace.kernel.flat());
+  const size = dilated ? `${kh} × ${kw} weights over ${fh} × ${fw}` : `${kh} × ${kw}`;
   const divs = plotSlots($("kernel-plots"), trace.kernel[o].map((_, c) =>
-    (C > 1 ? `slice for ${channelLabel(c, C)}` : `${kh} × ${kw}`)));
+    (C > 1 ? `slice for ${channelLabel(c, C)}${dilated ? `, ${size}` : ""}` : size)));
   trace.kernel[o].forEach((grid, c) => {
-    H.draw(divs[c], [H.trace(grid, gridText(grid), cell, scale)], H.layout(kh, kw, cell));
+    const shown = dilated ? dilatedGrid(grid, dh, dw) : grid;
+    const hole = (r, col) => (shown[r][col] === null ? "hole" : null);
+    drawGrid(divs[c], shown, { cell, scale, special: dilated ? hole : null });
   });
   const O = trace.output.length;
   const which = O > 1 ? ` for feature map ${o}` : "";
-  $("kernel-title").textContent = trace.flip ? `Kernel, flipped 180°${which}` : `Kernel${which}`;
+  const how = [trace.flip ? "flipped 180°" : "", dilated ? `dilated ${encodePair(trace.dilation)}` : ""]
+    .filter(Boolean).join(", ");
+  $("kernel-title").textContent = `Kernel${how ? `, ${how}` : ""}${which}`;
   view.kernelFor = o;
 }
 
-function windowShapes(step) {
+// The window on the input: its outline (shaded when dilated: the receptive field) and taps.
+function inputShapes(step) {
   const [, , kh, kw] = shapeOf(trace.kernel);
   const [dh, dw] = trace.dilation;
-  const [r0, c0] = step.window;
-  const shapes = [H.rect(r0, c0, r0 + (kh - 1) * dh, c0 + (kw - 1) * dw)];
-  if (dh > 1 || dw > 1) {
-    for (let i = 0; i < kh; i += 1) {
-      for (let j = 0; j < kw; j += 1) {
-        const r = r0 + i * dh;
-        const c = c0 + j * dw;
-        shapes.push(H.rect(r, c, r, c, { color: H.COLORS.tap, width: 2, dash: "dot" }));
-      }
-    }
-  }
+  const shapes = windowShapes(step.window[0], step.window[1], kh, kw, dh, dw);
+  if (dh > 1 || dw > 1) shapes[0].fillcolor = "rgba(245, 158, 11, 0.14)";
   return shapes;
 }
 
@@ -368,12 +288,12 @@ function drawStep(index) {
   const [, oh, ow] = trace.output_shape;
   const cells = oh * ow;
   if (o !== view.kernelFor) drawKernels(o);
-  const shapes = windowShapes(step);
+  const shapes = inputShapes(step);
   view.inputDivs.forEach((div) => H.setShapes(div, shapes));
   trace.output.forEach((grid, k) => {
     const filled = Math.max(0, Math.min(cells, index - k * cells + 1));
     if (filled !== view.filled[k]) {
-      const z = grid.map((row, i) => row.map((v, j) => (i * ow + j < filled ? v : null)));
+      const z = revealed(grid, filled);
       H.setGrid(view.outputDivs[k], z, gridText(z));
       view.filled[k] = filled;
     }
@@ -385,25 +305,6 @@ function drawStep(index) {
   saveURL(index);
 }
 
-function line(label, text, result) {
-  const div = document.createElement("div");
-  div.className = "expr-line";
-  if (label) {
-    const tag = document.createElement("span");
-    tag.className = "expr-label";
-    tag.textContent = label;
-    div.append(tag);
-  }
-  const body = document.createElement("span");
-  body.className = "expr-body";
-  body.textContent = `${text} = `;
-  const value = document.createElement("strong");
-  value.textContent = result;
-  body.append(value);
-  div.append(body);
-  return div;
-}
-
 function drawExpression(step) {
   const C = trace.padded_input.length;
   const [o, r, c] = step.position;
@@ -411,13 +312,13 @@ function drawExpression(step) {
   const lines = [];
   const bias = `${factor(step.bias)} (bias)`;
   if (C === 1) {
-    lines.push(line("", `${productsText(step.terms)} + ${bias}`, fmt(step.value)));
+    lines.push(exprLine("", `${productsText(step.terms)} + ${bias}`, fmt(step.value)));
   } else {
     for (let k = 0; k < C; k += 1) {
       const terms = step.terms.slice(k * perChannel, (k + 1) * perChannel);
-      lines.push(line(channelLabel(k, C), productsText(terms), fmt(step.partials[k])));
+      lines.push(exprLine(channelLabel(k, C), productsText(terms), fmt(step.partials[k])));
     }
-    const total = line("total", `${sumText(step.partials)} + ${bias}`, fmt(step.value));
+    const total = exprLine("total", `${sumText(step.partials)} + ${bias}`, fmt(step.value));
     total.classList.add("expr-total");
     lines.push(total);
   }
@@ -428,30 +329,22 @@ function drawExpression(step) {
 }
 
 function drawFacts() {
-  const formula = $("formula");
-  formula.replaceChildren(...["H", "W"].map((axis) => {
-    const f = trace.formula[axis];
-    const div = document.createElement("div");
-    div.className = "formula-line";
-    div.innerHTML = "";
-    const sym = document.createElement("div");
-    sym.className = "formula-symbolic";
-    sym.textContent = f.symbolic;
-    const num = document.createElement("div");
-    num.className = "formula-numbers";
-    num.textContent = f.substituted;
-    div.append(sym, num);
-    return div;
-  }));
+  renderFormula($("formula"), trace.formula);
   const p = trace.parameters;
   const [fh, fw] = trace.footprint;
   const [, , kh, kw] = shapeOf(trace.kernel);
   $("params-conv").textContent = p.conv_expression;
   $("params-dense").textContent = p.dense_expression;
-  $("footprint").textContent = (fh === kh && fw === kw)
-    ? `Each output value sees a ${fh} × ${fw} window of the padded input.`
-    : `With dilation ${encodePair(trace.dilation)}, the ${kh} × ${kw} kernel spans ${fh} × ${fw} `
-      + "cells of the padded input: its receptive field grows, its parameters do not.";
+  const dilated = fh !== kh || fw !== kw;
+  $("footprint").textContent = dilated
+    ? `With dilation ${encodePair(trace.dilation)}, the ${kh} × ${kw} kernel spans ${fh} × ${fw} `
+      + "cells of the padded input: its receptive field grows, its parameters do not."
+    : `Each output value sees a ${fh} × ${fw} window of the padded input.`;
+  $("receptive-field").textContent = dilated
+    ? `${fh} × ${fw} cells of the padded input in each channel (the shaded square), read `
+      + `through ${kh * kw} weights at the dotted taps. Without dilation the same kernel `
+      + `would see ${kh} × ${kw}.`
+    : `${fh} × ${fw} cells of the padded input in each channel, one weight for each.`;
 }
 
 // ---------------------------------------------------------------- start

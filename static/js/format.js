@@ -17,11 +17,15 @@ export function factor(value) {
   return value < 0 ? `(${fmt(value)})` : fmt(value);
 }
 
-export function productsText(terms) {
-  const parts = terms.map(([x, w]) => `${factor(x)}×${factor(w)}`);
-  if (parts.length <= MAX_TERMS_SHOWN) return parts.join(" + ");
+// `parts` joined by `separator`; a long list shows its head and tail around an ellipsis.
+export function joinShown(parts, separator) {
+  if (parts.length <= MAX_TERMS_SHOWN) return parts.join(separator);
   const hidden = parts.length - HEAD - TAIL;
-  return [...parts.slice(0, HEAD), `… ${hidden} more …`, ...parts.slice(-TAIL)].join(" + ");
+  return [...parts.slice(0, HEAD), `… ${hidden} more …`, ...parts.slice(-TAIL)].join(separator);
+}
+
+export function productsText(terms) {
+  return joinShown(terms.map(([x, w]) => `${factor(x)}×${factor(w)}`), " + ");
 }
 
 export function sumText(values) {

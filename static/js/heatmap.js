@@ -13,6 +13,7 @@ export const COLORS = {
   window: "#f59e0b",
   current: "#f59e0b",
   tap: "#b45309",
+  winner: "#15803d",
   padding: "#e5e7eb",
   paddingText: "#6b7280",
   empty: "#f8fafc",

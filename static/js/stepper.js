@@ -6,8 +6,30 @@
 //
 // Playing advances on animation frames; when several steps fall due in one frame, only the
 // last is drawn, so high speeds stay smooth on large inputs.
+//
+// A page may hold several steppers (two views side by side): the keyboard drives the one
+// used last, marked with data-active="true"; at first, the first one created.
 
 const TYPING = new Set(["INPUT", "SELECT", "TEXTAREA"]);
+const KEYS = { ArrowRight: "next", ArrowLeft: "prev", Home: "first", End: "last", " ": "play" };
+
+let active = null; // the stepper the keyboard drives
+
+function activate(stepper) {
+  if (active) active.root.dataset.active = "false";
+  active = stepper;
+  active.root.dataset.active = "true";
+}
+
+function onKey(event) {
+  if (!active || event.altKey || event.ctrlKey || event.metaKey) return;
+  if (TYPING.has(event.target.tagName) || event.target.isContentEditable) return;
+  const key = KEYS[event.key];
+  if (!key || !active.total) return;
+  if (key === "play" && event.target.tagName === "BUTTON") return; // the button's own click
+  event.preventDefault();
+  active.actions[key]();
+}
 
 export function createStepper(root, { onStep }) {
   const q = (selector) => root.querySelector(selector);
@@ -80,25 +102,9 @@ export function createStepper(root, { onStep }) {
     play: () => (frame === null ? play() : pause()),
   };
 
-  root.addEventListener("click", (event) => {
-    const button = event.target.closest("[data-action]");
-    if (button && actions[button.dataset.action]) actions[button.dataset.action]();
-  });
-  scrub.addEventListener("input", () => { pause(); go(Number(scrub.value)); });
-
-  document.addEventListener("keydown", (event) => {
-    if (event.altKey || event.ctrlKey || event.metaKey || TYPING.has(event.target.tagName)) return;
-    if (event.target.isContentEditable) return;
-    const key = { ArrowRight: "next", ArrowLeft: "prev", Home: "first", End: "last", " ": "play" }[event.key];
-    if (!key || !total) return;
-    if (key === "play" && event.target.tagName === "BUTTON") return; // the button's own click
-    event.preventDefault();
-    actions[key]();
-  });
-
-  setPlaying(false);
-  show();
-  return {
+  const stepper = {
+    root,
+    actions,
     setCount(n, at = 0) {
       pause();
       total = n;
@@ -112,4 +118,21 @@ export function createStepper(root, { onStep }) {
     get index() { return index; },
     get total() { return total; },
   };
+
+  root.addEventListener("click", (event) => {
+    activate(stepper);
+    const button = event.target.closest("[data-action]");
+    if (button && actions[button.dataset.action]) actions[button.dataset.action]();
+  });
+  scrub.addEventListener("input", () => { activate(stepper); pause(); go(Number(scrub.value)); });
+
+  if (active === null) {
+    document.addEventListener("keydown", onKey);
+    activate(stepper);
+  } else {
+    root.dataset.active = "false";
+  }
+  setPlaying(false);
+  show();
+  return stepper;
 }

@@ -50,15 +50,27 @@ export function readParams() {
   return new URLSearchParams(window.location.search);
 }
 
-let pending = null;
+// A 1-based step number in the URL (`step=3`) as a 0-based index; 0 when absent or bad.
+export function readStep(params, key = "step") {
+  return Math.max(0, Number.parseInt(params.get(key) || "1", 10) - 1) || 0;
+}
 
-// Replace the query string (no new history entry); writes within 200 ms are merged.
+let timer = null;
+let pending = {};
+
+// Update the query string (no new history entry): the given keys are set, a null value
+// removes its key, other keys stay. Writes within 200 ms are merged into one.
 export function writeParams(params) {
-  clearTimeout(pending);
-  pending = setTimeout(() => {
-    const query = Object.entries(params)
-      .map(([k, v]) => `${k}=${encodeURIComponent(v).replace(/%3A/g, ":").replace(/%2C/g, ",")}`)
-      .join("&");
-    window.history.replaceState(null, "", `${window.location.pathname}?${query}`);
+  Object.assign(pending, params);
+  clearTimeout(timer);
+  timer = setTimeout(() => {
+    const query = new URLSearchParams(window.location.search);
+    for (const [key, value] of Object.entries(pending)) {
+      if (value === null || value === undefined) query.delete(key);
+      else query.set(key, String(value));
+    }
+    pending = {};
+    const text = query.toString().replace(/%3A/g, ":").replace(/%2C/g, ",");
+    window.history.replaceState(null, "", `${window.location.pathname}?${text}`);
   }, 200);
 }

@@ -194,8 +194,18 @@ def test_dilation_shows_its_footprint_and_bad_settings_show_the_servers_message(
     page.goto("/convolution?preset=dilated")
     ready(page)
     expect(page.locator("#footprint")).to_contain_text("spans 5 × 5")
-    shapes = page.evaluate("document.querySelector('#input-plots .plot').layout.shapes.length")
-    assert shapes == 1 + 9  # the footprint plus each of the nine taps
+    expect(page.locator("#receptive-field")).to_contain_text(
+        "5 × 5 cells of the padded input in each channel (the shaded square), read through 9 "
+        "weights"
+    )
+    shapes = page.evaluate("document.querySelector('#input-plots .plot').layout.shapes")
+    assert len(shapes) == 1 + 9  # the footprint plus each of the nine taps
+    assert shapes[0]["fillcolor"] != "rgba(0,0,0,0)"  # the receptive field is shaded
+    # the kernel drawn dilated: its nine weights spread over 5 × 5, holes between them
+    expect(page.locator("#kernel-title")).to_have_text("Kernel, dilated 2")
+    expect(page.locator("#kernel-plots figcaption")).to_have_text("3 × 3 weights over 5 × 5")
+    wait_for_cells(page, "#kernel-plots .plot", ["1", "0", "-1"] * 3 + ["·"] * 16)
+    screenshot(page, "convolution-dilated")
     page.expected.append(422)
     set_pair(page, "dilation", 3, wait=False)
     expect(page.locator("#stage")).to_have_attribute("data-state", "error")

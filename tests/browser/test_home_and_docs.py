@@ -13,6 +13,8 @@ def test_home_introduces_the_lessons_and_links_to_the_playground(page):
     lessons = page.locator(".lesson h2")
     expect(lessons.first).to_contain_text("Images as numbers")
     expect(page.locator('[data-lesson="convolution"] a')).to_have_attribute("href", "/convolution")
+    for slug in ("pointwise", "pooling", "activations", "transposed"):
+        expect(page.locator(f'[data-lesson="{slug}"] a')).to_have_attribute("href", f"/{slug}")
     screenshot(page, "home")
     page.click('[data-lesson="convolution"] a')
     expect(page).to_have_url(

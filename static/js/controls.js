@@ -1,0 +1,81 @@
+// Settings panels and the request behind them. `createControls(root)` reads and writes the
+// named inputs of a panel (integers clamped to their limits, (h, w) pairs as `name_h` and
+// `name_w`); `createLive(...)` sends one request per change of settings, aborts the older one,
+// and marks the stage `data-state="loading" | "ready" | "error"` with the server's sentence;
+// `createEditing(...)` recomputes after edits; `showSource` tells where a preset comes from.
+
+import { ApiError, latestOnly, postJSON } from "./api.js";
+
+export function createControls(root) {
+  const field = (name) => root.querySelector(`[name="${name}"]`);
+
+  function int(name, lo, hi) {
+    const value = Math.round(Number(field(name).value));
+    const ok = Number.isFinite(value) ? Math.max(lo, Math.min(hi, value)) : lo;
+    field(name).value = String(ok);
+    return ok;
+  }
+
+  return {
+    field,
+    int,
+    pair: (name, lo, hi) => [int(`${name}_h`, lo, hi), int(`${name}_w`, lo, hi)],
+    set(values) {
+      for (const [name, value] of Object.entries(values)) field(name).value = String(value);
+    },
+    setPair(name, [h, w]) {
+      field(`${name}_h`).value = String(h);
+      field(`${name}_w`).value = String(w);
+    },
+    onChange(names, handler) {
+      for (const name of names) field(name).addEventListener("change", handler);
+    },
+  };
+}
+
+// `stage` gets data-state; `errorBox` shows the server's message; `onResult(data, ...args)`
+// draws a successful answer. Returns `run(body, ...args)`.
+export function createLive({ url, stage, errorBox, onResult }) {
+  const request = latestOnly((body, signal) => postJSON(url, body, signal));
+  return async function run(body, ...args) {
+    stage.dataset.state = "loading";
+    let data;
+    try {
+      data = await request(body);
+    } catch (error) {
+      if (error.name === "AbortError") return;
+      errorBox.hidden = false;
+      errorBox.textContent = error instanceof ApiError
+        ? error.message : `Could not reach the server: ${error.message}`;
+      stage.classList.add("stale");
+      stage.dataset.state = "error";
+      return;
+    }
+    errorBox.hidden = true;
+    stage.classList.remove("stale");
+    onResult(data, ...args);
+    stage.dataset.state = "ready";
+  };
+}
+
+// After an edit the view is the user's own (no preset any more) and is recomputed: after a
+// short pause while typing in a grid, at once (`now`) for a setting. `recompute(keepStep)`
+// starts the request; a change of shape starts the steps over.
+export function createEditing({ presetSelect, boxes, forget, recompute, delay = 250 }) {
+  let timer = null;
+  return function edited({ now = false, keepStep = true } = {}) {
+    forget();
+    presetSelect.value = "";
+    showSource(null, boxes);
+    clearTimeout(timer);
+    timer = setTimeout(() => recompute(keepStep), now ? 0 : delay);
+  };
+}
+
+// Show where a preset comes from and, when the slide was wrong, the note that says so.
+export function showSource(preset, { note, noteText, source }) {
+  const text = (preset && preset.note) || "";
+  note.hidden = !text;
+  noteText.textContent = text;
+  source.textContent = preset ? `From: ${preset.source}` : "Your own numbers";
+}

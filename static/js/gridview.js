@@ -1,0 +1,124 @@
+// Grids of numbers as Plotly heatmaps in captioned figure slots: the values printed in the
+// cells, special cells (padding, inserted zeros, cropped cells) in a grey style of their own,
+// window outlines with each tap of a dilated window, and an output revealed step by step.
+//
+//   const [div] = plotSlots(container, ["5 × 5"]);
+//   drawGrid(div, grid, { cell, scale, special: (r, c) => (isPad(r, c) ? "padding" : null) });
+//   setShapes(div, windowShapes(r0, c0, kh, kw, dh, dw));
+
+import { fmt } from "./format.js";
+import * as H from "./heatmap.js";
+
+// How each kind of special cell looks and what it says when hovered.
+export const SPECIAL = {
+  padding: { fill: H.COLORS.padding, ink: H.COLORS.paddingText, text: "0", hover: "padding (0)" },
+  ignored: { fill: H.COLORS.padding, ink: H.COLORS.paddingText, text: "−∞", hover: "padding (−∞: max ignores it)" },
+  inserted: { fill: "#fef3c7", ink: "#92400e", text: "0", hover: "inserted zero" },
+  cropped: { fill: "#d6dde6", ink: "#64748b", text: "", hover: "cropped by padding" },
+  hole: { fill: "#f8fafc", ink: "#cbd5e1", text: "·", hover: "skipped by the dilation" },
+};
+
+export function gridText(z, digits = 4) {
+  return z.map((row) => row.map((v) => (v === null || v === undefined ? "" : fmt(v, digits))));
+}
+
+// A font size at which the longest text of `grid` fits in a cell (Plotly does not shrink it).
+function fontSize(cell, grid, digits) {
+  let longest = 1;
+  for (const row of gridText(grid, digits)) {
+    for (const text of row) longest = Math.max(longest, text.length);
+  }
+  return Math.max(9, Math.round(Math.min(22, cell * 0.4, (cell * 1.75) / longest)));
+}
+
+export function blank(rows, cols) {
+  return Array.from({ length: rows }, () => Array(cols).fill(null));
+}
+
+// The first `count` cells of `grid` in row-major order; the rest blank (null).
+export function revealed(grid, count) {
+  const cols = grid[0].length;
+  return grid.map((row, i) => row.map((v, j) => (i * cols + j < count ? v : null)));
+}
+
+// A test for the padding ring of a rows × cols padded grid: padding [ph, pw] on every side.
+export function paddingRing(rows, cols, [ph, pw]) {
+  return (r, c) => r < ph || r >= rows - ph || c < pw || c >= cols - pw;
+}
+
+// One captioned figure per label in `container`, reusing those already there.
+export function plotSlots(container, labels) {
+  const slots = [...container.children];
+  while (slots.length > labels.length) {
+    const gone = slots.pop();
+    window.Plotly.purge(gone.querySelector(".plot"));
+    gone.remove();
+  }
+  while (slots.length < labels.length) {
+    const slot = document.createElement("figure");
+    slot.className = "plot-slot";
+    const caption = document.createElement("figcaption");
+    const plot = document.createElement("div");
+    plot.className = "plot";
+    slot.append(caption, plot);
+    container.append(slot);
+    slots.push(slot);
+  }
+  slots.forEach((slot, i) => {
+    slot.querySelector("figcaption").textContent = labels[i];
+    slot.dataset.index = String(i);
+  });
+  return slots.map((slot) => slot.querySelector(".plot"));
+}
+
+// Draw `grid` (rows of numbers or null) with its values; `special(r, c)` names the kind of a
+// special cell (a key of SPECIAL) or returns null. Special cells are left out of the colour
+// scale and drawn on top in their own style. Values are printed with up to `digits`
+// decimals, in a font small enough for the longest text of `fits` (by default the grid; pass
+// the final grid when cells will be revealed later with setGrid).
+export function drawGrid(div, grid, {
+  cell, scale, special = null, shapes = [], digits = 4, fits = grid,
+}) {
+  const rows = grid.length;
+  const cols = grid[0].length;
+  const kinds = special ? grid.map((row, r) => row.map((_, c) => special(r, c))) : null;
+  const z = kinds ? grid.map((row, r) => row.map((v, c) => (kinds[r][c] ? null : v))) : grid;
+  const font = { size: fontSize(cell, fits, digits) };
+  const traces = [H.trace(z, gridText(z, digits), cell, scale, { textfont: font })];
+  if (kinds) {
+    for (const [kind, style] of Object.entries(SPECIAL)) {
+      if (!kinds.some((row) => row.includes(kind))) continue;
+      const mask = kinds.map((row) => row.map((k) => (k === kind ? 0 : null)));
+      const text = kinds.map((row) => row.map((k) => (k === kind ? style.text : "")));
+      traces.push(H.trace(mask, text, cell,
+        { colorscale: [[0, style.fill], [1, style.fill]], zmin: 0, zmax: 1 },
+        { textfont: { color: style.ink, size: Math.round(Math.min(22, cell * 0.4)) },
+          hovertemplate: `row %{y}, column %{x}: ${style.hover}<extra></extra>` }));
+    }
+  }
+  return H.draw(div, traces, H.layout(rows, cols, cell, { shapes }));
+}
+
+// The outline of a kh×kw window whose top-left tap is (r0, c0), and, when dilated, each tap.
+export function windowShapes(r0, c0, kh, kw, dh = 1, dw = 1, options = {}) {
+  const shapes = [H.rect(r0, c0, r0 + (kh - 1) * dh, c0 + (kw - 1) * dw, options)];
+  if (dh > 1 || dw > 1) {
+    for (let i = 0; i < kh; i += 1) {
+      for (let j = 0; j < kw; j += 1) {
+        const r = r0 + i * dh;
+        const c = c0 + j * dw;
+        shapes.push(H.rect(r, c, r, c, { color: H.COLORS.tap, width: 2, dash: "dot" }));
+      }
+    }
+  }
+  return shapes;
+}
+
+// A kernel spread out by its dilation: weights at the taps, holes (null) in between.
+export function dilatedGrid(kernel, dh, dw) {
+  const kh = kernel.length;
+  const kw = kernel[0].length;
+  const grid = blank((kh - 1) * dh + 1, (kw - 1) * dw + 1);
+  kernel.forEach((row, i) => row.forEach((v, j) => { grid[i * dh][j * dw] = v; }));
+  return grid;
+}
