@@ -10,8 +10,9 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from app import __version__, errors
 from app.device import resolve_device
+from app.imagestore import ImageStore, LRUCache
 from app.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware, VersionedStaticFiles
-from app.routers import assets, convolution, pages
+from app.routers import assets, convolution, images, kernels, pages
 from app.settings import Settings, get_settings
 from app.web import make_templates
 from app.workers import ComputePool
@@ -44,6 +45,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.images = ImageStore(
+        max_items=settings.image_cache_items,
+        max_bytes=settings.image_cache_bytes,
+        max_pixels=settings.max_image_pixels,
+        sample_dir=settings.static_dir / "samples",
+    )
+    app.state.kernel_outputs = LRUCache(64, settings.kernel_cache_bytes)  # for the hover detail
     app.state.lessons = None  # filled on first render, once every router is included
     app.state.templates = make_templates(settings.templates_dir, settings.static_dir)
     app.dependency_overrides[get_settings] = lambda: settings
@@ -57,6 +65,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
 
     app.mount("/static", VersionedStaticFiles(directory=settings.static_dir), name="static")
-    for module in (pages, convolution, assets):
+    for module in (pages, convolution, images, kernels, assets):
         app.include_router(module.router)
     return app

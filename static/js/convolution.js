@@ -3,6 +3,7 @@
 // settings; stepping is drawn from the trace already received.
 
 import { ApiError, latestOnly, postJSON } from "./api.js";
+import { expressionLine, formulaLines } from "./expression.js";
 import { factor, fmt, parseNumber, productsText, sumText } from "./format.js";
 import { renderGrids } from "./grid-editor.js";
 import * as H from "./heatmap.js";
@@ -264,30 +265,6 @@ function showError(message) {
 
 // ---------------------------------------------------------------- drawing
 
-function plotSlots(container, labels) {
-  const slots = [...container.children];
-  while (slots.length > labels.length) {
-    const gone = slots.pop();
-    window.Plotly.purge(gone.querySelector(".plot"));
-    gone.remove();
-  }
-  while (slots.length < labels.length) {
-    const slot = document.createElement("figure");
-    slot.className = "plot-slot";
-    const caption = document.createElement("figcaption");
-    const plot = document.createElement("div");
-    plot.className = "plot";
-    slot.append(caption, plot);
-    container.append(slot);
-    slots.push(slot);
-  }
-  slots.forEach((slot, i) => {
-    slot.querySelector("figcaption").textContent = labels[i];
-    slot.dataset.index = String(i);
-  });
-  return slots.map((slot) => slot.querySelector(".plot"));
-}
-
 function gridText(z) {
   return z.map((row) => row.map((v) => (v === null ? "" : fmt(v))));
 }
@@ -301,24 +278,19 @@ function drawAll() {
   const box = C > 1 ? 250 : 380;
   const cellIn = H.cellSize(Hp, Wp, box);
   const inScale = H.colorScale(config.input);
-  const inputDivs = plotSlots($("input-plots"), trace.padded_input.map((_, c) =>
+  const inputDivs = H.plotSlots($("input-plots"), trace.padded_input.map((_, c) =>
     (C > 1 ? channelLabel(c, C) : `${Hp} × ${Wp}`)));
   trace.padded_input.forEach((grid, c) => {
     const isPad = (r, col) => r < ph || r >= Hp - ph || col < pw || col >= Wp - pw;
     const z = grid.map((row, r) => row.map((v, col) => (isPad(r, col) ? null : v)));
     const pad = grid.map((row, r) => row.map((_, col) => (isPad(r, col) ? 0 : null)));
     const traces = [H.trace(z, gridText(z), cellIn, inScale)];
-    if (ph || pw) {
-      traces.push(H.trace(pad, pad.map((row) => row.map((v) => (v === null ? "" : "0"))), cellIn,
-        { colorscale: [[0, H.COLORS.padding], [1, H.COLORS.padding]], zmin: 0, zmax: 1 },
-        { textfont: { color: H.COLORS.paddingText, size: Math.round(Math.min(22, cellIn * 0.4)) },
-          hovertemplate: "row %{y}, column %{x}: padding (0)<extra></extra>" }));
-    }
+    if (ph || pw) traces.push(H.paddingTrace(pad, cellIn));
     H.draw(inputDivs[c], traces, H.layout(Hp, Wp, cellIn));
   });
   const outCell = H.cellSize(oh, ow, O > 1 ? 220 : 320);
   const outScale = H.colorScale(trace.output.map((g) => g));
-  const outputDivs = plotSlots($("output-plots"), trace.output.map((_, o) =>
+  const outputDivs = H.plotSlots($("output-plots"), trace.output.map((_, o) =>
     (O > 1 ? `feature map ${o}` : `${oh} × ${ow}`)));
   trace.output.forEach((_, o) => {
     const empty = zeros(oh, ow).map((row) => row.map(() => null));
@@ -334,7 +306,7 @@ function drawKernels(o) {
   const [, , kh, kw] = shapeOf(trace.kernel);
   const cell = H.cellSize(kh, kw, C > 1 ? 150 : 200);
   const scale = H.colorScale(trace.kernel.flat());
-  const divs = plotSlots($("kernel-plots"), trace.kernel[o].map((_, c) =>
+  const divs = H.plotSlots($("kernel-plots"), trace.kernel[o].map((_, c) =>
     (C > 1 ? `slice for ${channelLabel(c, C)}` : `${kh} × ${kw}`)));
   trace.kernel[o].forEach((grid, c) => {
     H.draw(divs[c], [H.trace(grid, gridText(grid), cell, scale)], H.layout(kh, kw, cell));
@@ -385,25 +357,6 @@ function drawStep(index) {
   saveURL(index);
 }
 
-function line(label, text, result) {
-  const div = document.createElement("div");
-  div.className = "expr-line";
-  if (label) {
-    const tag = document.createElement("span");
-    tag.className = "expr-label";
-    tag.textContent = label;
-    div.append(tag);
-  }
-  const body = document.createElement("span");
-  body.className = "expr-body";
-  body.textContent = `${text} = `;
-  const value = document.createElement("strong");
-  value.textContent = result;
-  body.append(value);
-  div.append(body);
-  return div;
-}
-
 function drawExpression(step) {
   const C = trace.padded_input.length;
   const [o, r, c] = step.position;
@@ -411,13 +364,13 @@ function drawExpression(step) {
   const lines = [];
   const bias = `${factor(step.bias)} (bias)`;
   if (C === 1) {
-    lines.push(line("", `${productsText(step.terms)} + ${bias}`, fmt(step.value)));
+    lines.push(expressionLine("", `${productsText(step.terms)} + ${bias}`, fmt(step.value)));
   } else {
     for (let k = 0; k < C; k += 1) {
       const terms = step.terms.slice(k * perChannel, (k + 1) * perChannel);
-      lines.push(line(channelLabel(k, C), productsText(terms), fmt(step.partials[k])));
+      lines.push(expressionLine(channelLabel(k, C), productsText(terms), fmt(step.partials[k])));
     }
-    const total = line("total", `${sumText(step.partials)} + ${bias}`, fmt(step.value));
+    const total = expressionLine("total", `${sumText(step.partials)} + ${bias}`, fmt(step.value));
     total.classList.add("expr-total");
     lines.push(total);
   }
@@ -428,21 +381,7 @@ function drawExpression(step) {
 }
 
 function drawFacts() {
-  const formula = $("formula");
-  formula.replaceChildren(...["H", "W"].map((axis) => {
-    const f = trace.formula[axis];
-    const div = document.createElement("div");
-    div.className = "formula-line";
-    div.innerHTML = "";
-    const sym = document.createElement("div");
-    sym.className = "formula-symbolic";
-    sym.textContent = f.symbolic;
-    const num = document.createElement("div");
-    num.className = "formula-numbers";
-    num.textContent = f.substituted;
-    div.append(sym, num);
-    return div;
-  }));
+  $("formula").replaceChildren(...formulaLines(trace.formula));
   const p = trace.parameters;
   const [fh, fw] = trace.footprint;
   const [, , kh, kw] = shapeOf(trace.kernel);

@@ -96,6 +96,15 @@ export function trace(z, text, cell, scale, extra = {}) {
   };
 }
 
+// Padding cells drawn over a grid: `pad` is 0 where a cell is padding and null elsewhere.
+export function paddingTrace(pad, cell) {
+  const text = pad.map((row) => row.map((v) => (v === null ? "" : "0")));
+  return trace(pad, text, cell,
+    { colorscale: [[0, COLORS.padding], [1, COLORS.padding]], zmin: 0, zmax: 1 },
+    { textfont: { color: COLORS.paddingText, size: Math.round(Math.min(22, cell * 0.4)) },
+      hovertemplate: "row %{y}, column %{x}: padding (0)<extra></extra>" });
+}
+
 export function rect(r0, c0, r1, c1, { color = COLORS.window, width = 3, dash = "solid" } = {}) {
   return {
     type: "rect",
@@ -120,4 +129,30 @@ export function setShapes(div, shapes) {
 
 export function setGrid(div, z, text, traceIndex = 0) {
   return window.Plotly.restyle(div, { z: [z], text: [text] }, [traceIndex]);
+}
+
+// Figures with a caption, one per label, reusing those already in `container`; returns the
+// plot divs.
+export function plotSlots(container, labels) {
+  const slots = [...container.children];
+  while (slots.length > labels.length) {
+    const gone = slots.pop();
+    window.Plotly.purge(gone.querySelector(".plot"));
+    gone.remove();
+  }
+  while (slots.length < labels.length) {
+    const slot = document.createElement("figure");
+    slot.className = "plot-slot";
+    const caption = document.createElement("figcaption");
+    const plot = document.createElement("div");
+    plot.className = "plot";
+    slot.append(caption, plot);
+    container.append(slot);
+    slots.push(slot);
+  }
+  slots.forEach((slot, i) => {
+    slot.querySelector("figcaption").textContent = labels[i];
+    slot.dataset.index = String(i);
+  });
+  return slots.map((slot) => slot.querySelector(".plot"));
 }

@@ -1,0 +1,48 @@
+// Written-out arithmetic, as the pages show it.
+//
+// One line of a written-out sum, `label  a×b + c×d + … = result`, as the dark expression
+// boxes show it (class names in app.css). `after` adds a note past the result.
+//
+//   box.replaceChildren(expressionLine("R", productsText(terms), fmt(value), "→ 255"));
+
+export function expressionLine(label, text, result, after = "") {
+  const div = document.createElement("div");
+  div.className = "expr-line";
+  if (label) {
+    const tag = document.createElement("span");
+    tag.className = "expr-label";
+    tag.textContent = label;
+    div.append(tag);
+  }
+  const body = document.createElement("span");
+  body.className = "expr-body";
+  body.textContent = `${text} = `;
+  const value = document.createElement("strong");
+  value.textContent = result;
+  body.append(value);
+  if (after) {
+    const note = document.createElement("span");
+    note.className = "expr-after";
+    note.textContent = ` ${after}`;
+    body.append(note);
+  }
+  div.append(body);
+  return div;
+}
+
+// An output-size formula ({H: {symbolic, substituted}, W: ...}) as two lines per axis: the
+// symbols, then the current numbers.
+export function formulaLines(formula) {
+  return ["H", "W"].map((axis) => {
+    const div = document.createElement("div");
+    div.className = "formula-line";
+    const symbols = document.createElement("div");
+    symbols.className = "formula-symbolic";
+    symbols.textContent = formula[axis].symbolic;
+    const numbers = document.createElement("div");
+    numbers.className = "formula-numbers";
+    numbers.textContent = formula[axis].substituted;
+    div.append(symbols, numbers);
+    return div;
+  });
+}
