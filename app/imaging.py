@@ -48,8 +48,7 @@ CHANNEL_NAMES = {1: ("gray",), 3: ("R", "G", "B")}
 
 #: Signatures of files people upload by mistake, for a helpful 415 sentence.
 _LOOKS_LIKE = (
-    (b"<svg", "an SVG drawing"),
-    (b"<?xml", "an XML (perhaps SVG) document"),
+    (b"<?xml", "an XML document"),
     (b"%PDF", "a PDF document"),
     (b"8BPS", "a Photoshop (PSD) file"),
     (b"II*\x00", "a TIFF image"),
@@ -118,14 +117,14 @@ def _bomb_pixels(error: Exception) -> int | None:
 
 
 def _what_is(data: bytes) -> str | None:
+    if b"<svg" in data[:1024].lower():
+        return "an SVG drawing"
     head = data[:64].lstrip()
     for signature, name in _LOOKS_LIKE:
         if head.startswith(signature) or data.startswith(signature):
             return name
     if data[4:8] == b"ftyp" and data[8:12] in _ISO_BRANDS:
         return _ISO_BRANDS[data[8:12]]
-    if b"<svg" in data[:1024].lower():
-        return "an SVG drawing"
     return None
 
 

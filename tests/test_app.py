@@ -62,14 +62,16 @@ def test_home_lists_the_lessons_in_lecture_order_and_links_those_that_exist(clie
 
 
 def test_every_page_has_no_inline_script(client):
-    for path in ("/", "/convolution", "/docs"):
+    for path in ("/", "/convolution", "/pixels", "/kernels", "/docs"):
         page = parse(client.get(path).text)
         assert not page.inline_handlers, path
         for script in page.scripts:
             assert script.get("src") or script.get("type") == "application/json", (path, script)
 
 
-@pytest.mark.parametrize("path", ["/", "/convolution", "/api/convolution/presets", "/nope"])
+@pytest.mark.parametrize(
+    "path", ["/", "/convolution", "/pixels", "/kernels", "/api/images/sample-camera/png", "/nope"]
+)
 def test_security_headers_on_every_response(client, path):
     headers = client.get(path).headers
     assert headers["content-security-policy"] == CONTENT_SECURITY_POLICY
