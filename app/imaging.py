@@ -287,11 +287,15 @@ def fit_within(
         scale = min(scale, (max_pixels / (height * width)) ** 0.5)
     if scale >= 1.0:
         return height, width
-    h = max(1, int(height * scale))
-    w = max(1, int(width * scale))
-    while max_pixels is not None and h * w > max_pixels:  # rounding never overshoots
-        h, w = max(1, h - (h >= w)), max(1, w - (w > h))
+    h, w = _scaled(height, scale), _scaled(width, scale)
+    while max_pixels is not None and h * w > max_pixels and h * w > 1:  # rounded up too far
+        scale *= 0.995
+        h, w = _scaled(height, scale), _scaled(width, scale)
     return h, w
+
+
+def _scaled(size: int, scale: float) -> int:
+    return min(size, max(1, round(size * scale)))
 
 
 def resize(pixels: torch.Tensor, height: int, width: int) -> torch.Tensor:

@@ -3,7 +3,7 @@
 // exact pixels (`windowTrace`) and their numbers (`numbersTrace`) are drawn over it. Figures
 // of the same image can be linked so that zooming one zooms all.
 
-import { PLOT_CONFIG } from "./heatmap.js";
+import { PLOT_CONFIG, rect } from "./heatmap.js";
 
 export const IMAGE_CONFIG = { ...PLOT_CONFIG, scrollZoom: true, doubleClick: "reset" };
 
@@ -34,14 +34,14 @@ export function imageLayout(h, w, size, extra = {}) {
 export function pictureTrace(img, h, w) {
   const dx = w / img.width;
   const dy = h / img.height;
-  return { type: "image", source: img.src, x0: (dx - 1) / 2, y0: (dy - 1) / 2, dx, dy, hoverinfo: "none" };
+  return { type: "image", source: img.src, x0: (dx - 1) / 2, y0: (dy - 1) / 2, dx, dy, hoverinfo: "skip" };
 }
 
 // Exact pixels of a window drawn over the picture; z is rows×cols×3 (0–255).
 export function windowTrace(win, z) {
   return {
     type: "image", z, x0: win.left, y0: win.top, dx: 1, dy: 1, colormodel: "rgb",
-    zmin: [0, 0, 0], zmax: [255, 255, 255], hoverinfo: "none",
+    zmin: [0, 0, 0], zmax: [255, 255, 255], hoverinfo: "skip",
   };
 }
 
@@ -59,7 +59,7 @@ export function numbersTrace(win, texts, dark, fontSize) {
     color.push(dark[r][c] ? "#0f172a" : "#ffffff");
   }));
   return {
-    type: "scatter", mode: "text", x, y, text, hoverinfo: "none", cliponaxis: true,
+    type: "scatter", mode: "text", x, y, text, hoverinfo: "skip", cliponaxis: true,
     textfont: { size: fontSize, color, family: "DejaVu Sans Mono, Menlo, Consolas, monospace" },
   };
 }
@@ -89,6 +89,25 @@ export function cellPixels(div) {
   const full = div._fullLayout;
   const length = (full && full.xaxis && full.xaxis._length) || div.layout.width;
   return length / Math.abs(x[1] - x[0]);
+}
+
+const RING_BELOW = 8; // on-screen pixels per cell under which a highlight gets a ring
+const RING_RADIUS = 16; // ... of this many screen pixels, so it can be found on a big picture
+
+// Shapes outlining cells r0..r1 × c0..c1 of a figure, ringed when the cells are tiny.
+export function highlight(div, r0, c0, r1, c1, color = "#f59e0b") {
+  const shapes = [rect(r0, c0, r1, c1, { color, width: 3 })];
+  const cell = cellPixels(div);
+  if (cell < RING_BELOW) {
+    const radius = Math.max((Math.max(r1 - r0, c1 - c0) + 1) / 2, RING_RADIUS / cell);
+    const cy = (r0 + r1) / 2;
+    const cx = (c0 + c1) / 2;
+    shapes.push({
+      type: "circle", xref: "x", yref: "y", x0: cx - radius, x1: cx + radius, y0: cy - radius,
+      y1: cy + radius, line: { color, width: 3 }, fillcolor: "rgba(0,0,0,0)",
+    });
+  }
+  return shapes;
 }
 
 // Zoom to a window of cells ({top, left, rows, cols}), or to the whole h×w image.
@@ -127,19 +146,28 @@ export function redraw(div, traces) {
   return window.Plotly.react(div, traces, layout, IMAGE_CONFIG);
 }
 
-// Calls `handler(row, col)` when the pointer is over (or a finger taps) a cell; `bounds()`
-// gives the grid's current {height, width}. Call once per figure.
+// Calls `handler(row, col)` when the pointer moves onto another cell (or a finger taps one);
+// `bounds()` gives the grid's current {height, width}. Call once per figure. The cell is
+// found from the pointer and the axis ranges (Plotly's own hover cannot read pictures drawn
+// pixelated, so the picture traces skip it).
 export function onPixel(div, bounds, handler) {
-  const report = (event) => {
-    const point = event.points && event.points[0];
-    const x = event.xvals ? event.xvals[0] : point && point.x;
-    const y = event.yvals ? event.yvals[0] : point && point.y;
-    if (x === undefined || y === undefined) return;
-    const col = Math.round(x);
-    const row = Math.round(y);
+  let last = "";
+  const locate = (event) => {
+    const area = div.querySelector(".nsewdrag");
+    if (!area || !div.layout) return;
+    const box = area.getBoundingClientRect();
+    const fx = (event.clientX - box.left) / box.width;
+    const fy = (event.clientY - box.top) / box.height;
+    if (fx < 0 || fx > 1 || fy < 0 || fy > 1) return;
+    const { x, y } = ranges(div);
+    const col = Math.round(x[0] + fx * (x[1] - x[0]));
+    const row = Math.round(y[1] + fy * (y[0] - y[1])); // y[0] is at the bottom
     const { height, width } = bounds();
-    if (row >= 0 && row < height && col >= 0 && col < width) handler(row, col);
+    const key = `${row},${col}`;
+    if (row < 0 || row >= height || col < 0 || col >= width || key === last) return;
+    last = key;
+    handler(row, col);
   };
-  div.on("plotly_hover", report);
-  div.on("plotly_click", report);
+  div.addEventListener("pointermove", locate);
+  div.addEventListener("pointerdown", locate);
 }

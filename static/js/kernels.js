@@ -366,9 +366,10 @@ function drawDetail(d) {
     const clipped = d.display === "clip" && (d.values[c] < 0 || d.values[c] > 255) ? ", clipped" : "";
     return expressionLine(d.names[c], productsText(terms), fmt(d.values[c]), `→ shown as ${shown}${clipped}`);
   }));
-  const highlight = { color: H.COLORS.window, width: 3 };
-  window.Plotly.relayout($("input-plot"), { shapes: [H.rect(d.top, d.left, d.top + kh - 1, d.left + kw - 1, highlight)] });
-  window.Plotly.relayout($("output-plot"), { shapes: [H.rect(d.row, d.col, d.row, d.col, highlight)] });
+  const input = $("input-plot");
+  const output = $("output-plot");
+  window.Plotly.relayout(input, { shapes: IP.highlight(input, d.top, d.left, d.top + kh - 1, d.left + kw - 1) });
+  window.Plotly.relayout(output, { shapes: IP.highlight(output, d.row, d.col, d.row, d.col) });
 }
 
 // ---------------------------------------------------------------- comparison
@@ -437,6 +438,7 @@ function tile(item, index) {
 
 let tileRound = 0;
 let tilesDrawn = "";
+const tilePictures = new Map(); // settings + kernel → the tile's picture (data: URL)
 async function drawTiles({ force = true } = {}) {
   // tiles depend on the image, the settings and the list, not on the kernel above
   const key = JSON.stringify([picker.id, body("", null), config.compare.map(encodeKernel)]);
@@ -446,12 +448,19 @@ async function drawTiles({ force = true } = {}) {
   const tiles = config.compare.map(tile);
   $("compare-grid").replaceChildren(...tiles.map((t) => t.figure));
   $("compare-note").hidden = tiles.length === 0;
+  if (tilePictures.size > 100) tilePictures.clear();
   await Promise.all(config.compare.map(async (item, i) => {
     const { figure, img } = tiles[i];
+    const pictureKey = JSON.stringify([picker.id, body("", null), encodeKernel(item)]);
     try {
-      const data = await picker.withImage((id) => postJSON("/api/kernels", { ...body(id, item.kernel), padding: samePadding(item.kernel), max_side: TILE_SIDE }));
+      if (!tilePictures.has(pictureKey)) {
+        const data = await picker.withImage((id) => postJSON("/api/kernels", {
+          ...body(id, item.kernel), padding: samePadding(item.kernel), max_side: TILE_SIDE,
+        }));
+        tilePictures.set(pictureKey, data.output.png);
+      }
       if (round !== tileRound) return;
-      img.src = data.output.png;
+      img.src = tilePictures.get(pictureKey);
       figure.dataset.state = "ready";
     } catch (error) {
       if (round !== tileRound) return;

@@ -5,7 +5,6 @@
 
 import { ApiError, fetchImage, getJSON, latestOnly } from "./api.js";
 import { fmt } from "./format.js";
-import { rect } from "./heatmap.js";
 import * as IP from "./imageplot.js";
 import { createImagePicker } from "./upload.js";
 import { readParams, writeParams } from "./urlstate.js";
@@ -14,9 +13,9 @@ const payload = JSON.parse(document.getElementById("payload").textContent);
 const IMAGES = payload.images;
 const MAX_WINDOW = IMAGES.max_window;
 const TRIPLE_CELL = 46; // on-screen pixels per cell before R, G and B are printed in it
-const SINGLE_CELL = 24; // ... before one number is
+const SINGLE_CELL = 22; // ... before one number is
 const LIGHT = 150; // cells lighter than this (in luma) get dark text
-const MAIN_BOX = { width: 820, height: 620 };
+const MAIN_BOX = { width: 820, height: 680 };
 const CHANNEL_HEIGHT = 330;
 const TINTS = {
   r: (p) => [p[0], 0, 0],
@@ -269,8 +268,9 @@ async function showPixel(row, col) {
     chips.push(chip("gray", pixel[0], "gray"));
   }
   $("pixel-values").replaceChildren(...chips);
-  const shapes = [rect(row, col, row, col, { color: "#f59e0b", width: 3 })];
-  for (const div of visibleDivs()) window.Plotly.relayout(div, { shapes });
+  for (const div of visibleDivs()) {
+    window.Plotly.relayout(div, { shapes: IP.highlight(div, row, col, row, col) });
+  }
 }
 
 // ---------------------------------------------------------------- zoom buttons
