@@ -239,11 +239,9 @@ def as_array(image: Image.Image) -> np.ndarray:
 
 def from_pil(image: Image.Image) -> torch.Tensor:
     """A PIL image (any mode) as ``uint8`` ``(C, H, W)``, C = 1 or 3."""
-    array = np.ascontiguousarray(as_array(image))
-    if not array.flags.writeable:  # a view of Pillow's buffer: torch wants its own copy
-        array = array.copy()
-    tensor = torch.from_numpy(array)
-    return tensor[None] if tensor.dim() == 2 else tensor.permute(2, 0, 1).contiguous()
+    array = as_array(image)  # (H, W) or (H, W, 3), often a read-only view of Pillow's bytes
+    chw = array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
+    return torch.from_numpy(np.array(chw, order="C", copy=True))  # one copy, owned by torch
 
 
 def to_pil(pixels: torch.Tensor) -> Image.Image:

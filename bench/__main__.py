@@ -8,7 +8,7 @@ import sys
 
 import torch
 
-SECTIONS = ["convolution"]
+SECTIONS = ["convolution", "images"]
 
 
 def main(argv: list[str]) -> int:

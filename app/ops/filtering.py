@@ -150,18 +150,24 @@ def to_display(output: torch.Tensor, display: str, lo: float, hi: float) -> torc
     return levels.round().clamp(0, 255).to(torch.uint8)
 
 
-def histogram(output: torch.Tensor, bins: int = HISTOGRAM_BINS) -> dict[str, Any]:
-    """Counts of raw values per channel over a range that always includes 0–255."""
-    lo, hi = value_range(output)
+def histogram(
+    output: torch.Tensor, bins: int = HISTOGRAM_BINS, span: tuple[float, float] | None = None
+) -> dict[str, Any]:
+    """Counts of raw values per channel over a range that always includes 0–255 (``span``:
+    the output's smallest and largest value, when already known)."""
+    lo, hi = span or value_range(output)
     start, stop = min(lo, 0.0), max(hi, 255.0)
-    counts = [
-        torch.histc(channel.float(), bins=bins, min=start, max=stop).to(torch.int64).tolist()
-        for channel in output
-    ]
+    channels = output.shape[0]
+    # bin index of every value (the last bin includes its right edge), offset per channel,
+    # then one bincount: several times faster than a histc per channel
+    scaled = (output.reshape(channels, -1) - start).mul_(bins / (stop - start))  # float32
+    index = scaled.clamp_(0, bins - 1).long()  # (C, H'·W'); truncation is floor here
+    index += torch.arange(channels, device=index.device)[:, None] * bins
+    counts = torch.bincount(index.flatten(), minlength=channels * bins).reshape(channels, bins)
     edges = torch.linspace(start, stop, bins + 1, dtype=torch.float64).tolist()
     return {
         "edges": edges,
-        "counts": counts,
+        "counts": counts.tolist(),
         "below": int((output < 0).sum()),
         "above": int((output > 255).sum()),
         "total": output.numel(),

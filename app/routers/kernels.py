@@ -168,7 +168,7 @@ def kernel_json(
             "formula": {
                 axis: f.to_dict() for axis, f in filtering.formulas(in_h, in_w, ks).items()
             },
-            "histogram": filtering.histogram(output),
+            "histogram": filtering.histogram(output, span=applied.range),
             "device": str(device),
         }
     )
