@@ -140,6 +140,13 @@ export function linkZoom(divs, onView) {
   });
 }
 
+// Calls `handler()` after the user (or `zoomTo`) zooms or pans the figure.
+export function onZoom(div, handler) {
+  div.on("plotly_relayout", (update) => {
+    if (RANGE_KEYS.some((key) => key in (update || {}))) handler();
+  });
+}
+
 // Redraw a figure's traces, keeping its current zoom.
 export function redraw(div, traces) {
   const layout = { ...div.layout, xaxis: { ...div.layout.xaxis }, yaxis: { ...div.layout.yaxis } };

@@ -33,6 +33,7 @@ let config = null; // { image, preset, kernel, normalize, stride, padding, chann
 let result = null; // the last answer of POST /api/kernels
 let inputPicture = { key: "", img: null };
 let bound = false;
+let detail = null; // the last answer of POST /api/kernels/pixel
 
 const apply = latestOnly((body, signal) => postJSON("/api/kernels", body, signal));
 const explain = latestOnly((body, signal) => postJSON("/api/kernels/pixel", body, signal));
@@ -284,6 +285,8 @@ function drawFigures() {
     : "";
   if (!bound) {
     IP.onPixel($("output-plot"), () => result.output, explainPixel);
+    IP.onZoom($("input-plot"), outline);
+    IP.onZoom($("output-plot"), outline);
     bound = true;
   }
 }
@@ -366,6 +369,15 @@ function drawDetail(d) {
     const clipped = d.display === "clip" && (d.values[c] < 0 || d.values[c] > 255) ? ", clipped" : "";
     return expressionLine(d.names[c], productsText(terms), fmt(d.values[c]), `→ shown as ${shown}${clipped}`);
   }));
+  detail = d;
+  outline();
+}
+
+// Outline the window in the input and the pixel in the output (again after a zoom).
+function outline() {
+  if (!detail) return;
+  const d = detail;
+  const [kh, kw] = [d.kernel.length, d.kernel[0].length];
   const input = $("input-plot");
   const output = $("output-plot");
   window.Plotly.relayout(input, { shapes: IP.highlight(input, d.top, d.left, d.top + kh - 1, d.left + kw - 1) });

@@ -12,10 +12,10 @@ import { readParams, writeParams } from "./urlstate.js";
 const payload = JSON.parse(document.getElementById("payload").textContent);
 const IMAGES = payload.images;
 const MAX_WINDOW = IMAGES.max_window;
-const TRIPLE_CELL = 46; // on-screen pixels per cell before R, G and B are printed in it
+const TRIPLE_CELL = 36; // on-screen pixels per cell before R, G and B are printed in it
 const SINGLE_CELL = 22; // ... before one number is
 const LIGHT = 150; // cells lighter than this (in luma) get dark text
-const MAIN_BOX = { width: 820, height: 680 };
+const MAIN_BOX = { width: 1400, height: 760 };
 const CHANNEL_HEIGHT = 330;
 const TINTS = {
   r: (p) => [p[0], 0, 0],
@@ -35,6 +35,7 @@ let state = { image: IMAGES.default, size: "", view: null }; // view: {top, left
 let grid = null; // { height, width, channels } of the image at the chosen size
 let pictures = {}; // channel → { src, width, height }
 let bound = false;
+let pointed = null; // the pixel last pointed at: { row, col }
 
 const picker = createImagePicker($("picker"), {
   onChange(id) {
@@ -155,6 +156,7 @@ function isWhole(win) {
 }
 
 async function refreshNumbers() {
+  if (pointed && pointed.row < grid.height && pointed.col < grid.width) outline(pointed.row, pointed.col);
   const win = IP.visibleWindow(divs.main, grid.height, grid.width);
   state.view = isWhole(win) ? null : win;
   saveURL();
@@ -183,7 +185,7 @@ async function refreshNumbers() {
     + `columns ${data.left}–${data.left + data.cols - 1}.`;
 }
 
-const tripleFont = (cell) => Math.max(8, Math.min(17, Math.floor(cell * 0.25)));
+const tripleFont = (cell) => Math.max(8, Math.min(18, Math.floor(cell * 0.26)));
 const singleFont = (cell) => Math.max(8, Math.min(22, Math.floor(cell * 0.4)));
 const mapGrid = (values, fn) => values.map((row, r) => row.map((p, c) => fn(p, r, c)));
 
@@ -268,6 +270,12 @@ async function showPixel(row, col) {
     chips.push(chip("gray", pixel[0], "gray"));
   }
   $("pixel-values").replaceChildren(...chips);
+  outline(row, col);
+}
+
+// Outline the pixel in every figure (again after a zoom: a ring only helps when cells are tiny).
+function outline(row, col) {
+  pointed = { row, col };
   for (const div of visibleDivs()) {
     window.Plotly.relayout(div, { shapes: IP.highlight(div, row, col, row, col) });
   }
