@@ -17,7 +17,7 @@ from app.imagestore import ImageStore, LRUCache
 from app.ops import filtering
 from app.routers.kernels import KernelRequest, kernel_json
 from app.settings import ROOT, Settings
-from bench.common import http_client, median_ms, size, table
+from bench.common import http_client, side_by_side, size, table
 
 HEADERS = {"content-type": "application/json", "accept-encoding": "gzip"}
 SAMPLE = "sample-astronaut"  # 512×512 RGB
@@ -40,12 +40,9 @@ def kernels(client) -> list[list[str]]:  # type: ignore[no-untyped-def]
     rows = []
     for k in (3, 9):
         weights = _kernel(k, gen)
-        w = torch.tensor(weights, dtype=torch.float32).expand(3, 1, k, k)
-        raw = median_ms(lambda w=w, k=k: F.conv2d(x, w, padding=k // 2, groups=3), repeat=30)
+        w = torch.tensor(weights, dtype=torch.float32).expand(3, 1, k, k).contiguous()
         ks = filtering.kernel_settings(weights, padding=k // 2)
-        conv = median_ms(lambda ks=ks: filtering.convolve(pixels, ks, CPU), repeat=30)
         body = KernelRequest(image=SAMPLE, kernel=weights, padding=k // 2)
-        full = median_ms(lambda b=body: kernel_json(b, store, no_cache, settings, CPU))
         counter = itertools.count(1)
 
         def post(weights=weights, k=k, counter=counter) -> None:
@@ -54,14 +51,22 @@ def kernels(client) -> list[list[str]]:  # type: ignore[no-untyped-def]
             payload = {"image": SAMPLE, "kernel": changed, "padding": k // 2}
             client.post("/api/kernels", content=orjson.dumps(payload), headers=HEADERS)
 
-        http = median_ms(post)
-        hover = {"image": SAMPLE, "kernel": weights, "padding": k // 2, "row": 200, "col": 300}
-        client.post(
-            "/api/kernels", json={k: v for k, v in hover.items() if k not in ("row", "col")}
+        settings_json = {"image": SAMPLE, "kernel": weights, "padding": k // 2}
+        client.post("/api/kernels", json=settings_json)  # the output the hover reads
+        hover = {**settings_json, "row": 200, "col": 300}
+        ms = side_by_side(
+            {
+                "raw": lambda w=w, k=k: F.conv2d(x, w, padding=k // 2, groups=3),
+                "conv": lambda ks=ks: filtering.convolve(pixels, ks, CPU),
+                "full": lambda b=body: kernel_json(b, store, no_cache, settings, CPU),
+                "http": post,
+                "hover": lambda h=hover: client.post(
+                    "/api/kernels/pixel", json=h
+                ).raise_for_status(),
+            },
+            repeat=25,
         )
-        pixel = median_ms(
-            lambda h=hover: client.post("/api/kernels/pixel", json=h).raise_for_status()
-        )
+        raw, conv, full, http, pixel = (ms[n] for n in ("raw", "conv", "full", "http", "hover"))
         answer = kernel_json(body, store, no_cache, settings, CPU)
         rows.append(
             [
@@ -98,8 +103,6 @@ def decode(client) -> list[list[str]]:  # type: ignore[no-untyped-def]
         image.load()
         np.asarray(image)
 
-    raw = median_ms(pillow, repeat=7, budget_s=10)
-    ours = median_ms(lambda: imaging.decode(data, max_pixels=25_000_000), repeat=7, budget_s=10)
     counter = itertools.count(1)
 
     def upload() -> None:
@@ -107,7 +110,17 @@ def decode(client) -> list[list[str]]:  # type: ignore[no-untyped-def]
         files = {"image": ("photo.jpg", unique, "image/jpeg")}
         client.post("/api/images", files=files).raise_for_status()
 
-    http = median_ms(upload, repeat=7, budget_s=15)
+    ms = side_by_side(
+        {
+            "pillow": pillow,
+            "intake": lambda: imaging.decode(data, max_pixels=25_000_000),
+            "http": upload,
+        },
+        repeat=9,
+        warmup=1,
+        budget_s=20,
+    )
+    raw, ours, http = ms["pillow"], ms["intake"], ms["http"]
     return [
         [
             "4000×3000 JPEG",
