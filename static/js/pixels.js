@@ -268,6 +268,7 @@ async function showPixel(row, col) {
     numbers.append(result);
   } else {
     chips.push(chip("gray", pixel[0], "gray"));
+    $("gray-numbers").textContent = "A gray image has one number per pixel: 0 is black, 255 white.";
   }
   $("pixel-values").replaceChildren(...chips);
   outline(row, col);

@@ -115,6 +115,9 @@ def test_a_gray_digit_is_one_channel_with_every_number(page):
     expect(page.locator("#main-title")).to_have_text("The pixels: gray levels")
     expect(page.locator("#channels")).to_be_hidden()
     expect(page.locator("#gray-box")).to_be_hidden()
+    expect(page.locator("#gray-numbers")).to_have_text(
+        "A gray image has one number per pixel: 0 is black, 255 white."
+    )  # not the formula of the colour photo shown before
     wait_for_texts(page, MAIN, 28 * 28)
     data = server_window(page, "sample-mnist-3", 0, 0, 28, 28)
     assert texts(page, MAIN) == [str(p[0]) for row in data["values"] for p in row]
