@@ -14,6 +14,8 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from app.imagestore import UnknownImage
+from app.imaging import ImageTooLarge, UnsupportedImage
 from app.web import JSONBytes, render
 from app.workers import PoolBusy
 
@@ -24,9 +26,22 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     503: {"description": "Server busy; retry after `Retry-After` seconds"},
 }
 
+#: Image intake errors whose status is not 422: the format (415) and the size (413).
+_STATUS_BY_ERROR: tuple[tuple[type[ValueError], int], ...] = (
+    (UnsupportedImage, 415),
+    (ImageTooLarge, 413),
+)
+
 
 def unprocessable(error: ValueError) -> HTTPException:
-    """A computation's ``ValueError`` as a 422 whose detail is the error's sentence."""
+    """A computation's ``ValueError`` as a 422 whose detail is the error's sentence.
+
+    The image intake's refusals keep their own status: an unsupported format is 415, too
+    many pixels 413 (:mod:`app.imaging`).
+    """
+    for kind, status in _STATUS_BY_ERROR:
+        if isinstance(error, kind):
+            return HTTPException(status_code=status, detail=str(error))
     return HTTPException(status_code=422, detail=str(error))
 
 
@@ -96,8 +111,14 @@ async def pool_busy(request: Request, exc: PoolBusy) -> Response:
     )
 
 
+async def unknown_image(request: Request, exc: UnknownImage) -> Response:
+    """404 naming the image id, wherever an unknown or evicted id is looked up."""
+    return await http_error(request, HTTPException(404, detail=str(exc)))
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
     app.add_exception_handler(RequestValidationError, validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(UnknownImage, unknown_image)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]
     app.add_exception_handler(PoolBusy, pool_busy)  # type: ignore[arg-type]

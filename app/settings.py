@@ -38,6 +38,23 @@ class Settings(BaseSettings):
 
     #: Path prefixes whose requests carry uploads (multipart images) rather than JSON.
     upload_prefixes: tuple[str, ...] = ("/api/images", "/api/models")
+    #: Most parts a multipart upload may have (the image and a few small fields).
+    max_upload_parts: int = Field(8, ge=1, le=1000)
+    #: Largest image, in pixels (width × height), read from the file's header before any
+    #: pixel is decoded; larger images get 413.
+    max_image_pixels: int = Field(25_000_000, ge=1)
+
+    #: Decoded uploads kept in memory, keyed by content hash; the least recently used go
+    #: first when either bound is reached (an evicted id is a 404: the page uploads again).
+    image_cache_items: int = Field(256, ge=1)
+    image_cache_bytes: int = Field(512 * 1024 * 1024, ge=1024 * 1024)
+    #: Kernels are applied at full size up to this many pixels; larger images are first
+    #: downscaled (area average) to fit, and the page says so.
+    kernel_max_pixels: int = Field(4_194_304, ge=1024)
+    #: Kernel outputs kept for the hover detail, in bytes (recomputed when evicted).
+    kernel_cache_bytes: int = Field(256 * 1024 * 1024, ge=1024 * 1024)
+    #: Longest side of the images sent to the browser; larger ones are downscaled for display.
+    display_max_side: int = Field(1024, ge=64, le=8192)
 
     #: Threads that run heavy computations, and how many requests may wait for one.
     compute_workers: int = Field(2, ge=1, le=64)

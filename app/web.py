@@ -17,7 +17,9 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
 from app import __version__
+from app.imagestore import ImageStore
 from app.lessons import lessons_with_availability
+from app.settings import Settings, get_settings
 from app.vendor import vendor_url
 from app.workers import ComputePool
 
@@ -75,3 +77,15 @@ def get_pool(request: Request) -> ComputePool:
 
 #: Handler parameter type for the compute pool: ``pool: Pool``.
 Pool = Annotated[ComputePool, Depends(get_pool)]
+
+
+def get_images(request: Request) -> ImageStore:
+    """The app's image store: uploads by content hash, and the samples (a FastAPI dependency)."""
+    return request.app.state.images
+
+
+#: Handler parameter type for the image store: ``images: Images``.
+Images = Annotated[ImageStore, Depends(get_images)]
+
+#: Handler parameter type for the settings: ``settings: SettingsDep``.
+SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -8,7 +8,7 @@ import sys
 
 import torch
 
-SECTIONS = ["convolution", "pooling", "transposed", "models"]
+SECTIONS = ["convolution", "images", "pooling", "transposed", "models"]
 
 
 def main(argv: list[str]) -> int:

@@ -34,6 +34,30 @@ def median_ms(
     return statistics.median(times)
 
 
+def side_by_side(
+    fns: dict[str, Callable[[], object]],
+    *,
+    repeat: int = 15,
+    warmup: int = 2,
+    budget_s: float = 10.0,
+) -> dict[str, float]:
+    """Median wall time (ms) of each function, timed in turns (a, b, c, a, b, c, ...) so that
+    a busy machine slows them alike and their ratios hold."""
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    started = time.perf_counter()
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append((time.perf_counter() - t0) * 1000)
+        if time.perf_counter() - started > budget_s and len(times[name]) >= 3:
+            break
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
 def size(n: int) -> str:
     if n >= 1 << 20:
         return f"{n / (1 << 20):.1f} MB"

@@ -61,7 +61,17 @@ def test_home_lists_the_lessons_in_lecture_order_and_links_those_that_exist(clie
             assert client.get(href.split("?")[0]).status_code == 200, href
 
 
-PAGES = ("/", "/convolution", "/pointwise", "/pooling", "/activations", "/transposed", "/docs")
+PAGES = (
+    "/",
+    "/pixels",
+    "/convolution",
+    "/kernels",
+    "/pointwise",
+    "/pooling",
+    "/activations",
+    "/transposed",
+    "/docs",
+)
 
 
 def test_every_page_has_no_inline_script(client):
@@ -74,7 +84,14 @@ def test_every_page_has_no_inline_script(client):
 
 @pytest.mark.parametrize(
     "path",
-    [*PAGES, "/api/convolution/presets", "/api/pooling/presets", "/api/activations", "/nope"],
+    [
+        *PAGES,
+        "/api/convolution/presets",
+        "/api/pooling/presets",
+        "/api/activations",
+        "/api/images/sample-camera/png",
+        "/nope",
+    ],
 )
 def test_security_headers_on_every_response(client, path):
     headers = client.get(path).headers

@@ -18,7 +18,7 @@ def test_every_sample_loads(name):
 
 def test_shrinking_keeps_the_aspect_ratio():
     assert load_sample("chelsea", 64).shape == (1, 43, 64)  # 451×300
-    assert load_sample("digit-7", 64).shape == (1, 28, 28)  # never enlarged
+    assert load_sample("mnist-7", 64).shape == (1, 28, 28)  # never enlarged
 
 
 def test_unknown_sample():

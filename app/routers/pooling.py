@@ -160,9 +160,9 @@ def demo_examples() -> list[dict[str, Any]]:
     """Images for the shift demonstration: the d2l edges and two digits (0–255), as numbers."""
     digits = [
         {
-            "name": f"digit-{d}",
+            "name": f"mnist-{d}",
             "title": f"Handwritten {d} (MNIST, 28×28)",
-            "input": (load_sample(f"digit-{d}", 28)[0] * 255).round().int().tolist(),
+            "input": (load_sample(f"mnist-{d}", 28)[0] * 255).round().int().tolist(),
             "kernel": [list(r) for r in KERNELS["sobel_left"].weights],
             "size": 3,
         }

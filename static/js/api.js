@@ -1,4 +1,4 @@
-// JSON requests to the app's API. Errors carry the server's `detail` sentence so pages can
+// Requests to the app's API. Errors carry the server's `detail` sentence so pages can
 // show it as it is; a newer request aborts the older one.
 
 export class ApiError extends Error {
@@ -6,6 +6,11 @@ export class ApiError extends Error {
     super(detail);
     this.status = status;
   }
+}
+
+async function failure(response) {
+  const data = await response.json().catch(() => null);
+  return new ApiError(response.status, (data && data.detail) || `The server answered ${response.status}`);
 }
 
 export async function postJSON(url, body, signal) {
@@ -16,8 +21,46 @@ export async function postJSON(url, body, signal) {
     signal,
   });
   if (response.ok) return response.json(); // an abort while reading rejects here, as it should
-  const data = await response.json().catch(() => null);
-  throw new ApiError(response.status, (data && data.detail) || `The server answered ${response.status}`);
+  throw await failure(response);
+}
+
+export async function getJSON(url, signal) {
+  const response = await fetch(url, { signal });
+  if (response.ok) return response.json();
+  throw await failure(response);
+}
+
+// A multipart/form-data POST (the browser writes the boundary).
+export async function postForm(url, form, signal) {
+  const response = await fetch(url, { method: "POST", body: form, signal });
+  if (response.ok) return response.json();
+  throw await failure(response);
+}
+
+// An image from the API as a `data:` URL (what Plotly's image trace draws) with its size.
+export async function fetchImage(url, signal) {
+  const response = await fetch(url, { signal });
+  if (!response.ok) throw await failure(response);
+  return loadImage(await blobToDataURL(await response.blob()));
+}
+
+export function blobToDataURL(blob) {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(reader.result);
+    reader.onerror = () => reject(reader.error);
+    reader.readAsDataURL(blob);
+  });
+}
+
+// { src, width, height } once the browser has decoded the picture.
+export function loadImage(src) {
+  return new Promise((resolve, reject) => {
+    const img = new Image();
+    img.onload = () => resolve({ src, width: img.naturalWidth, height: img.naturalHeight });
+    img.onerror = () => reject(new Error("the picture could not be read"));
+    img.src = src;
+  });
 }
 
 // Wraps a request function so that starting a new call aborts the previous one.

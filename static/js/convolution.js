@@ -3,7 +3,7 @@
 // settings; stepping is drawn from the trace already received.
 
 import { createControls, createEditing, createLive, showSource } from "./controls.js";
-import { exprLine, renderFormula } from "./expression.js";
+import { expressionLine, renderFormula } from "./expression.js";
 import { factor, fmt, parseNumber, productsText, sumText } from "./format.js";
 import { renderGrids } from "./grid-editor.js";
 import {
@@ -312,13 +312,13 @@ function drawExpression(step) {
   const lines = [];
   const bias = `${factor(step.bias)} (bias)`;
   if (C === 1) {
-    lines.push(exprLine("", `${productsText(step.terms)} + ${bias}`, fmt(step.value)));
+    lines.push(expressionLine("", `${productsText(step.terms)} + ${bias}`, fmt(step.value)));
   } else {
     for (let k = 0; k < C; k += 1) {
       const terms = step.terms.slice(k * perChannel, (k + 1) * perChannel);
-      lines.push(exprLine(channelLabel(k, C), productsText(terms), fmt(step.partials[k])));
+      lines.push(expressionLine(channelLabel(k, C), productsText(terms), fmt(step.partials[k])));
     }
-    const total = exprLine("total", `${sumText(step.partials)} + ${bias}`, fmt(step.value));
+    const total = expressionLine("total", `${sumText(step.partials)} + ${bias}`, fmt(step.value));
     total.classList.add("expr-total");
     lines.push(total);
   }

@@ -1,7 +1,11 @@
-// The dark expression panel's lines (`label  0×3 + 1×(−1) + … = 3`) and output-size formulas
-// written twice: symbolically, then with the current numbers.
+// Written-out arithmetic, as the pages show it.
+//
+// One line of a written-out sum, `label  a×b + c×d + … = result`, as the dark expression
+// boxes show it (class names in app.css). `after` adds a note past the result.
+//
+//   box.replaceChildren(expressionLine("R", productsText(terms), fmt(value), "→ 255"));
 
-export function exprLine(label, text, result) {
+export function expressionLine(label, text, result, after = "") {
   const div = document.createElement("div");
   div.className = "expr-line";
   if (label) {
@@ -16,23 +20,33 @@ export function exprLine(label, text, result) {
   const value = document.createElement("strong");
   value.textContent = result;
   body.append(value);
+  if (after) {
+    const note = document.createElement("span");
+    note.className = "expr-after";
+    note.textContent = ` ${after}`;
+    body.append(note);
+  }
   div.append(body);
   return div;
 }
 
-// `formula` is the API's {H: {symbolic, substituted}, W: {...}}.
-export function renderFormula(container, formula) {
-  container.replaceChildren(...["H", "W"].map((axis) => {
-    const f = formula[axis];
+// An output-size formula ({H: {symbolic, substituted}, W: ...}) as two lines per axis: the
+// symbols, then the current numbers.
+export function formulaLines(formula) {
+  return ["H", "W"].map((axis) => {
     const div = document.createElement("div");
     div.className = "formula-line";
-    const sym = document.createElement("div");
-    sym.className = "formula-symbolic";
-    sym.textContent = f.symbolic;
-    const num = document.createElement("div");
-    num.className = "formula-numbers";
-    num.textContent = f.substituted;
-    div.append(sym, num);
+    const symbols = document.createElement("div");
+    symbols.className = "formula-symbolic";
+    symbols.textContent = formula[axis].symbolic;
+    const numbers = document.createElement("div");
+    numbers.className = "formula-numbers";
+    numbers.textContent = formula[axis].substituted;
+    div.append(symbols, numbers);
     return div;
-  }));
+  });
+}
+
+export function renderFormula(container, formula) {
+  container.replaceChildren(...formulaLines(formula));
 }

@@ -37,3 +37,9 @@ export function parseNumber(text) {
   if (cleaned === "") return NaN;
   return Number(cleaned);
 }
+
+export function bytesText(n) {
+  if (n >= 1 << 20) return `${parseFloat((n / (1 << 20)).toFixed(1))} MB`;
+  if (n >= 1 << 10) return `${Math.round(n / (1 << 10))} kB`;
+  return `${n} bytes`;
+}

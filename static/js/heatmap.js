@@ -97,6 +97,15 @@ export function trace(z, text, cell, scale, extra = {}) {
   };
 }
 
+// Padding cells drawn over a grid: `pad` is 0 where a cell is padding and null elsewhere.
+export function paddingTrace(pad, cell) {
+  const text = pad.map((row) => row.map((v) => (v === null ? "" : "0")));
+  return trace(pad, text, cell,
+    { colorscale: [[0, COLORS.padding], [1, COLORS.padding]], zmin: 0, zmax: 1 },
+    { textfont: { color: COLORS.paddingText, size: Math.round(Math.min(22, cell * 0.4)) },
+      hovertemplate: "row %{y}, column %{x}: padding (0)<extra></extra>" });
+}
+
 export function rect(r0, c0, r1, c1, { color = COLORS.window, width = 3, dash = "solid" } = {}) {
   return {
     type: "rect",

@@ -2,7 +2,7 @@
 // the largest one marked) and the one-dimensional picture, all numbers from the server.
 
 import { INK, chartLayout, drawChart, line } from "./charts.js";
-import { exprLine } from "./expression.js";
+import { expressionLine } from "./expression.js";
 import { factor, fmt } from "./format.js";
 
 const SUBSCRIPTS = ["₁", "₂", "₃", "₄", "₅"];
@@ -12,12 +12,12 @@ export function renderMaxout(example, { xText, expression, plot }) {
   const lines = example.pieces.map((piece, k) => {
     const products = piece.weights.map((w, i) => `${factor(w)}×${factor(example.x[i])}`);
     const text = `${products.join(" + ")} + ${factor(piece.bias)}`;
-    const row = exprLine(`z${SUBSCRIPTS[k]}`, text, fmt(piece.value));
+    const row = expressionLine(`z${SUBSCRIPTS[k]}`, text, fmt(piece.value));
     if (k === example.winner) row.classList.add("expr-winner");
     return row;
   });
   const values = example.pieces.map((p, k) => `z${SUBSCRIPTS[k]}`).join(", ");
-  const total = exprLine("output", `max(${values})`, fmt(example.value));
+  const total = expressionLine("output", `max(${values})`, fmt(example.value));
   total.classList.add("expr-total");
   expression.replaceChildren(...lines, total);
 

@@ -4,7 +4,7 @@
 // read from that trace's steps (one per output channel).
 
 import { createControls, createEditing, createLive, showSource } from "./controls.js";
-import { exprLine } from "./expression.js";
+import { expressionLine } from "./expression.js";
 import { factor, fmt, parseNumber, productsText } from "./format.js";
 import { renderGrids } from "./grid-editor.js";
 import { blank, drawGrid, gridText, plotSlots, revealed } from "./gridview.js";
@@ -202,7 +202,7 @@ function drawStep(index) {
   const result = steps.map((step) => [step.value]); // O×1
   drawGrid($("pixel-plot"), pixel, { cell: view.small, scale: view.inScale });
   drawGrid($("result-plot"), result, { cell: view.small, scale: view.outScale, digits: DIGITS });
-  $("expression").replaceChildren(...steps.map((step, o) => exprLine(`y${sub(o)}`,
+  $("expression").replaceChildren(...steps.map((step, o) => expressionLine(`y${sub(o)}`,
     `${productsText(step.terms.map(([x, w]) => [w, x]))} + ${factor(step.bias)} (bias)`,
     fmt(step.value))));
   $("position").textContent = `Pixel row ${r}, column ${c}: its ${trace.padded_input.length} `

@@ -4,7 +4,7 @@
 // demonstration (shift-demo.js).
 
 import { createControls, createEditing, createLive, showSource } from "./controls.js";
-import { exprLine, renderFormula } from "./expression.js";
+import { expressionLine, renderFormula } from "./expression.js";
 import { fmt, joinShown } from "./format.js";
 import { renderGrids } from "./grid-editor.js";
 import {
@@ -251,7 +251,7 @@ function drawExpression(step) {
     const sum = joinShown(step.values.map((v) => fmt(v)), " + ");
     text = trace.kind === "avg" ? `(${sum}) / ${area}` : sum;
   }
-  $("expression").replaceChildren(exprLine("", text, fmt(step.value)));
+  $("expression").replaceChildren(expressionLine("", text, fmt(step.value)));
   const C = trace.output.length;
   $("position").textContent = `${C > 1 ? `Channel ${c}, output` : "Output"} row ${i}, column ${j}`
     + ` ← window at row ${r0}, column ${c0} of the padded input`;

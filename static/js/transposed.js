@@ -4,7 +4,7 @@
 // input with the kernel rotated 180°. One request per change of settings.
 
 import { createControls, createEditing, createLive, showSource } from "./controls.js";
-import { exprLine, renderFormula } from "./expression.js";
+import { expressionLine, renderFormula } from "./expression.js";
 import { factor, fmt, parseNumber, productsText } from "./format.js";
 import { renderGrids } from "./grid-editor.js";
 import {
@@ -338,7 +338,7 @@ function drawStampExpression(step, before) {
     const weight = trace.kernel[c][o][a][b];
     const start = before && before[o][r][col] !== null ? before[o][r][col] : trace.bias[o];
     const where = `${O > 1 ? `out ${o}, ` : ""}(${r}, ${col})`;
-    lines.push(exprLine(where, `${factor(start)} + ${factor(step.value)}×${factor(weight)}`,
+    lines.push(expressionLine(where, `${factor(start)} + ${factor(step.value)}×${factor(weight)}`,
       fmt(step.totals[k])));
   });
   if (step.cells.length > MAX_LINES) {
@@ -409,7 +409,7 @@ function drawConv(index) {
     }
   });
   const text = `${productsText(terms)} + ${factor(trace.bias[o])} (bias)`;
-  $("conv-expression").replaceChildren(exprLine("", text, fmt(trace.output[o][i][j])));
+  $("conv-expression").replaceChildren(expressionLine("", text, fmt(trace.output[o][i][j])));
   const O = trace.output.length;
   $("conv-position").textContent = `${O > 1 ? `Output channel ${o}, ` : "Output "}row ${i}, `
     + `column ${j} ← window at row ${i}, column ${j} of the padded, zero-inserted input`;

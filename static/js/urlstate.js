@@ -70,7 +70,8 @@ export function writeParams(params) {
       else query.set(key, String(value));
     }
     pending = {};
-    const text = query.toString().replace(/%3A/g, ":").replace(/%2C/g, ",");
+    const text = query.toString()
+      .replace(/%3A/g, ":").replace(/%2C/g, ",").replace(/%7E/g, "~"); // readable, still valid
     window.history.replaceState(null, "", `${window.location.pathname}?${text}`);
   }, 200);
 }

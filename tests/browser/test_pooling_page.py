@@ -150,7 +150,7 @@ def test_shifting_the_input_changes_the_pooled_output_less(page):
     expect(page.locator("#shift-pooled")).to_have_attribute("data-changed", str(pooled))
     page.wait_for_function("() => location.search.includes('shift=down')")
 
-    page.select_option('[name="demo"]', "digit-7")
+    page.select_option('[name="demo"]', "mnist-7")
     expect(page.locator('[name="pool"]')).to_have_value("3")
     expect(page.locator("#shift")).to_have_attribute("data-state", "ready")
     expect(verdicts.nth(0)).to_contain_text("of 676 cells changed")
