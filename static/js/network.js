@@ -88,6 +88,7 @@ async function refresh(final) {
     drawPredictions($("prediction-plot"), data.predictions, {
       width: $("prediction-plot").clientWidth || 420,
       onPick: (index) => openInspector({ layer: LAYERS[LAYERS.length - 1].name, index, softmax: true }),
+      inClassOrder: data.predictions.length === MODEL.num_classes,
     });
     labels = data.predictions;
     const top = data.predictions[0];
@@ -107,6 +108,8 @@ async function refresh(final) {
   stage.classList.remove("stale");
   if (final) maps.setImage(input.id);
   saveURL();
+  stage.dataset.image = input.id; // what the prediction shown is of
+  stage.dataset.final = String(final); // false while the pen is still drawing
   stage.dataset.state = "ready";
 }
 

@@ -42,6 +42,16 @@ function describeStep(step, before) {
   return { label: name, text: `${name}(${fmt(before)})`, value: step.value };
 }
 
+// A probability or an exponential: six decimals, or powers of ten for the tiny ones.
+function tiny(value) {
+  if (value === 0 || Math.abs(value) >= 1e-4) return fmt(value, 6);
+  return value.toExponential(2).replace("e-", "e−").replace("e+", "e");
+}
+
+function span(first, count, step) {
+  return count === 1 ? `${first}` : `${first}–${first + (count - 1) * step}`;
+}
+
 function where(position) {
   return position.length === 3
     ? `channel ${position[0]}, row ${position[1]}, column ${position[2]}` : `unit ${position[0]}`;
@@ -86,7 +96,8 @@ export function createUnitView(el, { layers, inputShape }) {
     el.summary.textContent = `${channels === 1 ? "One input channel" : `${channels} input channels`} of ${source}`
       + `, each a ${kh} × ${kw} window times the kernel's slice, summed, plus the bias`
       + `${after ? `; then ${after}` : ""}.${unit.via ? ` (You clicked ${unit.layer}, which follows ${unit.via}.)` : ""}`;
-    conv = { unit, c, source, running: [] };
+    const row = layers.find((r) => r.name === c.layer);
+    conv = { unit, c, source, running: [], hasBias: row.hyperparameters.bias !== false };
     let total = 0;
     conv.running = c.partials.map((p) => (total += p));
     el.stepperBox.hidden = false;
@@ -110,8 +121,10 @@ export function createUnitView(el, { layers, inputShape }) {
     const cols = window[0].length;
     const cell = H.cellSize(rows, cols, GRID_BOX);
     const [top, left] = c.window_origin;
+    const rowText = rows === 1 ? "row" : "rows";
+    const colText = cols === 1 ? "column" : "columns";
     const divs = plotSlots(el.grids, [
-      `${source}, channel ${ch}: rows ${top}–${top + (rows - 1) * c.dilation[0]}, columns ${left}–${left + (cols - 1) * c.dilation[1]}`,
+      `${source}, channel ${ch}: ${rowText} ${span(top, rows, c.dilation[0])}, ${colText} ${span(left, cols, c.dilation[1])}`,
       `kernel, slice ${k} (output channel ${c.position[0]})`,
     ]);
     const [height, width] = inputSize(c.layer);
@@ -129,7 +142,9 @@ export function createUnitView(el, { layers, inputShape }) {
     const running = expressionLine("running total", sofar, fmt(conv.running[k]));
     lines.push(running);
     if (index >= channels) {
-      const pre = expressionLine("+ bias", `${fmt(conv.running[channels - 1])} + ${factor(c.bias)}`, fmt(c.value), "(pre-activation)");
+      const pre = conv.hasBias
+        ? expressionLine("+ bias", `${fmt(conv.running[channels - 1])} + ${factor(c.bias)}`, fmt(c.value), "(pre-activation)")
+        : expressionLine("no bias", fmt(conv.running[channels - 1]), fmt(c.value), "(the layer has none: BatchNorm follows)");
       pre.classList.add("expr-total");
       lines.push(pre);
     }
@@ -241,7 +256,7 @@ export function createUnitView(el, { layers, inputShape }) {
       + "exponentiated, divided by the sum of all of them: the probabilities add up to 1.";
     const body = rows.map((r) => [
       `${r.label}${softmax.classes > 20 ? ` (${r.index})` : ""}`, fmt(r.logit), fmt(r.logit - softmax.max),
-      fmt(r.exp, 6), fmt(r.probability, 6),
+      tiny(r.exp), tiny(r.probability),
     ]);
     const caption = all ? `All ${softmax.classes} classes`
       : `The ${rows.length} most probable of ${softmax.classes} classes`;
@@ -251,7 +266,7 @@ export function createUnitView(el, { layers, inputShape }) {
     ["sum over all classes", "", "", fmt(softmax.sum, 6), "1"].forEach((v) => { foot.insertCell().textContent = v; });
     const box = document.createElement("div");
     box.className = "expression";
-    box.append(expressionLine(pick.label, `e^(${fmt(pick.logit)} − ${factor(softmax.max)}) / ${fmt(softmax.sum, 6)} = ${fmt(pick.exp, 6)} / ${fmt(softmax.sum, 6)}`, fmt(pick.probability, 6)));
+    box.append(expressionLine(pick.label, `e^(${fmt(pick.logit)} − ${factor(softmax.max)}) / ${fmt(softmax.sum, 6)} = ${tiny(pick.exp)} / ${fmt(softmax.sum, 6)}`, tiny(pick.probability)));
     part.className = "softmax";
     part.append(heading, text, box, t);
     el.table.append(part);
