@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 import torch
 from fastapi import FastAPI
-from starlette.middleware.gzip import GZipMiddleware
+from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 
 from app import __version__, errors
 from app.device import resolve_device
@@ -95,7 +95,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         BodyLimitMiddleware, default=settings.max_json_bytes, by_prefix=settings.upload_paths()
     )
-    app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=1)  # fast; traces shrink 5×
+    app.add_middleware(  # fast; traces shrink 5×; pictures (PNG, and JSON of PNGs) are not redone
+        GZipMiddleware,
+        minimum_size=1000,
+        compresslevel=1,
+        exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, models.PICTURES_JSON),
+    )
     app.add_middleware(SecurityHeadersMiddleware)
     errors.install(app)
 

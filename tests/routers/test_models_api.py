@@ -226,6 +226,15 @@ def test_a_wide_layer_is_paged_pictures_not_megabytes(client):
     assert data["shape"] == [96, 112, 112] and data["pages"] == 6 and len(data["maps"]) == 16
     assert "values" not in data
     assert len(response.content) < 400_000  # 16 maps of 112×112 as PNG; as JSON: ~2 MB
+    # JSON of PNGs is not gzipped again; numbers are
+    assert response.headers["content-type"] == "application/vnd.convscope.pictures+json"
+    assert "content-encoding" not in response.headers
+    small = client.get(
+        "/api/models/lenet5/layers/conv2/activations?image=sample-mnist-3",
+        headers={"accept-encoding": "gzip"},
+    )
+    assert small.headers["content-type"] == "application/json"
+    assert small.headers["content-encoding"] == "gzip"
 
 
 @pytest.mark.parametrize(
@@ -259,6 +268,11 @@ def test_unknown_layers_are_404_naming_the_layers(client):
             "conv3, tanh3, flatten, fc1, tanh4, fc2"
         )
     assert client.get("/api/models/lenet5/layers/conv1/activations").status_code == 422  # no image
+    huge = client.get(f"/api/models/lenet5/layers/{'x' * 5000}/activations?image=sample-mnist-3")
+    assert huge.status_code == 404 and len(huge.json()["detail"]) < 200
+    assert huge.json()["detail"].startswith("Unknown layer 'xxxxxxxx")
+    long_model = client.get(f"/api/models/{'m' * 5000}")
+    assert long_model.status_code == 404 and len(long_model.json()["detail"]) < 200
 
 
 def test_one_unit(client):
