@@ -288,7 +288,11 @@ function bind() {
   $("scale").addEventListener("change", (e) => { maps.setOptions({ scale: e.target.value }); saveURL(); });
   $("jump").addEventListener("change", (e) => maps.scrollTo(Number(e.target.value)));
   $("inspector-close").addEventListener("click", closeInspector);
-  dialog.addEventListener("close", () => { pick = null; saveURL(); });
+  dialog.addEventListener("close", () => {
+    pick = null;
+    unitView.stepper.setCount(0); // no steps: the keyboard (space, arrows) scrolls the page again
+    saveURL();
+  });
   $("channel-prev").addEventListener("click", () => stepChannel(-1));
   $("channel-next").addEventListener("click", () => stepChannel(1));
   $("show-softmax").addEventListener("click", () => {

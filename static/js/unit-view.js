@@ -74,6 +74,7 @@ export function createUnitView(el, { layers, inputShape }) {
 
   function reset() {
     conv = null;
+    stepper.setCount(0);
     el.stepperBox.hidden = true;
     el.grids.replaceChildren();
     el.expression.replaceChildren();

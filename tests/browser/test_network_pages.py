@@ -223,6 +223,11 @@ def test_click_an_activation_to_see_its_receptive_field_and_computation(page):
     assert field_box(page) == (0, 0, 13, 13)
     page.click("#inspector-close")
     expect(page.locator("#inspector")).not_to_be_visible()
+    expect(page.locator("#unit-stepper [data-role=count]")).to_have_text("No steps")
+    page.evaluate("() => document.activeElement.blur()")
+    before = page.evaluate("() => window.scrollY")
+    page.keyboard.press(" ")  # the page scrolls: no hidden stepper takes the key
+    page.wait_for_function(f"() => window.scrollY > {before}")
 
 
 def test_dense_layers_and_softmax_written_out(page):
