@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import torch
 from fastapi import FastAPI
-from starlette.middleware.gzip import GZipMiddleware
+from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 
 from app import __version__, errors
 from app.device import resolve_device
+from app.explorer import Inputs
 from app.imagestore import ImageStore, LRUCache
 from app.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware, VersionedStaticFiles
+from app.nets.registry import get_model, list_models
+from app.nets.summary import model_summary
 from app.routers import (
     activations,
     assets,
     convolution,
     images,
     kernels,
+    models,
+    network_pages,
     operation_pages,
     pages,
     pointwise,
@@ -27,6 +34,13 @@ from app.routers import (
 from app.settings import Settings, get_settings
 from app.web import make_templates
 from app.workers import ComputePool
+
+
+def preload_models(device: torch.device) -> None:
+    """Build every model of the zoo on ``device`` and its architecture table, once."""
+    for name in list_models():
+        get_model(name, device)
+        model_summary(name)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -42,6 +56,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.retry_after_s,
             settings.torch_threads,
         )
+        if settings.preload_models:
+            threading.Thread(
+                target=preload_models,
+                args=(app.state.device,),
+                name="convscope-preload",
+                daemon=True,
+            ).start()
         try:
             yield
         finally:
@@ -63,6 +84,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sample_dir=settings.static_dir / "samples",
     )
     app.state.kernel_outputs = LRUCache(64, settings.kernel_cache_bytes)  # for the hover detail
+    app.state.model_inputs = Inputs(
+        settings.model_input_cache_items, settings.model_input_cache_bytes
+    )
     app.state.lessons = None  # filled on first render, once every router is included
     app.state.templates = make_templates(settings.templates_dir, settings.static_dir)
     app.dependency_overrides[get_settings] = lambda: settings
@@ -71,7 +95,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         BodyLimitMiddleware, default=settings.max_json_bytes, by_prefix=settings.upload_paths()
     )
-    app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=1)  # fast; traces shrink 5×
+    app.add_middleware(  # fast; traces shrink 5×; pictures (PNG, and JSON of PNGs) are not redone
+        GZipMiddleware,
+        minimum_size=1000,
+        compresslevel=1,
+        exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, models.PICTURES_JSON),
+    )
     app.add_middleware(SecurityHeadersMiddleware)
     errors.install(app)
 
@@ -79,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (
         pages,
         operation_pages,
+        network_pages,
         convolution,
         images,
         kernels,
@@ -86,6 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         pooling,
         transposed,
         activations,
+        models,
         assets,
     ):
         app.include_router(module.router)

@@ -56,6 +56,14 @@ class Settings(BaseSettings):
     #: Longest side of the images sent to the browser; larger ones are downscaled for display.
     display_max_side: int = Field(1024, ge=64, le=8192)
 
+    #: Images preprocessed for a model (the network explorer asks for the prediction, the
+    #: picture and each layer's maps of the same image), kept by (model, image id).
+    model_input_cache_items: int = Field(256, ge=1)
+    model_input_cache_bytes: int = Field(64 * 1024 * 1024, ge=1024 * 1024)
+    #: Load every model of the zoo when the app starts (in a background thread), so that the
+    #: first request for a model does not wait for its weights.
+    preload_models: bool = True
+
     #: Threads that run heavy computations, and how many requests may wait for one.
     compute_workers: int = Field(2, ge=1, le=64)
     compute_queue: int = Field(32, ge=0, le=10_000)

@@ -119,15 +119,7 @@ class _Reader:
         self._target = None
 
 
-async def read_upload(
-    request: Request, *, field_name: str, max_bytes: int, max_parts: int, required: bool = True
-) -> Upload | None:
-    """The file in ``field_name`` of a multipart body (``None`` if absent and not required).
-
-    Raises ``HTTPException``: 415 when the body is not multipart/form-data, 400 for a
-    malformed body or too many parts, 413 for a file over ``max_bytes``, 422 when the
-    file is required and missing.
-    """
+async def _read(request: Request, field_name: str, max_bytes: int, max_parts: int) -> _Reader:
     kind, options = parse_options_header(request.headers.get("content-type", ""))
     boundary = options.get(b"boundary")
     if kind != b"multipart/form-data" or not boundary:
@@ -143,8 +135,34 @@ async def read_upload(
         parser.finalize()
     except FormParserError as error:
         raise HTTPException(400, f"The upload is not valid multipart/form-data ({error})") from None
+    return reader
+
+
+async def read_upload(
+    request: Request, *, field_name: str, max_bytes: int, max_parts: int, required: bool = True
+) -> Upload | None:
+    """The file in ``field_name`` of a multipart body (``None`` if absent and not required).
+
+    Raises ``HTTPException``: 415 when the body is not multipart/form-data, 400 for a
+    malformed body or too many parts, 413 for a file over ``max_bytes``, 422 when the
+    file is required and missing.
+    """
+    reader = await _read(request, field_name, max_bytes, max_parts)
     if reader.file is None:
         if required:
             raise HTTPException(422, f"No file was sent in the field {field_name!r}")
         return None
     return Upload(bytes(reader.file), reader.filename, reader.content_type, reader.fields)
+
+
+async def read_form(
+    request: Request, *, field_name: str, max_bytes: int, max_parts: int
+) -> tuple[Upload | None, dict[str, str]]:
+    """The file in ``field_name`` (or ``None``) and the small text fields of a multipart body,
+    with the same bounds and errors as :func:`read_upload`."""
+    reader = await _read(request, field_name, max_bytes, max_parts)
+    if reader.file is None:
+        return None, reader.fields
+    return Upload(
+        bytes(reader.file), reader.filename, reader.content_type, reader.fields
+    ), reader.fields

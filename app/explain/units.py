@@ -8,6 +8,8 @@
   page can step through it with the playground's stepper.
 - :func:`dense_unit`: one output of a dense layer: its inputs, weights, products, bias,
   sum and activation (the flatten → dense → softmax steps of LeNet-size networks).
+- :func:`pool_unit`: one output of a pooling layer (max, average, or global average): the
+  window of its input, which cell won (max) and the result.
 - :func:`softmax_steps`: logits → exponentials → their sum → probabilities.
 
 Every number is read from the network's real forward pass (hooks, ``capture``), and each
@@ -115,7 +117,8 @@ def _following(summary: ArchitectureSummary, model: nn.Module, layer: str) -> li
     return found
 
 
-def _check_position(name: str, position: tuple[int, ...], shape: tuple[int, ...]) -> None:
+def check_position(name: str, position: tuple[int, ...], shape: tuple[int, ...]) -> None:
+    """``ValueError`` unless ``position`` indexes an output of ``shape`` in layer ``name``."""
     for axis, (index, size) in enumerate(zip(position, shape, strict=True)):
         if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < size:
             what = ("channel", "row", "column")[axis] if len(shape) == 3 else "unit"
@@ -134,7 +137,7 @@ def conv_unit(
     module = model.get_submodule(layer)
     if not isinstance(module, nn.Conv2d):
         raise ValueError(f"{layer} is a {type(module).__name__} layer, not a convolution")
-    _check_position(layer, position, row.output_shape)
+    check_position(layer, position, row.output_shape)
     following = _following(summary, model, layer)
     names = [layer, *(r.name for r in following)]
     captured = capture(model, x[None], names, keep_inputs=True)
@@ -212,7 +215,7 @@ def dense_unit(
     module = model.get_submodule(layer)
     if not isinstance(module, nn.Linear):
         raise ValueError(f"{layer} is a {type(module).__name__} layer, not a dense layer")
-    _check_position(layer, (index,), row.output_shape)
+    check_position(layer, (index,), row.output_shape)
     following = _following(summary, model, layer)
     captured = capture(model, x[None], [layer, *(r.name for r in following)], keep_inputs=True)
     inputs = captured.inputs[layer][0][0]  # (in_features,)
@@ -231,6 +234,99 @@ def dense_unit(
         after=tuple(
             Step(r.name, r.type, float(captured.activations[r.name][0, index])) for r in following
         ),
+    )
+
+
+@dataclass(frozen=True)
+class PoolUnit:
+    layer: str
+    position: tuple[int, int, int]  # (channel, row, column) in the layer's output
+    kind: str  # "max" or "average"
+    window: torch.Tensor  # (kh, kw) of the input channel; padding is −inf (max) or 0 (average)
+    window_origin: tuple[int, int]  # top-left of the window in the layer's unpadded input
+    winner: tuple[int, int] | None  # (row, column) in the window of the maximum (max only)
+    divisor: int  # what the average divides by (the window area, padding included)
+    value: float  # computed from the window
+    output: float  # what the layer output in the forward pass (equals value)
+    receptive_field: tuple[int, int, int, int]  # (top, left, bottom, right) in the input
+
+    def to_dict(self) -> dict[str, Any]:
+        window = self.window.double()
+        return {
+            "layer": self.layer,
+            "position": list(self.position),
+            "kind": self.kind,
+            "window": [[None if v == float("-inf") else v for v in row] for row in window.tolist()],
+            "window_origin": list(self.window_origin),
+            "winner": None if self.winner is None else list(self.winner),
+            "divisor": self.divisor,
+            "value": self.value,
+            "output": self.output,
+            "receptive_field": list(self.receptive_field),
+        }
+
+
+def _pair(value: Any) -> tuple[int, int]:
+    return (value, value) if isinstance(value, int) else (int(value[0]), int(value[1]))
+
+
+def _pool_geometry(module: nn.Module, height: int, width: int) -> tuple[str, Any, Any, Any]:
+    """(kind, kernel, stride, padding) of a pooling layer, each pair as (rows, columns)."""
+    if isinstance(module, nn.AdaptiveAvgPool2d):
+        if module.output_size not in (1, (1, 1)):
+            raise ValueError(f"only global average pooling is explained, not {module}")
+        return "average", (height, width), (height, width), (0, 0)
+    if isinstance(module, nn.MaxPool2d):
+        if _pair(module.dilation) != (1, 1) or module.ceil_mode:
+            raise ValueError(f"dilated or ceil-mode max pooling is not explained ({module})")
+        kind = "max"
+    elif isinstance(module, nn.AvgPool2d):
+        if module.ceil_mode or not module.count_include_pad or module.divisor_override:
+            raise ValueError(f"this average pooling is not explained ({module})")
+        kind = "average"
+    else:
+        raise ValueError(f"{type(module).__name__} is not a pooling layer")
+    stride = module.stride if module.stride is not None else module.kernel_size
+    return kind, _pair(module.kernel_size), _pair(stride), _pair(module.padding)
+
+
+def pool_unit(
+    model: nn.Module,
+    x: torch.Tensor,
+    summary: ArchitectureSummary,
+    layer: str,
+    position: tuple[int, int, int],
+) -> PoolUnit:
+    """How the pooling layer ``layer``'s output at (channel, row, column) was computed."""
+    row = summary.layer(layer)
+    module = model.get_submodule(layer)
+    check_position(layer, position, row.output_shape)
+    captured = capture(model, x[None], [layer], keep_inputs=True)
+    inputs = captured.inputs[layer][0][0]  # (C, H, W)
+    kind, (kh, kw), (sh, sw), (ph, pw) = _pool_geometry(module, *inputs.shape[1:])
+    channel, i, j = position
+    fill = float("-inf") if kind == "max" else 0.0
+    padded = F.pad(inputs[channel], (pw, pw, ph, ph), value=fill)  # (H + 2ph, W + 2pw)
+    window = padded[i * sh : i * sh + kh, j * sw : j * sw + kw].detach().cpu()  # (kh, kw)
+    winner = None
+    if kind == "max":
+        flat = int(window.argmax())  # the first maximum, as torch's max_pool2d picks it
+        winner = (flat // kw, flat % kw)
+        value = float(window.max())
+    else:
+        value = float(window.double().sum() / (kh * kw))
+    height_in, width_in = summary.input_shape[-2:]
+    return PoolUnit(
+        layer=layer,
+        position=(channel, i, j),
+        kind=kind,
+        window=window,
+        window_origin=(i * sh - ph, j * sw - pw),
+        winner=winner,
+        divisor=kh * kw,
+        value=value,
+        output=float(captured.activations[layer][0, channel, i, j]),
+        receptive_field=row.receptive_field.box(i, j, height_in, width_in),
     )
 
 

@@ -35,7 +35,8 @@ class UnknownName(ValueError):
 
     def __init__(self, kind: str, name: str, known: list[str]) -> None:
         self.kind, self.name, self.known = kind, name, known
-        super().__init__(f"Unknown {kind} {name!r}: the {kind}s are {', '.join(known)}")
+        shown = name if len(name) <= 60 else name[:57] + "..."  # never echo a huge name
+        super().__init__(f"Unknown {kind} {shown!r}: the {kind}s are {', '.join(known)}")
 
 
 @dataclass(frozen=True)

@@ -156,8 +156,9 @@ export function redraw(div, traces) {
 // Calls `handler(row, col)` when the pointer moves onto another cell (or a finger taps one);
 // `bounds()` gives the grid's current {height, width}. Call once per figure. The cell is
 // found from the pointer and the axis ranges (Plotly's own hover cannot read pictures drawn
-// pixelated, so the picture traces skip it).
-export function onPixel(div, bounds, handler) {
+// pixelated, so the picture traces skip it). With `{ hover: false }` only a click or a tap
+// picks a cell.
+export function onPixel(div, bounds, handler, { hover = true } = {}) {
   let last = "";
   const locate = (event) => {
     const area = div.querySelector(".nsewdrag");
@@ -175,6 +176,9 @@ export function onPixel(div, bounds, handler) {
     last = key;
     handler(row, col);
   };
-  div.addEventListener("pointermove", locate);
-  div.addEventListener("pointerdown", locate);
+  if (hover) div.addEventListener("pointermove", locate);
+  div.addEventListener("pointerdown", (event) => {
+    if (!hover) last = ""; // a click on the same cell picks it again
+    locate(event);
+  });
 }

@@ -73,10 +73,12 @@ export function createImagePicker(root, { onChange }) {
     onChange(info.id, info);
   }
 
-  // Show `id` (a sample id, or an upload id from the URL) without telling the page.
-  function select(id) {
-    if (id !== current.id) current = { id, file: null, name: "" };
+  // Show `id` (a sample id, or an upload id from the URL) without telling the page; `name`
+  // says what an upload is (e.g. "your drawing"), and `status` replaces the status line.
+  function select(id, { name = "", status = null } = {}) {
+    if (id !== current.id) current = { id, file: null, name };
     if (id.startsWith(SAMPLE_PREFIX)) setStatus("", "ready");
+    if (status !== null) setStatus(status, "ready");
     showSelection();
   }
 

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.explain.units import conv_unit, dense_unit, softmax_steps
+from app.explain.units import conv_unit, dense_unit, pool_unit, softmax_steps
 from app.nets.registry import get_model, get_model_spec
 from app.nets.summary import summarize
 from tests.utils.samples import sample
@@ -21,6 +21,7 @@ def setup(name: str, image: str):
 
 
 LENET = setup("lenet5", "mnist-3.png")
+SIMPLE = setup("simple-cnn", "mnist-7.png")
 EFFICIENTNET = setup("efficientnet-lite0", "chelsea.png")
 
 
@@ -118,3 +119,55 @@ def test_softmax_written_out():
     assert sum(steps["probabilities"]) == pytest.approx(1.0)
     assert steps["probabilities"] == pytest.approx(torch.softmax(logits.double(), 0).tolist())
     assert steps["exp"][3] == 1.0 and steps["sum"] == pytest.approx(sum(steps["exp"]))
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 15), st.integers(0, 6), st.integers(0, 6))
+def test_a_max_pool_unit_is_its_window_and_winner(channel, i, j):
+    model, x, summary = SIMPLE
+    unit = pool_unit(model, x, summary, "pool2", (channel, i, j))
+    with torch.inference_mode():
+        relu2 = F.relu(
+            model.conv2(F.max_pool2d(F.relu(model.conv1(x[None])), 2))
+        )  # (1, 16, 14, 14)
+        pooled, indices = F.max_pool2d(relu2, 2, return_indices=True)
+    assert torch.equal(unit.window, relu2[0, channel, 2 * i : 2 * i + 2, 2 * j : 2 * j + 2])
+    assert unit.kind == "max" and unit.window_origin == (2 * i, 2 * j)
+    r, c = unit.winner
+    assert (2 * i + r) * 14 + (2 * j + c) == int(indices[0, channel, i, j])  # torch's winner
+    assert unit.value == float(pooled[0, channel, i, j]) == unit.output
+    assert unit.receptive_field == summary.layer("pool2").receptive_field.box(i, j, 28, 28)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(0, 5), st.integers(0, 13), st.integers(0, 13))
+def test_an_average_pool_unit_is_the_mean_of_its_window(channel, i, j):
+    model, x, summary = LENET
+    unit = pool_unit(model, x, summary, "pool1", (channel, i, j))
+    with torch.inference_mode():
+        tanh1 = torch.tanh(model.conv1(x[None]))  # (1, 6, 28, 28)
+        pooled = F.avg_pool2d(tanh1, 2)
+    assert torch.equal(unit.window, tanh1[0, channel, 2 * i : 2 * i + 2, 2 * j : 2 * j + 2])
+    assert unit.kind == "average" and unit.winner is None and unit.divisor == 4
+    assert unit.value == pytest.approx(float(pooled[0, channel, i, j]), abs=1e-6)
+    assert unit.output == pytest.approx(unit.value, abs=1e-6)
+
+
+def test_the_global_average_pool_of_efficientnet():
+    model, x, summary = EFFICIENTNET
+    unit = pool_unit(model, x, summary, "pool", (100, 0, 0))
+    with torch.inference_mode():
+        head = model.head(model.blocks(model.stem(x[None])))  # (1, 1280, 7, 7)
+    assert torch.equal(unit.window, head[0, 100])
+    assert unit.divisor == 49 and unit.window_origin == (0, 0)
+    expected = float(F.adaptive_avg_pool2d(head, 1)[0, 100, 0, 0])
+    assert unit.value == pytest.approx(expected, abs=1e-5)
+    assert unit.receptive_field == (0, 0, 224, 224)
+
+
+def test_pool_units_refuse_other_layers():
+    model, x, summary = LENET
+    with pytest.raises(ValueError, match="Conv2d is not a pooling layer"):
+        pool_unit(model, x, summary, "conv1", (0, 0, 0))
+    with pytest.raises(ValueError, match="row must be from 0 to 13 in pool1"):
+        pool_unit(model, x, summary, "pool1", (0, 14, 0))

@@ -37,9 +37,10 @@ def chromium_path() -> str:
     )
 
 
-def screenshot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
-    """Save a full-page screenshot under :data:`SCREENSHOTS` and return its path."""
+def screenshot(page, name: str, *, full_page: bool = True) -> Path:  # type: ignore[no-untyped-def]
+    """Save a screenshot (of the whole page, or of what the window shows) under
+    :data:`SCREENSHOTS` and return its path."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full_page)
     return path

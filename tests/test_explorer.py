@@ -1,0 +1,235 @@
+"""What the explorer endpoints compute, against plain forward passes through the modules."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from app import explorer, imaging
+from app.explain.featuremaps import ColorRange
+from app.explain.units import conv_unit, dense_unit
+from app.imagestore import ImageStore
+from app.nets.predict import classify
+from app.nets.registry import UnknownName, get_model, get_model_spec
+from app.nets.summary import model_summary
+from app.settings import ROOT
+
+STORE = ImageStore(
+    max_items=8, max_bytes=1 << 26, max_pixels=10**8, sample_dir=ROOT / "static" / "samples"
+)
+INPUTS = explorer.Inputs(16, 1 << 26)
+
+
+def prepared(name: str, image: str) -> explorer.Prepared:
+    return INPUTS.get(name, STORE.get(image))
+
+
+def plain_forward(name: str, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Every layer's output of a chain model (LeNet-5, SimpleCNN), module after module."""
+    model = get_model(name)
+    outputs, y = {}, x[None]
+    with torch.inference_mode():
+        for layer, module in model.named_children():
+            y = module(y)
+            outputs[layer] = y[0]
+    return outputs
+
+
+def levels(url: str) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))))
+
+
+def test_inputs_are_preprocessed_once_as_the_model_says():
+    first = prepared("lenet5", "sample-mnist-3")
+    assert prepared("lenet5", "sample-mnist-3") is first
+    spec = get_model_spec("lenet5")
+    expected = spec.preprocess(imaging.to_pil(STORE.get("sample-mnist-3").pixels))
+    assert torch.equal(first.x, expected) and first.x.shape == (1, 32, 32)
+    assert first.picture.size == (32, 32) and first.image_id == "sample-mnist-3"
+    other = prepared("simple-cnn", "sample-mnist-3")
+    assert other.x.shape == (1, 28, 28)  # each model its own preprocessing
+
+
+def test_an_empty_drawing_cannot_be_prepared():
+    black = STORE.add(imaging.encode_png(torch.zeros(1, 64, 64, dtype=torch.uint8)))
+    with pytest.raises(ValueError, match="the image is empty: there is no digit in it"):
+        INPUTS.get("lenet5", black)
+
+
+def test_predict_is_the_registry_s_classify():
+    found = explorer.predict_result(
+        "efficientnet-lite0", prepared("efficientnet-lite0", "sample-coffee"), "cpu", 3
+    )
+    image = imaging.to_pil(STORE.get("sample-coffee").pixels)
+    assert found["predictions"] == [p.to_dict() for p in classify("efficientnet-lite0", image, k=3)]
+    assert found["predictions"][0]["label"] == "espresso"
+    assert found["image"] == "sample-coffee" and found["num_classes"] == 1000
+
+
+@pytest.mark.parametrize("name", ["lenet5", "simple-cnn"])
+def test_every_layer_s_activations_equal_a_plain_forward_pass(name):
+    p = prepared(name, "sample-mnist-7")
+    reference = plain_forward(name, p.x)
+    for row in model_summary(name).layers:
+        found = explorer.activations_result(name, p, row.name, "cpu", order="index", per_page=64)
+        expected = reference[row.name]
+        assert found["layer"] == row.name and found["type"] == row.type
+        assert found["shape"] == list(expected.shape) == list(row.output_shape)
+        if found["kind"] == "maps":
+            torch.testing.assert_close(torch.from_numpy(found["values"]), expected)
+            assert [m["channel"] for m in found["maps"]] == list(range(expected.shape[0]))
+            colors = ColorRange.of(float(expected.min()), float(expected.max()))
+            for m in found["maps"]:
+                assert np.array_equal(
+                    levels(m["png"]), colors.levels(expected[m["channel"]]).numpy()
+                )
+        else:
+            torch.testing.assert_close(torch.from_numpy(found["values"]), expected.reshape(-1))
+
+
+def test_an_efficientnet_layer_as_pictures():
+    p = prepared("efficientnet-lite0", "sample-chelsea")
+    model = get_model("efficientnet-lite0")
+    with torch.inference_mode():
+        y = model.blocks[:8](model.stem(p.x[None]))
+        block = model.blocks[8]
+        expected = block.depthwise(block.expand(y))[0]  # (480, 14, 14)
+    found = explorer.activations_result(
+        "efficientnet-lite0", p, "blocks.8.depthwise.act", "cpu", page=1, per_page=16
+    )
+    assert found["shape"] == [480, 14, 14] and found["pages"] == 30
+    strength = expected.abs().flatten(1).mean(1)
+    order = torch.argsort(strength, descending=True, stable=True)
+    assert [m["channel"] for m in found["maps"]] == order[16:32].tolist()
+    colors = ColorRange.of(float(expected.min()), float(expected.max()))
+    for m in found["maps"]:
+        diff = levels(m["png"]).astype(int) - colors.levels(expected[m["channel"]]).numpy()
+        assert np.abs(diff).max() <= 1  # the same pass, maybe a different kernel's rounding
+    torch.testing.assert_close(
+        torch.from_numpy(found["values"]), expected[order[16:32]], atol=1e-5, rtol=1e-5
+    )
+
+
+def test_unknown_layers_are_named():
+    with pytest.raises(UnknownName, match=r"Unknown layer 'conv9': the layers are conv1, tanh1"):
+        explorer.check_layer("lenet5", "conv9")
+
+
+LAYERS = [row.name for row in model_summary("lenet5").layers]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from(LAYERS), st.data())
+def test_a_unit_s_value_and_field_match_the_forward_pass(layer, data):
+    p = prepared("lenet5", "sample-mnist-3")
+    row = model_summary("lenet5").layer(layer)
+    position = tuple(data.draw(st.integers(0, n - 1)) for n in row.output_shape)
+    found = explorer.unit_result("lenet5", p, layer, position, "cpu")
+    expected = plain_forward("lenet5", p.x)[layer]
+    assert found["value"] == pytest.approx(float(expected[position]), abs=1e-6)
+    assert found["position"] == list(position) and found["input_size"] == [32, 32]
+    box = row.receptive_field.box(*position[1:], 32, 32) if len(position) == 3 else (0, 0, 32, 32)
+    assert found["receptive_field"]["box"] == list(box)
+    kinds = {"Conv2d": "conv", "Tanh": "conv", "AvgPool2d": "pool", "Flatten": "flatten"}
+    kind = kinds.get(row.type, "dense")
+    if row.type == "Tanh" and len(row.output_shape) == 1:
+        kind = "dense"
+    assert found["kind"] == kind
+    if kind == "conv":
+        assert found["conv"]["after"][-1]["value"] == pytest.approx(
+            float(plain_forward("lenet5", p.x)[found["conv"]["after"][-1]["layer"]][position]),
+            abs=1e-6,
+        )
+    assert ("softmax" in found) == (layer == "fc2")
+
+
+def test_an_activation_after_a_convolution_shows_that_convolution():
+    p = prepared("lenet5", "sample-mnist-3")
+    found = explorer.unit_result("lenet5", p, "tanh2", (3, 4, 5), "cpu")
+    unit = conv_unit(get_model("lenet5"), p.x, model_summary("lenet5"), "conv2", (3, 4, 5))
+    assert found["via"] == "conv2" and found["kind"] == "conv"
+    assert found["conv"] == {**unit.to_dict(), "type": "Conv2d", "groups": 1}
+    assert found["value"] == pytest.approx(unit.after[0].value)
+
+
+def test_dense_units_say_where_their_inputs_come_from():
+    p = prepared("simple-cnn", "sample-mnist-7")
+    found = explorer.unit_result("simple-cnn", p, "relu3", (17,), "cpu")
+    unit = dense_unit(get_model("simple-cnn"), p.x, model_summary("simple-cnn"), "fc1", 17)
+    assert found["via"] == "fc1" and found["dense"]["index"] == 17
+    assert found["dense"]["products"] == unit.to_dict()["products"]
+    assert found["dense"]["source"] == {"flatten": "flatten", "from": "pool2", "shape": [16, 7, 7]}
+
+
+def test_flatten_maps_an_index_back_to_its_map():
+    p = prepared("simple-cnn", "sample-mnist-7")
+    found = explorer.unit_result("simple-cnn", p, "flatten", (100,), "cpu")
+    assert found["flatten"] == {"from": "pool2", "shape": [16, 7, 7], "position": [2, 0, 2]}
+    pool2 = plain_forward("simple-cnn", p.x)["pool2"]
+    assert found["value"] == float(pool2[2, 0, 2])
+
+
+def test_a_residual_sum_shows_both_inputs():
+    p = prepared("efficientnet-lite0", "sample-chelsea")
+    found = explorer.unit_result("efficientnet-lite0", p, "blocks.2.add", (5, 20, 30), "cpu")
+    assert found["kind"] == "sum"
+    assert found["sum"]["inputs"] == ["blocks.2.project.bn", "blocks.1.project.bn"]
+    assert sum(found["sum"]["values"]) == pytest.approx(found["value"], abs=1e-5)
+
+
+def test_the_output_layer_writes_softmax_out():
+    p = prepared("efficientnet-lite0", "sample-chelsea")
+    found = explorer.unit_result("efficientnet-lite0", p, "fc", (285,), "cpu")
+    softmax = found["softmax"]
+    assert softmax["classes"] == 1000 and len(softmax["rows"]) == explorer.SOFTMAX_ROWS
+    model = get_model("efficientnet-lite0")
+    with torch.inference_mode():
+        probabilities = torch.softmax(model(p.x[None])[0].double(), 0)
+    top = probabilities.topk(explorer.SOFTMAX_ROWS)
+    assert [r["index"] for r in softmax["rows"]] == top.indices.tolist()
+    assert [r["probability"] for r in softmax["rows"]] == pytest.approx(
+        top.values.tolist(), abs=1e-6
+    )
+    assert softmax["rows"][0]["label"] == "Egyptian cat" and softmax["rows"][0]["exp"] == 1.0
+    lenet = explorer.unit_result("lenet5", prepared("lenet5", "sample-mnist-3"), "fc2", (3,), "cpu")
+    assert [r["index"] for r in lenet["softmax"]["rows"]] == list(range(10))
+    assert lenet["dense"]["after"] == []
+
+
+def test_bad_positions_are_refused():
+    p = prepared("lenet5", "sample-mnist-3")
+    with pytest.raises(
+        ValueError, match=r"conv2 has outputs of shape \[16, 10, 10\]: give channel"
+    ):
+        explorer.unit_result("lenet5", p, "conv2", (3,), "cpu")
+    with pytest.raises(ValueError, match="fc1 has outputs of shape \\[84\\]: give index"):
+        explorer.unit_result("lenet5", p, "fc1", (0, 0, 0), "cpu")
+    with pytest.raises(ValueError, match="row must be from 0 to 9 in conv2"):
+        explorer.unit_result("lenet5", p, "conv2", (0, 10, 0), "cpu")
+
+
+def test_the_architecture_in_words():
+    rows = {row["name"]: row for row in explorer.architecture("efficientnet-lite0")["layers"]}
+    assert rows["stem.conv"]["text"] == "32@3×3, stride 2, SAME padding 0 1 0 1, no bias"
+    assert rows["blocks.1.depthwise.conv"]["text"] == (
+        "96@3×3, depthwise, stride 2, SAME padding 0 1 0 1, no bias"
+    )
+    assert rows["blocks.2.add"]["text"] == "blocks.2.project.bn + blocks.1.project.bn"
+    assert rows["stem.bn"]["text"] == "32 channels, ε 0.001"
+    assert rows["pool"]["text"] == "global average → 1×1"
+    assert rows["dropout"]["text"] == "p = 0.2 (off at inference)"
+    assert rows["fc"]["text"] == "1280 → 1000" and rows["fc"]["kind"] == "vector"
+    lenet = {row["name"]: row for row in explorer.architecture("lenet5")["layers"]}
+    assert [lenet[n]["text"] for n in ("conv1", "pool1", "fc1", "tanh1", "flatten")] == [
+        "6@5×5", "2×2, stride 2", "120 → 84", "", "maps → one vector",
+    ]  # fmt: skip
+    assert lenet["conv3"]["kind"] == "vector" and lenet["conv2"]["kind"] == "maps"
+    simple = {row["name"]: row for row in explorer.architecture("simple-cnn")["layers"]}
+    assert simple["conv1"]["text"] == "6@3×3, padding 1"
