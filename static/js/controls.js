@@ -60,10 +60,14 @@ export function createLive({ url, stage, errorBox, onResult }) {
 
 // After an edit the view is the user's own (no preset any more) and is recomputed: after a
 // short pause while typing in a grid, at once (`now`) for a setting. `recompute(keepStep)`
-// starts the request; a change of shape starts the steps over.
-export function createEditing({ presetSelect, boxes, forget, recompute, delay = 250 }) {
+// starts the request; a change of shape starts the steps over. `stage` is marked "loading"
+// from the edit on, so nobody (a person or a test) takes the old picture for the new one.
+export function createEditing({
+  presetSelect, boxes, forget, recompute, delay = 250, stage = document.getElementById("stage"),
+}) {
   let timer = null;
   return function edited({ now = false, keepStep = true } = {}) {
+    if (stage) stage.dataset.state = "loading";
     forget();
     presetSelect.value = "";
     showSource(null, boxes);

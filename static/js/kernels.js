@@ -145,6 +145,7 @@ function becameCustom() {
 
 let timer = null;
 function schedule(delay = EDIT_DELAY_MS) {
+  stage.dataset.state = "loading"; // pending from the edit on, not only once the request starts
   clearTimeout(timer);
   timer = setTimeout(compute, delay);
 }

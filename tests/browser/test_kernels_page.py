@@ -52,6 +52,15 @@ def results(page) -> list[str]:
     )
 
 
+def wait_for_results(page, expected: list[str]) -> None:
+    """Wait until the expression lines end with ``expected`` (a recompute may be under way)."""
+    page.wait_for_function(
+        """(want) => JSON.stringify([...document.querySelectorAll(
+            '#detail-sums .expr-line strong')].map(n => n.textContent)) === JSON.stringify(want)""",
+        arg=expected,
+    )
+
+
 def point_at(page, selector, fx, fy, height, width):
     """Move the pointer to a fraction of a figure; wait until the detail shows that pixel."""
     box = page.locator(f"{selector} .nsewdrag").bounding_box()
@@ -76,7 +85,7 @@ def test_sharpen_on_the_cat_and_the_weighted_sum_under_the_pointer(page):
     expect(page.locator("#output-size")).to_have_text("451 × 300, R, G, B")
     expect(page.locator("#detail-where")).to_contain_text("Output row 150, column 225")
     expected = conv(cat(), KERNELS["sharpen"].weights)
-    assert results(page) == [fmt(v) for v in expected[:, 150, 225].tolist()]
+    wait_for_results(page, [fmt(v) for v in expected[:, 150, 225].tolist()])
     lines = page.locator("#detail-sums .expr-line")
     expect(lines).to_have_count(3)
     window = cat()[0, 149:152, 224:227].tolist()
@@ -92,7 +101,7 @@ def test_sharpen_on_the_cat_and_the_weighted_sum_under_the_pointer(page):
     expect(page.locator("#detail-sums .expr-line strong").first).to_have_text(
         fmt(expected[0, row, col].item())
     )
-    assert results(page) == [fmt(v) for v in expected[:, row, col].tolist()]
+    wait_for_results(page, [fmt(v) for v in expected[:, row, col].tolist()])
     shown = expected[:, row, col].round().clamp(0, 255).int().tolist()
     for line, value in zip(lines.all(), shown, strict=True):
         expect(line).to_contain_text(f"→ shown as {value}")
@@ -113,7 +122,7 @@ def test_a_preset_and_the_display_modes(page):
     expect(page.locator("#kernel-sum")).to_have_text("The weights add up to 0.")
     expected = conv(cat(), KERNELS["sobel_left"].weights)
     row, col = detail_pixel(page)
-    assert results(page) == [fmt(v) for v in expected[:, row, col].tolist()]
+    wait_for_results(page, [fmt(v) for v in expected[:, row, col].tolist()])
     page.select_option("#display", "abs")
     ready(page)
     expect(page.locator("#histogram-note")).to_contain_text("Absolute value")
@@ -148,14 +157,14 @@ def test_a_custom_kernel_typed_in_the_editor_and_normalised(page):
     ready(page)
     row, col = detail_pixel(page)
     pixel = cat()[:, row, col].tolist()
-    assert results(page) == [str(3 * v) for v in pixel]
+    wait_for_results(page, [str(3 * v) for v in pixel])
     expect(page.locator("#detail-sums .expr-line").first).to_contain_text(f"{pixel[0]}×3 = ")
     page.check('[name="normalize"]')
     ready(page)
     expect(page.locator("#kernel-sum")).to_have_text(
         "The weights add up to 3; divided by that, they add up to 1."
     )
-    assert results(page) == [str(v) for v in pixel]
+    wait_for_results(page, [str(v) for v in pixel])
     page.wait_for_function(
         "() => location.search.includes('kernel=1x1:3') && location.search.includes('normalize=1')"
     )
@@ -192,7 +201,7 @@ def test_gray_mode_with_stride_two(page):
     luma = cat().to(torch.int64)
     gray = ((299 * luma[0] + 587 * luma[1] + 114 * luma[2] + 500) // 1000)[None]
     expected = conv(gray, KERNELS["box_blur"].weights, stride=2)
-    assert results(page) == [fmt(expected[0, row, col].item())]
+    wait_for_results(page, [fmt(expected[0, row, col].item())])
     expect(page.locator("#detail-where")).to_contain_text(
         f"input rows {2 * row - 1}…{2 * row + 1}, columns {2 * col - 1}…{2 * col + 1}"
     )
@@ -242,4 +251,4 @@ def test_an_uploaded_image_goes_through_the_kernel(page):
     ready(page)
     row, col = detail_pixel(page)
     assert (row, col) == (24, 32)
-    assert results(page) == [str(v) for v in np.asarray(photo)[24, 32].tolist()]
+    wait_for_results(page, [str(v) for v in np.asarray(photo)[24, 32].tolist()])

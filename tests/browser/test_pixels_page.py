@@ -218,6 +218,10 @@ def test_an_id_the_server_forgot_is_uploaded_again(page):
     page.select_option("#size", "8")
     ready(page)
     expect(page.locator(".picker-status")).to_contain_text("again.png: 6 × 5 pixels")
+    for _ in range(100):  # the second upload may still be on its way
+        if len(posts) == 2:
+            break
+        page.wait_for_timeout(50)
     assert forgotten["done"] and len(posts) == 2  # uploaded a second time, then carried on
     expect(page.locator("#error")).to_be_hidden()
 
