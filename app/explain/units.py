@@ -50,11 +50,28 @@ ELEMENTWISE = (
 
 @dataclass(frozen=True)
 class Step:
-    """The unit's value after one more layer."""
+    """The unit's value after one more layer (for BatchNorm, with that channel's numbers)."""
 
     layer: str
     type: str
     value: float
+    numbers: dict[str, float] | None = None  # BatchNorm: mean, var, eps, gamma, beta
+
+
+def _step(model: nn.Module, name: str, kind: str, value: float, channel: int) -> Step:
+    """A following layer's step; a BatchNorm's running statistics and affine weights for the
+    unit's channel, so the page writes (x − mean) / √(var + ε) · γ + β with numbers."""
+    module = model.get_submodule(name)
+    if not isinstance(module, nn.modules.batchnorm._BatchNorm) or module.running_mean is None:
+        return Step(name, kind, value)
+    numbers = {
+        "mean": float(module.running_mean[channel]),
+        "var": float(module.running_var[channel]),
+        "eps": float(module.eps),
+        "gamma": float(module.weight[channel]) if module.affine else 1.0,
+        "beta": float(module.bias[channel]) if module.affine else 0.0,
+    }
+    return Step(name, kind, value, numbers)
 
 
 @dataclass(frozen=True)
@@ -175,7 +192,8 @@ def conv_unit(
         value=float(partials.sum()) + bias,
         output=float(captured.activations[layer][unit]),
         after=tuple(
-            Step(r.name, r.type, float(captured.activations[r.name][unit])) for r in following
+            _step(model, r.name, r.type, float(captured.activations[r.name][unit]), channel)
+            for r in following
         ),
         receptive_field=row.receptive_field.box(i, j, height_in, width_in),
     )
@@ -232,7 +250,8 @@ def dense_unit(
         value=float(products.sum()) + bias,
         output=float(captured.activations[layer][0, index]),
         after=tuple(
-            Step(r.name, r.type, float(captured.activations[r.name][0, index])) for r in following
+            _step(model, r.name, r.type, float(captured.activations[r.name][0, index]), index)
+            for r in following
         ),
     )
 

@@ -33,7 +33,11 @@ const ACTIVATION_NAMES = {
 
 function describeStep(step, before) {
   if (step.type.startsWith("BatchNorm")) {
-    return { label: "BatchNorm", text: `(${fmt(before)} − mean) / √(var + ε) · γ + β`, value: step.value };
+    const n = step.numbers; // this channel's running mean and variance, ε, γ and β
+    const text = n
+      ? `(${fmt(before)} − ${factor(n.mean)}) / √(${fmt(n.var)} + ${fmt(n.eps, 6)}) · ${factor(n.gamma)} + ${factor(n.beta)}`
+      : `(${fmt(before)} − mean) / √(var + ε) · γ + β`;
+    return { label: "BatchNorm", text, value: step.value };
   }
   if (step.type === "Dropout" || step.type === "Identity") {
     return { label: step.type, text: `${fmt(before)} (unchanged when predicting)`, value: step.value };

@@ -275,6 +275,13 @@ def test_dense_layers_and_softmax_written_out(page):
     )
 
 
+def fmt4(value: float) -> str:
+    """A number as the page's fmt() writes it: at most four decimals, a true minus sign."""
+    text = f"{round(value, 4):.4f}".rstrip("0").rstrip(".")
+    text = text.replace("-", "−")
+    return f"({text})" if value < 0 else text
+
+
 def test_efficientnet_on_the_cat_with_wide_layers_paged(page):
     page.goto("/networks/efficientnet-lite0")
     ready(page)
@@ -311,6 +318,10 @@ def test_efficientnet_on_the_cat_with_wide_layers_paged(page):
     expect(page.locator("#unit-stepper [data-role=count]")).to_have_text(
         "Step 19 of 19"
     )  # 16 + bias + BN + ReLU6
+    bn = get_model("efficientnet-lite0").get_submodule("blocks.1.expand.bn")
+    mean, var = float(bn.running_mean[5]), float(bn.running_var[5])
+    batchnorm = page.locator(".expr-line", has_text="BatchNorm(")
+    expect(batchnorm).to_contain_text(f"− {fmt4(mean)}) / √({fmt4(var)} + 0.001) · ")
     screenshot(page, "network-efficientnet", full_page=False)
 
 

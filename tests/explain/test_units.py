@@ -60,6 +60,19 @@ def test_efficientnet_stem_units_with_tensorflow_padding(position):
     assert [s.layer for s in unit.after] == ["stem.bn", "stem.act"]
     assert unit.after[0].value == pytest.approx(normalised, abs=1e-4)
     assert unit.after[1].value == pytest.approx(min(max(normalised, 0), 6), abs=1e-4)
+    numbers = unit.after[0].numbers  # what the page writes into (x − mean) / √(var + ε) · γ + β
+    assert numbers == {
+        "mean": float(bn.running_mean[channel]),
+        "var": float(bn.running_var[channel]),
+        "eps": bn.eps,
+        "gamma": float(bn.weight[channel]),
+        "beta": float(bn.bias[channel]),
+    }
+    written = (unit.output - numbers["mean"]) / (numbers["var"] + numbers["eps"]) ** 0.5
+    assert written * numbers["gamma"] + numbers["beta"] == pytest.approx(
+        unit.after[0].value, abs=1e-4
+    )
+    assert unit.after[1].numbers is None
     trace = unit.trace()
     assert trace.output.shape == (1, 1, 1)
     assert float(trace.output) == pytest.approx(unit.value, abs=1e-4)
