@@ -544,3 +544,31 @@ def test_every_method_describes_itself():
         assert description["name"] == name
         assert set(description) == {"name", "title", "paper", "reduction", "signed", "params"}
         assert description["paper"].endswith(tuple("0123456789."))
+
+
+# --- explain: the attribution with the logits of the input -----------------------------------
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda m: (VanillaGradient(m), {}),
+        lambda m: (GradCam(m, "conv2"), {}),
+        lambda m: (SmoothGrad(m, samples=4), {}),
+        lambda m: (IntegratedGradients(m, steps=4), {"baseline": -0.1}),
+        lambda m: (Occlusion(m, patch=8, stride=8), {"baseline": -0.1}),
+    ],
+)
+def test_explain_defaults_to_the_top_class_and_returns_the_logits(make):
+    model, x = zoo("lenet5", "mnist-3.png")
+    x = torch.cat([x, zoo("lenet5", "mnist-8.png")[1]])  # two digits
+    method, options = make(model)
+    explained = method.explain(x, progress=None, **options)
+    with torch.inference_mode():
+        logits = model(x)
+    torch.testing.assert_close(explained.logits, logits, rtol=1e-5, atol=1e-5)
+    assert explained.target.tolist() == [3, 8]
+    torch.testing.assert_close(explained.attribution, method.attribute(x, [3, 8], **options))
+    chosen = method.explain(x, [5, 5], **options)
+    assert chosen.target.tolist() == [5, 5]
+    torch.testing.assert_close(chosen.attribution, method.attribute(x, 5, **options))

@@ -147,20 +147,44 @@ def network_layout(x: torch.Tensor) -> torch.Tensor:
     return x.contiguous(memory_format=torch.channels_last)
 
 
-def target_scores(logits: torch.Tensor, target: Target) -> torch.Tensor:
+def resolve_targets(logits: torch.Tensor, target: Target | None) -> torch.Tensor:
+    """(N,) each image's class: ``target`` checked against the logits' classes, or, when it
+    is ``None``, each image's top class."""
+    if target is None:
+        return logits.detach().argmax(dim=1)
+    return as_targets(target, logits.shape[0], logits.shape[1]).to(logits.device)
+
+
+def target_scores(logits: torch.Tensor, target: Target | None) -> torch.Tensor:
     """(N,) the logit of each image's target class, after checking the indices."""
-    index = as_targets(target, logits.shape[0], logits.shape[1]).to(logits.device)
-    return logits.gather(1, index[:, None])[:, 0]
+    return logits.gather(1, resolve_targets(logits, target)[:, None])[:, 0]
 
 
-def input_gradients(model: nn.Module, x: torch.Tensor, target: Target) -> torch.Tensor:
-    """(N, C, H, W) ∂ logit[target] / ∂ x for each image of ``x``, in one forward and
-    backward pass (the images are independent, so the gradient of the sum is each one's)."""
+def forward_backward(
+    model: nn.Module, x: torch.Tensor, target: Target | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """((N, C, H, W) ∂ logit[target] / ∂ x, (N, classes) logits) for each image of ``x``,
+    in one forward and backward pass (the images are independent, so the gradient of the
+    sum is each one's)."""
     with torch.enable_grad():
         leaf = network_layout(x).requires_grad_()
-        scores = target_scores(model(leaf), target)
-        (grad,) = torch.autograd.grad(scores.sum(), leaf)
-    return grad.contiguous()
+        logits = model(leaf)
+        (grad,) = torch.autograd.grad(target_scores(logits, target).sum(), leaf)
+    return grad.contiguous(), logits.detach()
+
+
+def input_gradients(model: nn.Module, x: torch.Tensor, target: Target | None) -> torch.Tensor:
+    """(N, C, H, W) ∂ logit[target] / ∂ x (see :func:`forward_backward`)."""
+    return forward_backward(model, x, target)[0]
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """An attribution with the forward pass of the unchanged input it explains."""
+
+    attribution: torch.Tensor  # what ``attribute`` returns
+    logits: torch.Tensor  # (N, classes) for the input itself
+    target: torch.Tensor  # (N,) the class each image's attribution is for
 
 
 class Attribution:
@@ -199,6 +223,26 @@ class Attribution:
         self, x: torch.Tensor, target: Target, *, progress: Progress | None = None
     ) -> torch.Tensor:
         raise NotImplementedError
+
+    def explain(
+        self,
+        x: torch.Tensor,
+        target: Target | None = None,
+        *,
+        progress: Progress | None = None,
+        **options: Any,
+    ) -> Explanation:
+        """``attribute`` plus the logits of ``x`` (for the predictions shown beside the map);
+        with ``target=None`` each image's top class. Methods whose own pass runs on ``x``
+        (vanilla gradient, Grad-CAM) take the logits from it; the others run one more
+        forward pass, under ``torch.inference_mode``."""
+        x = self.prepare(x)
+        with torch.inference_mode():
+            logits = self.model(network_layout(x))
+        logits = logits.clone()  # an ordinary tensor again, outside inference mode
+        targets = resolve_targets(logits, target)
+        attribution = self.attribute(x, targets, progress=progress, **options)
+        return Explanation(attribution, logits, targets)
 
     @staticmethod
     def to_map(attribution: torch.Tensor) -> torch.Tensor:

@@ -18,6 +18,8 @@ position) is the default, as in the paper; early layers give sharper, less class
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -25,7 +27,14 @@ from torch import nn
 from app.explain.activations import hooked
 from app.explain.layers import feature_layer, feature_layers
 from app.explain.progress import Progress, report
-from app.explain.saliency.base import Attribution, Target, network_layout, target_scores
+from app.explain.saliency.base import (
+    Attribution,
+    Explanation,
+    Target,
+    network_layout,
+    resolve_targets,
+    target_scores,
+)
 
 
 def default_layer(model: nn.Module, input_shape: tuple[int, int, int]) -> str:
@@ -57,25 +66,43 @@ class GradCam(Attribution):
         self.module = feature_layer(model, layer)
         self.layer = layer
 
-    def layer_attribution(self, x: torch.Tensor, target: Target) -> torch.Tensor:
-        """(N, 1, h, w) ReLU(Σ_k α_k A_k) at the layer's resolution."""
+    def _cam(self, x: torch.Tensor, target: Target | None) -> Explanation:
+        """(N, 1, h, w) ReLU(Σ_k α_k A_k) at the layer's resolution, with the logits."""
         x = self.prepare(x)
         with torch.enable_grad(), hooked(self.model, [self.layer], as_leaf=True) as record:
-            scores = target_scores(self.model(network_layout(x)), target)
+            logits = self.model(network_layout(x))
+            targets = resolve_targets(logits, target)
             features = record.outputs[self.layer]  # (N, K, h, w), a leaf that requires grad
-            (grads,) = torch.autograd.grad(scores.sum(), features)
+            (grads,) = torch.autograd.grad(target_scores(logits, targets).sum(), features)
         weights = grads.mean(dim=(2, 3), keepdim=True)  # (N, K, 1, 1): α_k
         cam = (weights * features.detach()).sum(dim=1, keepdim=True)  # (N, 1, h, w)
-        return F.relu(cam).contiguous()
+        return Explanation(F.relu(cam).contiguous(), logits.detach(), targets)
+
+    def layer_attribution(self, x: torch.Tensor, target: Target) -> torch.Tensor:
+        """(N, 1, h, w) ReLU(Σ_k α_k A_k) at the layer's resolution (Captum's LayerGradCam)."""
+        return self._cam(x, target).attribution
 
     def attribute(
         self, x: torch.Tensor, target: Target, *, progress: Progress | None = None
     ) -> torch.Tensor:
         """(N, 1, H, W) the Grad-CAM map upsampled (bilinear) to the input's size."""
+        return self.explain(x, target, progress=progress).attribution
+
+    def explain(
+        self,
+        x: torch.Tensor,
+        target: Target | None = None,
+        *,
+        progress: Progress | None = None,
+        **options: Any,
+    ) -> Explanation:
+        """The upsampled map and the logits of the same pass."""
         report(progress, 0.0)
-        cam = self.layer_attribution(x, target)
+        low = self._cam(x, target)
         report(progress, 1.0)
-        return F.interpolate(cam, size=tuple(x.shape[-2:]), mode="bilinear", align_corners=False)
+        size = tuple(x.shape[-2:])
+        cam = F.interpolate(low.attribution, size=size, mode="bilinear", align_corners=False)
+        return Explanation(cam, low.logits, low.target)
 
     @staticmethod
     def to_map(attribution: torch.Tensor) -> torch.Tensor:

@@ -19,10 +19,21 @@ cacheable) and does not depend on the device.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from app.explain.progress import Progress, batches
-from app.explain.saliency.base import Attribution, Param, Target, as_targets, input_gradients
+from app.explain.saliency.base import (
+    Attribution,
+    Explanation,
+    Param,
+    Target,
+    as_targets,
+    forward_backward,
+    input_gradients,
+    resolve_targets,
+)
 
 
 def max_abs_over_channels(attribution: torch.Tensor) -> torch.Tensor:
@@ -43,13 +54,27 @@ class VanillaGradient(Attribution):
         self, x: torch.Tensor, target: Target, *, progress: Progress | None = None
     ) -> torch.Tensor:
         """(N, C, H, W) ∂ logit[target] / ∂ x."""
+        return self.explain(x, target, progress=progress).attribution
+
+    def explain(
+        self,
+        x: torch.Tensor,
+        target: Target | None = None,
+        *,
+        progress: Progress | None = None,
+        **options: Any,
+    ) -> Explanation:
+        """The gradient and the logits of the same pass (no extra forward pass)."""
         x = self.prepare(x)
-        targets = as_targets(target, x.shape[0])
-        grads = [
-            input_gradients(self.model, x[part], targets[part])
+        targets = None if target is None else as_targets(target, x.shape[0])
+        passes = [
+            forward_backward(self.model, x[part], None if targets is None else targets[part])
             for part in batches(x.shape[0], self.images_per_batch(x), progress)
         ]
-        return torch.cat(grads)
+        logits = torch.cat([logits for _, logits in passes])
+        return Explanation(
+            torch.cat([grad for grad, _ in passes]), logits, resolve_targets(logits, targets)
+        )
 
     to_map = staticmethod(max_abs_over_channels)
 

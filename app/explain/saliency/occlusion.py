@@ -97,7 +97,6 @@ class Occlusion(Attribution):
         start = torch.tensor(first, device=device)[:, None]
         return ((index >= start) & (index < start + self.patch)).float()
 
-    @torch.inference_mode()
     def attribute(
         self,
         x: torch.Tensor,
@@ -118,16 +117,17 @@ class Occlusion(Attribution):
         # every position as (row index, column index), rows varying fastest as in Captum
         r_of = torch.arange(len(rows)).repeat(len(cols))
         c_of = torch.arange(len(cols)).repeat_interleave(len(rows))
-        reference = target_scores(self.model(network_layout(x)), targets)  # (N,)
         total = torch.zeros(n, height, width, dtype=x.dtype, device=x.device)
         per_batch = max(1, self.images_per_batch(x) // n)
-        for part in batches(len(r_of), per_batch, progress):
-            r, c = row_cover[r_of[part]], col_cover[c_of[part]]  # (k, H), (k, W)
-            covered = (r[:, :, None] * c[:, None, :]).bool()[:, None, None]  # (k, 1, 1, H, W)
-            hidden = torch.where(covered, base, x).flatten(0, 1)  # (k·N, C, H, W)
-            scores = target_scores(self.model(network_layout(hidden)), targets.repeat(len(r)))
-            drop = reference - scores.view(len(r), n)  # (k, N)
-            total += torch.einsum("kn,kh,kw->nhw", drop, r, c)
+        with torch.inference_mode():
+            reference = target_scores(self.model(network_layout(x)), targets)  # (N,)
+            for part in batches(len(r_of), per_batch, progress):
+                r, c = row_cover[r_of[part]], col_cover[c_of[part]]  # (k, H), (k, W)
+                covered = (r[:, :, None] * c[:, None, :]).bool()[:, None, None]  # (k,1,1,H,W)
+                hidden = torch.where(covered, base, x).flatten(0, 1)  # (k·N, C, H, W)
+                logits = self.model(network_layout(hidden))
+                drop = reference - target_scores(logits, targets.repeat(len(r))).view(len(r), n)
+                total += torch.einsum("kn,kh,kw->nhw", drop, r, c)  # (N, H, W)
         # squares over each pixel: every (row, column) pair is a position, so RᵀK factorises
         count = row_cover.sum(0)[:, None] * col_cover.sum(0)[None, :]  # (H, W)
         return (total / count)[:, None].expand(n, channels, height, width).clone()

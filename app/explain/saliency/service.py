@@ -215,52 +215,34 @@ def saliency(
     model = get_model(name, device)
     picture = spec.preprocess.picture(image)
     x = spec.preprocess.tensor(picture)[None].to(next(model.parameters()).device)
-    logits = _logits(model, x)  # (classes,)
-    predictions = top_k(logits, spec.labels, TOP)
-    index = predictions[0].index if target is None else target
+    options = dict(resolved)
+    if cls is GradCam:
+        instance: Attribution = GradCam(model, options.pop("layer"))
+    elif cls is Occlusion or cls is IntegratedGradients:
+        options["baseline"] = baseline_image(options["baseline"], x, spec)
+        instance = cls(model, **{k: v for k, v in options.items() if k != "baseline"})
+        options = {"baseline": options["baseline"]}
+    else:
+        instance, options = cls(model, **options), {}
+    explained = instance.explain(x, target, progress=progress, **options)
+    values = cls.to_map(explained.attribution)[0].detach().float().cpu()
+    logits = explained.logits[0].float().cpu()  # (classes,)
+    index = int(explained.target[0])
     probability = float(torch.softmax(logits.double(), dim=0)[index])
-    chosen = Prediction(index, spec.labels[index], probability)
-    attribution, completeness = _attribute(cls, model, x, index, resolved, spec, progress)
-    values = cls.to_map(attribution)[0].detach().float().cpu()
+    completeness = None
+    if isinstance(instance, IntegratedGradients):
+        delta = instance.convergence_delta(explained.attribution, x, index, **options)
+        total = float(explained.attribution.sum())
+        completeness = {"sum": total, "expected": total - float(delta[0]), "delta": float(delta[0])}
     return SaliencyMap(
         model=name,
         method=method,
         settings=resolved,
-        target=chosen,
-        predictions=predictions,
+        target=Prediction(index, spec.labels[index], probability),
+        predictions=top_k(logits, spec.labels, TOP),
         map=values,
         signed=cls.signed,
         limit=display_limit(method, values),
         picture=picture,
         completeness=completeness,
     )
-
-
-def _logits(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
-    with torch.inference_mode():
-        return model(x)[0].cpu()
-
-
-def _attribute(
-    cls: type[Attribution],
-    model: torch.nn.Module,
-    x: torch.Tensor,
-    target: int,
-    settings: dict[str, Any],
-    spec: ModelSpec,
-    progress: Progress | None,
-) -> tuple[torch.Tensor, dict[str, float] | None]:
-    """Run the method; for Integrated Gradients also the completeness check."""
-    options = dict(settings)
-    if cls is GradCam:
-        return GradCam(model, options["layer"]).attribute(x, target, progress=progress), None
-    if cls is Occlusion or cls is IntegratedGradients:
-        base = baseline_image(options.pop("baseline"), x, spec)
-        method = cls(model, **options)
-        attribution = method.attribute(x, target, baseline=base, progress=progress)
-        if not isinstance(method, IntegratedGradients):
-            return attribution, None
-        delta = float(method.convergence_delta(attribution, x, target, baseline=base)[0])
-        total = float(attribution.sum())
-        return attribution, {"sum": total, "expected": total - delta, "delta": delta}
-    return cls(model, **options).attribute(x, target, progress=progress), None
