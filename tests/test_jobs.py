@@ -11,6 +11,7 @@ import pytest
 from app.explain.progress import Cancelled, batches
 from app.jobs import Jobs, UnknownJob
 from app.workers import ComputePool, PoolBusy
+from tests.utils.loops import run_in_fresh_loop
 
 
 class Clock:
@@ -77,12 +78,12 @@ def test_a_job_reports_progress_and_its_result_is_kept(pool):
         "error": None,
     }
     work.go(2)
-    assert asyncio.run(jobs.wait(job)) == "result"
+    assert run_in_fresh_loop(lambda: jobs.wait(job)) == "result"
     assert job.snapshot()["status"] == "done" and job.progress == 1.0
     again = jobs.start(("model", "image", "smoothgrad"), work)
     assert again.status == "done" and again.result == "result" and again.id != job.id
     assert work.calls == 1  # answered from the cache
-    assert asyncio.run(jobs.wait(again)) == "result"
+    assert run_in_fresh_loop(lambda: jobs.wait(again)) == "result"
     wait_until(lambda: pool.in_flight == 0)
 
 
@@ -94,7 +95,7 @@ def test_the_same_request_joins_the_running_job(pool):
     assert second is first and first.claims == 2
     jobs.release(first)  # one client leaves: the other still wants it
     work.go(2)
-    assert asyncio.run(jobs.wait(second)) == "result"
+    assert run_in_fresh_loop(lambda: jobs.wait(second)) == "result"
     assert work.calls == 1
 
 
@@ -111,7 +112,7 @@ def test_releasing_the_last_claim_stops_the_job_and_frees_the_worker(pool):
     wait_until(lambda: pool.in_flight == 0)
     assert job.status == "cancelled" and jobs.active == 0
     with pytest.raises(Cancelled):
-        asyncio.run(jobs.wait(job))
+        run_in_fresh_loop(lambda: jobs.wait(job))
     assert jobs.results.get("key") is None  # nothing cached
     again = jobs.start("key", Work(steps=1, value="fresh"))  # a new request starts afresh
     assert again is not job
@@ -127,7 +128,7 @@ def test_a_queued_job_nobody_wants_never_runs(pool):
     jobs.cancel(queued.id)
     assert queued.status == "cancelled" and pool.in_flight == 1
     busy.go()
-    asyncio.run(jobs.wait(running))
+    run_in_fresh_loop(lambda: jobs.wait(running))
     assert waiting.calls == 0
 
 
@@ -160,7 +161,7 @@ def test_a_failing_job_keeps_its_sentence(pool):
 
     job = jobs.start("bad", fails)
     with pytest.raises(ValueError, match="from 0 to 9"):
-        asyncio.run(jobs.wait(job))
+        run_in_fresh_loop(lambda: jobs.wait(job))
     assert job.snapshot()["status"] == "failed"
     assert job.snapshot()["error"] == "the class index must be from 0 to 9 (got 12)"
     assert jobs.results.get("bad") is None
@@ -175,12 +176,13 @@ def test_jobs_are_bounded(pool):
     assert busy.value.retry_after == 3
     for work in works[:2]:
         work.go()
-    asyncio.run(jobs.wait(first))
-    asyncio.run(jobs.wait(second))
+    run_in_fresh_loop(lambda: jobs.wait(first))
+    run_in_fresh_loop(lambda: jobs.wait(second))
     for key in range(3, 7):
         work = Work(steps=1)
         work.go()
-        asyncio.run(jobs.wait(jobs.start(key, work)))
+        job = jobs.start(key, work)
+        run_in_fresh_loop(lambda job=job: jobs.wait(job))
     with pytest.raises(UnknownJob, match="There is no job"):
         jobs.get(first.id)  # forgotten: only the 3 latest records are kept
     with pytest.raises(UnknownJob):
@@ -191,10 +193,10 @@ def test_results_larger_than_the_cache_are_not_kept(pool):
     jobs = Jobs(pool, result_bytes=1000)
     work = Work(steps=1, value=b"x" * 2000)
     work.go()
-    asyncio.run(jobs.wait(jobs.start("big", work)))
+    run_in_fresh_loop(lambda: jobs.wait(jobs.start("big", work)))
     assert jobs.results.get("big") is None
     work.go()
-    asyncio.run(jobs.wait(jobs.start("big", work)))
+    run_in_fresh_loop(lambda: jobs.wait(jobs.start("big", work)))
     assert work.calls == 2
 
 
@@ -218,7 +220,7 @@ def test_a_waiting_client_that_leaves_stops_the_job(pool):
         with pytest.raises(Cancelled, match="went away"):
             await task
 
-    asyncio.run(scenario())
+    run_in_fresh_loop(scenario)
     work.go(1)
     assert work.stopped.wait(5)
     wait_until(lambda: pool.in_flight == 0)
@@ -241,7 +243,7 @@ def test_watch_streams_the_progress_until_the_end(pool):
             feeder.join()
         return events
 
-    events = asyncio.run(scenario())
+    events = run_in_fresh_loop(scenario)
     assert events[-1]["status"] == "done" and events[-1]["progress"] == 1.0
     progress = [event["progress"] for event in events]
     assert progress == sorted(progress)
@@ -264,5 +266,5 @@ def test_the_pool_frees_a_slot_when_a_started_job_is_cancelled_from_outside(pool
             await task
         assert pool.in_flight == 1
 
-    asyncio.run(scenario())
+    run_in_fresh_loop(scenario)
     blocker.go()

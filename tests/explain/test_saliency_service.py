@@ -15,7 +15,9 @@ from app.explain.saliency.service import (
     baseline_image,
     display_limit,
     gaussian_blur,
+    methods,
     params,
+    request_key,
     resolve,
     saliency,
 )
@@ -92,6 +94,25 @@ def test_defaults_depend_on_the_model():
     assert resolve("smoothgrad", photos, {}) == {"samples": 25, "noise": 0.15, "seed": 0}
     assert resolve("gradient", photos, {}) == {}
     assert [p.name for p in params("occlusion", digits)] == ["patch", "stride", "baseline"]
+
+
+def test_methods_list_their_settings_for_the_model():
+    listed = methods(get_model_spec("simple-cnn"))
+    assert [m["name"] for m in listed] == list(METHODS)
+    occlusion = next(m for m in listed if m["name"] == "occlusion")
+    assert [(p["name"], p["default"]) for p in occlusion["params"]] == [
+        ("patch", 4), ("stride", 2), ("baseline", "black"),
+    ]  # fmt: skip
+    assert occlusion["params"][0]["maximum"] == 28
+
+
+def test_a_request_is_known_by_its_resolved_settings():
+    same = request_key("lenet5", "sample-mnist-3", "smoothgrad", None, {})
+    assert same == request_key("lenet5", "sample-mnist-3", "smoothgrad", None, {"samples": 25})
+    assert same != request_key("lenet5", "sample-mnist-3", "smoothgrad", 4, {})
+    assert same != request_key("lenet5", "sample-mnist-3", "smoothgrad", None, {"seed": 1})
+    with pytest.raises(ValueError, match="samples must be"):
+        request_key("lenet5", "sample-mnist-3", "smoothgrad", None, {"samples": 0})
 
 
 def test_baselines():

@@ -97,6 +97,25 @@ def _default_layer(name: str) -> str:
     return default_layer(get_model(name), spec.input_shape)
 
 
+def methods(spec: ModelSpec) -> list[dict[str, Any]]:
+    """Every method as a page lists it: title, paper, map reduction, and its settings with
+    this model's defaults and caps."""
+    return [
+        {**cls.describe(), "params": [param.to_dict() for param in params(name, spec)]}
+        for name, cls in METHODS.items()
+    ]
+
+
+def request_key(
+    name: str, image_id: str, method: str, target: int | None, settings: Mapping[str, Any]
+) -> tuple[Any, ...]:
+    """What identifies one map, for a job's cache: the model, the image (its content hash or
+    sample id), the method, the class asked for and every setting (resolved first, so that
+    a default given explicitly is the same request)."""
+    resolved = resolve(method, get_model_spec(name), settings)
+    return ("saliency", name, image_id, method, target, tuple(sorted(resolved.items())))
+
+
 def resolve(method: str, spec: ModelSpec, settings: Mapping[str, Any]) -> dict[str, Any]:
     """Every setting of ``method`` with its value: the given ones checked, defaults for the
     rest; a ``ValueError`` for a setting the method does not have."""
