@@ -71,8 +71,8 @@ class FilterLayer:
     shape: tuple[int, int, int, int]  # (C_out, C_in / groups, kh, kw)
     groups: int
     stride: tuple[int, int]
-    weights: torch.Tensor = None  # type: ignore[assignment]  # (C_out, C_in/g, kh, kw), CPU
-    bias: torch.Tensor | None = None  # (C_out,)
+    weights: torch.Tensor  # (C_out, C_in/g, kh, kw), on the CPU
+    bias: torch.Tensor | None  # (C_out,)
 
     @property
     def count(self) -> int:
