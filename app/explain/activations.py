@@ -45,12 +45,16 @@ def leaf_layers(model: nn.Module) -> list[str]:
 
 def resolve_layers(model: nn.Module, layers: Iterable[str] | None) -> dict[str, nn.Module]:
     """Name → module for ``layers`` (every leaf when ``None``); unknown names are refused."""
-    modules = dict(model.named_modules())
     names = leaf_layers(model) if layers is None else list(layers)
+    found = {}
     for name in names:
-        if not name or name not in modules:
-            raise UnknownName("layer", str(name), leaf_layers(model))
-    return {name: modules[name] for name in names}
+        try:
+            if not name or not isinstance(name, str):
+                raise AttributeError(name)
+            found[name] = model.get_submodule(name)  # a walk down the path, not a full listing
+        except AttributeError:
+            raise UnknownName("layer", str(name), leaf_layers(model)) from None
+    return found
 
 
 @dataclass
