@@ -268,3 +268,27 @@ def test_the_pool_frees_a_slot_when_a_started_job_is_cancelled_from_outside(pool
 
     run_in_fresh_loop(scenario)
     blocker.go()
+
+
+@pytest.mark.slow
+def test_a_cancelled_saliency_map_frees_its_worker_within_a_batch(pool):
+    """The real thing: SmoothGrad with 100 samples on EfficientNet-Lite0 (13 batches of 8)."""
+    from app.explain.saliency.service import saliency
+    from tests.utils.samples import sample
+
+    jobs = Jobs(pool)
+    image = sample("chelsea.png")
+    started = time.monotonic()
+    job = jobs.start(
+        "cat smoothgrad",
+        lambda progress: saliency(
+            "efficientnet-lite0", image, "smoothgrad", settings={"samples": 100}, progress=progress
+        ),
+    )
+    wait_until(lambda: job.progress > 0.05, timeout=120)  # the first batch is done
+    cancelled_at = time.monotonic()
+    jobs.release(job)
+    wait_until(lambda: pool.in_flight == 0, timeout=120)
+    stopping = time.monotonic() - cancelled_at
+    assert job.status == "cancelled" and job.progress < 0.5
+    assert stopping < (cancelled_at - started) + 2  # about one batch, not the 12 left
