@@ -55,8 +55,10 @@ class ComputePool:
         with self._lock:
             self._in_flight -= 1
 
-    async def run(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-        """``fn(*args, **kwargs)`` on a worker thread, or ``PoolBusy`` if the line is full."""
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        """``fn(*args, **kwargs)`` queued for a worker thread, or ``PoolBusy`` at once if the
+        line is full. The slot is held until ``fn`` ends (or the future is cancelled
+        before it started)."""
         with self._lock:
             if self._in_flight >= self.capacity:
                 raise PoolBusy(self.retry_after)
@@ -67,6 +69,11 @@ class ComputePool:
             self._release()
             raise
         future.add_done_callback(self._release)
+        return future
+
+    async def run(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """``fn(*args, **kwargs)`` on a worker thread, or ``PoolBusy`` if the line is full."""
+        future = self.submit(fn, *args, **kwargs)
         try:
             return await asyncio.wrap_future(future)
         except asyncio.CancelledError:

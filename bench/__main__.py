@@ -8,7 +8,7 @@ import sys
 
 import torch
 
-SECTIONS = ["convolution", "images", "pooling", "transposed", "models"]
+SECTIONS = ["convolution", "images", "pooling", "transposed", "models", "saliency"]
 
 
 def main(argv: list[str]) -> int:

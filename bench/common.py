@@ -34,15 +34,15 @@ def median_ms(
     return statistics.median(times)
 
 
-def side_by_side(
+def turns(
     fns: dict[str, Callable[[], object]],
     *,
     repeat: int = 15,
     warmup: int = 2,
     budget_s: float = 10.0,
-) -> dict[str, float]:
-    """Median wall time (ms) of each function, timed in turns (a, b, c, a, b, c, ...) so that
-    a busy machine slows them alike and their ratios hold."""
+) -> dict[str, list[float]]:
+    """Wall times (ms) of each function, timed in turns (a, b, c, a, b, c, ...) so that a
+    busy machine slows them alike: the i-th times of all functions come from one round."""
     for fn in fns.values():
         for _ in range(warmup):
             fn()
@@ -55,7 +55,25 @@ def side_by_side(
             times[name].append((time.perf_counter() - t0) * 1000)
         if time.perf_counter() - started > budget_s and len(times[name]) >= 3:
             break
+    return times
+
+
+def side_by_side(
+    fns: dict[str, Callable[[], object]],
+    *,
+    repeat: int = 15,
+    warmup: int = 2,
+    budget_s: float = 10.0,
+) -> dict[str, float]:
+    """Median wall time (ms) of each function, timed in turns (:func:`turns`) so that
+    their ratios hold on a busy machine."""
+    times = turns(fns, repeat=repeat, warmup=warmup, budget_s=budget_s)
     return {name: statistics.median(values) for name, values in times.items()}
+
+
+def median_ratio(first: list[float], second: list[float]) -> float:
+    """The median over rounds of first / second (times from :func:`turns`)."""
+    return statistics.median(a / b for a, b in zip(first, second, strict=True))
 
 
 def size(n: int) -> str:

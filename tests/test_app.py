@@ -15,6 +15,7 @@ from app.main import create_app
 from app.middleware import CONTENT_SECURITY_POLICY
 from app.settings import Settings
 from app.workers import ComputePool, PoolBusy
+from tests.utils.loops import run_in_fresh_loop
 
 
 class Links(HTMLParser):
@@ -157,23 +158,6 @@ def test_unknown_page_is_a_readable_404_for_browsers_and_json_for_the_api(client
     assert client.get("/api/convolution").json()["detail"] == (
         "GET is not allowed on /api/convolution"
     )
-
-
-def run_in_fresh_loop(coroutine_function):
-    """asyncio.run in a thread of its own (a session's browser keeps a loop on this one)."""
-    errors = []
-
-    def target():
-        try:
-            asyncio.run(coroutine_function())
-        except BaseException as error:  # re-raised below, on the test's thread
-            errors.append(error)
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    thread.join(30)
-    if errors:
-        raise errors[0]
 
 
 def test_pool_refuses_work_when_full():

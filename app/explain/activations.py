@@ -7,7 +7,14 @@ Captum does; tested). On top of it:
 - :func:`capture`: one forward pass under ``torch.inference_mode`` → the output plus
   layer name → output tensor, in execution order.
 - :func:`layer_output`: one layer's output alone; the forward pass stops right after that
-  layer, so nothing after it is computed and nothing else is kept.
+  layer, so nothing after it is computed and nothing else is kept. With ``grad=True`` it
+  runs with autograd on (activation maximisation differentiates through it).
+
+Gradient methods (``app.explain.saliency``) use :func:`hooked` under ``torch.enable_grad``;
+with ``as_leaf=True`` a hooked layer's output is handed on as a detached tensor that
+requires grad (no data copied), so a backward pass from the model's output stops at that
+layer and its gradient can be asked for directly (what Grad-CAM needs, without
+differentiating the layers before it). The shared models' parameters stay frozen.
 
 Models are shared between the threads of the compute pool, and a hook registered on a shared
 module fires for every thread's forward pass. Each hook therefore records only the passes
@@ -38,12 +45,16 @@ def leaf_layers(model: nn.Module) -> list[str]:
 
 def resolve_layers(model: nn.Module, layers: Iterable[str] | None) -> dict[str, nn.Module]:
     """Name → module for ``layers`` (every leaf when ``None``); unknown names are refused."""
-    modules = dict(model.named_modules())
     names = leaf_layers(model) if layers is None else list(layers)
+    found = {}
     for name in names:
-        if not name or name not in modules:
-            raise UnknownName("layer", str(name), leaf_layers(model))
-    return {name: modules[name] for name in names}
+        try:
+            if not name or not isinstance(name, str):
+                raise AttributeError(name)
+            found[name] = model.get_submodule(name)  # a walk down the path, not a full listing
+        except AttributeError:
+            raise UnknownName("layer", str(name), leaf_layers(model)) from None
+    return found
 
 
 @dataclass
@@ -65,12 +76,15 @@ def hooked(
     *,
     keep_inputs: bool = False,
     stop_after: str | None = None,
+    as_leaf: bool = False,
 ) -> Iterator[Record]:
     """Hooks on ``layers`` (every leaf by default) for the duration of the block.
 
     A module that runs twice in one pass is recorded as ``name``, then ``name (2)``, ...
     With ``stop_after`` the hook of that layer ends the pass by raising an exception that
-    :func:`layer_output` catches.
+    :func:`layer_output` catches. With ``as_leaf`` each hooked output is replaced, for the
+    rest of the pass, by ``output.detach().requires_grad_()`` (the tensor recorded): the
+    layers after it are differentiated, the ones before it are not.
     """
     modules = resolve_layers(model, layers)
     owner = threading.get_ident()
@@ -78,9 +92,11 @@ def hooked(
     handles = []
 
     def make_hook(name: str):  # type: ignore[no-untyped-def]
-        def hook(module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
+        def hook(module: nn.Module, args: tuple[Any, ...], output: Any) -> Any:
             if threading.get_ident() != owner:
-                return  # another thread's pass through the same shared model
+                return None  # another thread's pass through the same shared model
+            if as_leaf:
+                output = output.detach().requires_grad_()
             key, n = name, 1
             while key in record.outputs:
                 n += 1
@@ -90,6 +106,7 @@ def hooked(
                 record.inputs[key] = args
             if name == stop_after:
                 raise _StopForward
+            return output if as_leaf else None
 
         return hook
 
@@ -124,10 +141,16 @@ def capture(
     return Captured(output, record.outputs, record.inputs)
 
 
-def layer_output(model: nn.Module, x: torch.Tensor, layer: str) -> torch.Tensor:
-    """The output of one layer for ``x``; layers after it are not computed."""
+def layer_output(
+    model: nn.Module, x: torch.Tensor, layer: str, *, grad: bool = False
+) -> torch.Tensor:
+    """The output of one layer for ``x``; layers after it are not computed.
+
+    Under ``torch.inference_mode`` by default; with ``grad=True`` autograd records the pass,
+    so the output can be differentiated with respect to ``x`` (when ``x`` requires grad).
+    """
     with (
-        torch.inference_mode(),
+        torch.enable_grad() if grad else torch.inference_mode(),
         hooked(model, [layer], stop_after=layer) as record,
         suppress(_StopForward),  # raised by the hook once the layer has run
     ):

@@ -153,3 +153,35 @@ def test_concurrent_captures_on_one_model_do_not_mix():
         for name, value in activations.items():
             assert torch.equal(value, expected[i][name]), (i, name)
     assert hooks_left(model) == 0
+
+
+def test_a_leaf_output_stops_the_backward_pass_at_the_layer():
+    model = get_model("lenet5")
+    x = torch.rand(2, 1, 32, 32, requires_grad=True)
+    with torch.enable_grad(), hooked(model, ["conv2"], as_leaf=True) as record:
+        out = model(x)
+        leaf = record.outputs["conv2"]
+        assert leaf.is_leaf and leaf.requires_grad
+        (grad,) = torch.autograd.grad(out[:, 3].sum(), leaf)
+    with torch.enable_grad():
+        features = F.avg_pool2d(torch.tanh(model.conv1(x.detach())), 2)
+        conv2 = model.conv2(features).detach().requires_grad_()
+        rest = model.fc2(model.tanh4(model.fc1(model.flatten(model.tanh3(model.conv3(
+            model.pool2(model.tanh2(conv2))))))))  # fmt: skip
+        (expected,) = torch.autograd.grad(rest[:, 3].sum(), conv2)
+    torch.testing.assert_close(grad, expected)
+    assert x.grad is None and hooks_left(model) == 0
+    assert all(p.grad is None and not p.requires_grad for p in model.parameters())
+
+
+def test_layer_output_with_grad_can_be_differentiated():
+    model = get_model("simple-cnn")
+    x = torch.rand(1, 1, 28, 28, requires_grad=True)
+    value = layer_output(model, x, "conv2", grad=True)
+    (grad,) = torch.autograd.grad(value[0, 4].mean(), x)
+    with torch.enable_grad():
+        expected_value = model.conv2(model.pool1(model.relu1(model.conv1(x))))
+        (expected,) = torch.autograd.grad(expected_value[0, 4].mean(), x)
+    torch.testing.assert_close(grad, expected)
+    assert not layer_output(model, x, "conv2").requires_grad  # inference by default
+    assert hooks_left(model) == 0

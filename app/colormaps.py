@@ -1,0 +1,86 @@
+"""Numbers → colours on the server, for pictures too large to send as numbers (a 1280×320
+mixing matrix, a 224×224 saliency map).
+
+The colour scales are the ones the pages draw with Plotly (``static/js/heatmap.js``:
+``DIVERGING``, ``SEQUENTIAL``; Plotly.js's built-in ``Hot`` for saliency), as (position,
+colour) stops, interpolated linearly in RGB the way Plotly does, so that a picture made
+here and a heatmap drawn in the browser agree, and a page can draw the colour bar from the
+stops it is sent.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import torch
+from PIL import Image
+
+Stops = tuple[tuple[float, str], ...]
+
+#: Blue below zero, white at zero, red above (heatmap.js ``DIVERGING``).
+DIVERGING: Stops = (
+    (0.0, "#2563eb"),
+    (0.25, "#93c5fd"),
+    (0.5, "#ffffff"),
+    (0.75, "#fca5a5"),
+    (1.0, "#dc2626"),
+)
+#: White at zero to blue (heatmap.js ``SEQUENTIAL``).
+SEQUENTIAL: Stops = ((0.0, "#ffffff"), (1.0, "#1d4ed8"))
+#: Black, red, yellow, white (Plotly.js's ``Hot``): saliency maps over a photo.
+HOT: Stops = ((0.0, "#000000"), (0.3, "#e60000"), (0.6, "#ffd200"), (1.0, "#ffffff"))
+
+
+def _rgb(color: str) -> tuple[int, int, int]:
+    return int(color[1:3], 16), int(color[3:5], 16), int(color[5:7], 16)
+
+
+def palette(stops: Stops) -> np.ndarray:
+    """(256, 3) uint8: the scale at 256 evenly spaced levels."""
+    positions = np.array([p for p, _ in stops])
+    colors = np.array([_rgb(c) for _, c in stops], dtype=np.float64)  # (stops, 3)
+    grid = np.linspace(0.0, 1.0, 256)
+    table = np.stack([np.interp(grid, positions, colors[:, k]) for k in range(3)], axis=1)
+    return np.round(table).astype(np.uint8)
+
+
+def levels(values: torch.Tensor, low: float, high: float) -> torch.Tensor:
+    """uint8 levels 0…255 of ``values`` between ``low`` and ``high`` (clipped outside)."""
+    span = high - low if high > low else 1.0
+    scaled = (values.detach().float().cpu() - low) * (255.0 / span)
+    return scaled.round_().clamp_(0, 255).to(torch.uint8)
+
+
+def colorize(values: torch.Tensor, low: float, high: float, stops: Stops) -> torch.Tensor:
+    """(3, H, W) uint8 RGB of an (H, W) array on the scale from ``low`` to ``high``."""
+    table = torch.from_numpy(palette(stops))  # (256, 3)
+    return table[levels(values, low, high).long()].permute(2, 0, 1).contiguous()
+
+
+def png(rgb: torch.Tensor, alpha: torch.Tensor | None = None) -> bytes:
+    """PNG bytes of (3, H, W) uint8 RGB, with an (H, W) uint8 alpha channel if given."""
+    array = rgb.permute(1, 2, 0).numpy()
+    if alpha is None:
+        image = Image.fromarray(np.ascontiguousarray(array), mode="RGB")
+    else:
+        rgba = np.concatenate([array, alpha.numpy()[:, :, None]], axis=2)
+        image = Image.fromarray(np.ascontiguousarray(rgba), mode="RGBA")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+def png_indexed(values: torch.Tensor, low: float, high: float, stops: Stops) -> bytes:
+    """PNG bytes of an (H, W) array as an 8-bit palette image of the scale (a third of the
+    size of the same picture in RGB)."""
+    image = Image.fromarray(levels(values, low, high).numpy(), mode="L").convert("P")
+    image.putpalette(palette(stops).tobytes())
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+def stops_list(stops: Stops) -> list[list[float | str]]:
+    """The stops as Plotly takes a ``colorscale``: ``[[0, "#2563eb"], ...]``."""
+    return [[position, color] for position, color in stops]

@@ -1,0 +1,195 @@
+"""One saliency map for a registered model and an image: defaults, targets, settings, the
+completeness check, the coloured overlay, and every bad input the endpoint will see."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from app.explain.saliency import METHODS, GradCam, VanillaGradient
+from app.explain.saliency.service import (
+    baseline_image,
+    display_limit,
+    gaussian_blur,
+    methods,
+    params,
+    request_key,
+    resolve,
+    saliency,
+)
+from app.nets.registry import get_model, get_model_spec
+from tests.utils.samples import sample
+
+DIGIT = sample("mnist-3.png")
+CAT = sample("chelsea.png")
+KEYS = {
+    "model", "method", "settings", "target", "predictions", "shape", "signed", "range", "limit",
+    "colorscale", "completeness",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("method", list(METHODS))
+def test_every_method_on_a_digit(method):
+    result = saliency("lenet5", DIGIT, method)
+    data = result.to_dict(values=True)
+    assert set(data) == KEYS | {"map"}
+    assert data["target"]["index"] == 3 and data["target"]["label"] == "3"  # the top prediction
+    assert data["predictions"][0] == data["target"] and len(data["predictions"]) == 5
+    assert data["shape"] == [32, 32] and data["map"].shape == (32, 32)
+    assert data["signed"] == METHODS[method].signed
+    assert data["range"] == [float(result.map.min()), float(result.map.max())]
+    assert 0 < data["limit"] <= float(result.map.abs().max())
+    assert (data["completeness"] is not None) == (method == "integrated-gradients")
+    picture = Image.open(io.BytesIO(result.png()))
+    assert picture.size == (32, 32) and picture.mode == "RGBA"
+
+
+def test_the_map_is_the_methods_own():
+    spec, model = get_model_spec("lenet5"), get_model("lenet5")
+    x = spec.preprocess(DIGIT)[None]
+    result = saliency("lenet5", DIGIT, "gradient", target=8)
+    torch.testing.assert_close(
+        result.map, VanillaGradient.to_map(VanillaGradient(model).attribute(x, 8))[0]
+    )
+    assert result.target.index == 8 and result.target.probability < 0.01
+    cam = saliency("lenet5", DIGIT, "grad-cam", settings={"layer": "conv1"})
+    torch.testing.assert_close(cam.map, GradCam(model, "conv1").attribute(x, 3)[0, 0])
+
+
+@pytest.mark.slow
+def test_two_classes_of_the_cat_give_two_maps():
+    egyptian = saliency("efficientnet-lite0", CAT, "grad-cam")
+    tiger = saliency("efficientnet-lite0", CAT, "grad-cam", target=282)
+    assert egyptian.target.label == "Egyptian cat" and tiger.target.label == "tiger cat"
+    assert egyptian.settings == {"layer": "head"}
+    assert egyptian.map.shape == (224, 224)
+    assert not torch.allclose(egyptian.map, tiger.map)
+
+
+def test_integrated_gradients_reports_completeness():
+    result = saliency("lenet5", DIGIT, "integrated-gradients", settings={"steps": 64})
+    check = result.completeness
+    assert check is not None
+    assert check["sum"] == pytest.approx(float(result.map.sum()), rel=1e-4)
+    assert abs(check["delta"]) < 0.01 * abs(check["expected"])
+    with torch.inference_mode():
+        x = get_model_spec("lenet5").preprocess(DIGIT)[None]
+        gap = get_model("lenet5")(x)[0, 3] - get_model("lenet5")(torch.full_like(x, -0.1))[0, 3]
+    assert check["expected"] == pytest.approx(float(gap), rel=1e-4)
+
+
+def test_defaults_depend_on_the_model():
+    digits, photos = get_model_spec("simple-cnn"), get_model_spec("efficientnet-lite0")
+    assert resolve("occlusion", digits, {}) == {"patch": 4, "stride": 2, "baseline": "black"}
+    assert resolve("occlusion", photos, {}) == {"patch": 32, "stride": 16, "baseline": "gray"}
+    assert resolve("grad-cam", digits, {}) == {"layer": "conv2"}
+    assert resolve("grad-cam", photos, {}) == {"layer": "head"}
+    assert resolve("integrated-gradients", photos, {"steps": 8}) == {
+        "steps": 8, "rule": "gausslegendre", "baseline": "black",
+    }  # fmt: skip
+    assert resolve("smoothgrad", photos, {}) == {"samples": 25, "noise": 0.15, "seed": 0}
+    assert resolve("gradient", photos, {}) == {}
+    assert [p.name for p in params("occlusion", digits)] == ["patch", "stride", "baseline"]
+
+
+def test_methods_list_their_settings_for_the_model():
+    listed = methods(get_model_spec("simple-cnn"))
+    assert [m["name"] for m in listed] == list(METHODS)
+    occlusion = next(m for m in listed if m["name"] == "occlusion")
+    assert [(p["name"], p["default"]) for p in occlusion["params"]] == [
+        ("patch", 4), ("stride", 2), ("baseline", "black"),
+    ]  # fmt: skip
+    assert occlusion["params"][0]["maximum"] == 28
+
+
+def test_a_request_is_known_by_its_resolved_settings():
+    same = request_key("lenet5", "sample-mnist-3", "smoothgrad", None, {})
+    assert same == request_key("lenet5", "sample-mnist-3", "smoothgrad", None, {"samples": 25})
+    assert same != request_key("lenet5", "sample-mnist-3", "smoothgrad", 4, {})
+    assert same != request_key("lenet5", "sample-mnist-3", "smoothgrad", None, {"seed": 1})
+    with pytest.raises(ValueError, match="samples must be"):
+        request_key("lenet5", "sample-mnist-3", "smoothgrad", None, {"samples": 0})
+
+
+def test_baselines():
+    lenet, photos = get_model_spec("lenet5"), get_model_spec("efficientnet-lite0")
+    x = lenet.preprocess(DIGIT)[None]
+    assert torch.equal(baseline_image("black", x, lenet), torch.full_like(x, -0.1))
+    assert baseline_image("white", x, lenet).unique().tolist() == pytest.approx([1.175])
+    cat = photos.preprocess(CAT)[None]
+    assert baseline_image("gray", cat, photos).unique().tolist() == pytest.approx([0.5 / 128])
+    blurred = baseline_image("blur", cat, photos)
+    assert blurred.shape == cat.shape
+    assert float(blurred.std()) < float(cat.std())
+    flat = torch.full((1, 3, 20, 20), 0.3)
+    torch.testing.assert_close(gaussian_blur(flat, 3.0), flat)
+
+
+def test_the_gradient_colours_stop_at_the_99th_percentile():
+    values = torch.arange(1000, dtype=torch.float32)
+    assert display_limit("gradient", values) == pytest.approx(989.01, abs=0.01)
+    assert display_limit("grad-cam", values) == 999.0
+    assert display_limit("occlusion", torch.zeros(4)) == 1.0
+
+
+def test_the_overlay_is_transparent_where_the_map_is_zero():
+    result = saliency("lenet5", DIGIT, "grad-cam")
+    rgba = np.asarray(Image.open(io.BytesIO(result.png())))
+    zero = (result.map == 0).numpy()
+    assert zero.any() and (rgba[..., 3][zero] == 0).all()
+    top = np.unravel_index(int(result.map.argmax()), result.map.shape)
+    assert rgba[top][3] == 255
+
+
+@pytest.mark.parametrize(
+    ("method", "options", "message"),
+    [
+        ("saliency", {}, "Unknown method 'saliency': the methods are gradient, smoothgrad"),
+        ("gradient", {"target": 10}, r"class index must be from 0 to 9 \(got 10\)"),
+        ("gradient", {"target": -2}, "class index must be from 0 to 9"),
+        (
+            "gradient",
+            {"settings": {"steps": 5}},
+            r"steps is not a setting of gradient \(its settings: none\)",
+        ),
+        (
+            "smoothgrad",
+            {"settings": {"samples": 1000}},
+            "samples must be a whole number from 1 to 100",
+        ),
+        ("smoothgrad", {"settings": {"noise": -0.1}}, "noise must be a number from 0 to 1"),
+        (
+            "integrated-gradients",
+            {"settings": {"steps": 10_000}},
+            "steps must be a whole number from 1 to 300",
+        ),
+        (
+            "integrated-gradients",
+            {"settings": {"baseline": "noise"}},
+            "baseline must be one of black, gray",
+        ),
+        ("occlusion", {"settings": {"patch": 40}}, "patch must be a whole number from 1 to 32"),
+        ("occlusion", {"settings": {"patch": 2, "stride": 3}}, "must not exceed the patch"),
+        ("occlusion", {"settings": {"patch": 1, "stride": 1}}, None),
+        ("grad-cam", {"settings": {"layer": "conv9"}}, "Unknown layer 'conv9'"),
+        ("grad-cam", {"settings": {"layer": "fc1"}}, "fc1 is a Linear layer, not a convolution"),
+        ("grad-cam", {"settings": {"layer": 3}}, "a layer name is needed"),
+    ],
+)
+def test_bad_input_is_refused_with_a_sentence(method, options, message):
+    if message is None:  # 1,024 positions on 32×32: within the cap
+        assert saliency("lenet5", DIGIT, method, **options).map.shape == (32, 32)
+        return
+    with pytest.raises(ValueError, match=message):
+        saliency("lenet5", DIGIT, method, **options)
+
+
+def test_too_many_occlusion_positions_on_a_photo():
+    with pytest.raises(
+        ValueError, match="needs 50,176 positions on a 224×224 image; at most 4,096"
+    ):
+        saliency("efficientnet-lite0", CAT, "occlusion", settings={"patch": 1, "stride": 1})

@@ -1,0 +1,294 @@
+"""Jobs: run in the bounded pool, shared by key, cached, cancelled when nobody wants them."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import pytest
+
+from app.explain.progress import Cancelled, batches
+from app.jobs import Jobs, UnknownJob
+from app.workers import ComputePool, PoolBusy
+from tests.utils.loops import run_in_fresh_loop
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Work:
+    """A computation in steps; each step waits for the test to let it go on."""
+
+    def __init__(self, steps: int = 4, value: object = "result") -> None:
+        self.steps, self.value = steps, value
+        self.calls = 0
+        self.step = threading.Semaphore(0)
+        self.started = threading.Event()
+        self.stopped = threading.Event()
+
+    def __call__(self, progress) -> object:  # type: ignore[no-untyped-def]
+        self.calls += 1
+        self.started.set()
+        try:
+            for _ in batches(self.steps, 1, progress):
+                assert self.step.acquire(timeout=10)
+        except Cancelled:
+            self.stopped.set()
+            raise
+        return self.value
+
+    def go(self, steps: int = 1) -> None:
+        for _ in range(steps):
+            self.step.release()
+
+
+def wait_until(condition, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)
+
+
+@pytest.fixture
+def pool():
+    pool = ComputePool(workers=1, queue=4, retry_after=3)
+    yield pool
+    pool.shutdown()
+
+
+def test_a_job_reports_progress_and_its_result_is_kept(pool):
+    jobs = Jobs(pool)
+    work = Work(steps=4)
+    job = jobs.start(("model", "image", "smoothgrad"), work)
+    assert job.status in {"queued", "running"}
+    work.started.wait(5)
+    work.go(2)
+    wait_until(lambda: job.progress == 0.5)
+    assert job.status == "running"
+    assert jobs.get(job.id).snapshot() == {
+        "id": job.id,
+        "status": "running",
+        "progress": 0.5,
+        "error": None,
+    }
+    work.go(2)
+    assert run_in_fresh_loop(lambda: jobs.wait(job)) == "result"
+    assert job.snapshot()["status"] == "done" and job.progress == 1.0
+    again = jobs.start(("model", "image", "smoothgrad"), work)
+    assert again.status == "done" and again.result == "result" and again.id != job.id
+    assert work.calls == 1  # answered from the cache
+    assert run_in_fresh_loop(lambda: jobs.wait(again)) == "result"
+    wait_until(lambda: pool.in_flight == 0)
+
+
+def test_the_same_request_joins_the_running_job(pool):
+    jobs = Jobs(pool)
+    work = Work(steps=2)
+    first = jobs.start("key", work)
+    second = jobs.start("key", work)
+    assert second is first and first.claims == 2
+    jobs.release(first)  # one client leaves: the other still wants it
+    work.go(2)
+    assert run_in_fresh_loop(lambda: jobs.wait(second)) == "result"
+    assert work.calls == 1
+
+
+def test_releasing_the_last_claim_stops_the_job_and_frees_the_worker(pool):
+    jobs = Jobs(pool)
+    work = Work(steps=100)
+    job = jobs.start("key", work)
+    work.started.wait(5)
+    work.go(3)
+    wait_until(lambda: job.progress >= 0.03)
+    jobs.release(job)
+    work.go(1)  # the batch in hand finishes; the next progress call stops the computation
+    assert work.stopped.wait(5)
+    wait_until(lambda: pool.in_flight == 0)
+    assert job.status == "cancelled" and jobs.active == 0
+    with pytest.raises(Cancelled):
+        run_in_fresh_loop(lambda: jobs.wait(job))
+    assert jobs.results.get("key") is None  # nothing cached
+    again = jobs.start("key", Work(steps=1, value="fresh"))  # a new request starts afresh
+    assert again is not job
+
+
+def test_a_queued_job_nobody_wants_never_runs(pool):
+    jobs = Jobs(pool)
+    busy, waiting = Work(steps=1), Work(steps=1)
+    running = jobs.start("first", busy)
+    busy.started.wait(5)
+    queued = jobs.start("second", waiting)
+    assert queued.status == "queued" and pool.in_flight == 2
+    jobs.cancel(queued.id)
+    assert queued.status == "cancelled" and pool.in_flight == 1
+    busy.go()
+    run_in_fresh_loop(lambda: jobs.wait(running))
+    assert waiting.calls == 0
+
+
+def test_a_job_nobody_looks_at_is_abandoned(pool):
+    clock = Clock()
+    jobs = Jobs(pool, abandon_after_s=15.0, clock=clock)
+    work = Work(steps=10)
+    job = jobs.start("key", work)  # a polling client that then closes its tab
+    work.started.wait(5)
+    work.go(2)
+    wait_until(lambda: job.progress >= 0.2)
+    clock.now = 10.0
+    jobs.get(job.id)  # a poll: still wanted
+    clock.now = 20.0
+    work.go(1)
+    wait_until(lambda: job.progress >= 0.3)
+    assert job.status == "running"  # 10 s since the last poll
+    clock.now = 40.0
+    work.go(1)
+    assert work.stopped.wait(5)
+    assert job.status == "cancelled"
+
+
+def test_a_failing_job_keeps_its_sentence(pool):
+    jobs = Jobs(pool)
+
+    def fails(progress):  # type: ignore[no-untyped-def]
+        progress(0.0)
+        raise ValueError("the class index must be from 0 to 9 (got 12)")
+
+    job = jobs.start("bad", fails)
+    with pytest.raises(ValueError, match="from 0 to 9"):
+        run_in_fresh_loop(lambda: jobs.wait(job))
+    assert job.snapshot()["status"] == "failed"
+    assert job.snapshot()["error"] == "the class index must be from 0 to 9 (got 12)"
+    assert jobs.results.get("bad") is None
+
+
+def test_jobs_are_bounded(pool):
+    jobs = Jobs(pool, max_active=2, records=3)
+    works = [Work(steps=1) for _ in range(3)]
+    first, second = jobs.start(0, works[0]), jobs.start(1, works[1])
+    with pytest.raises(PoolBusy) as busy:
+        jobs.start(2, works[2])
+    assert busy.value.retry_after == 3
+    for work in works[:2]:
+        work.go()
+    run_in_fresh_loop(lambda: jobs.wait(first))
+    run_in_fresh_loop(lambda: jobs.wait(second))
+    for key in range(3, 7):
+        work = Work(steps=1)
+        work.go()
+        job = jobs.start(key, work)
+        run_in_fresh_loop(lambda job=job: jobs.wait(job))
+    with pytest.raises(UnknownJob, match="There is no job"):
+        jobs.get(first.id)  # forgotten: only the 3 latest records are kept
+    with pytest.raises(UnknownJob):
+        jobs.cancel("nope")
+
+
+def test_results_larger_than_the_cache_are_not_kept(pool):
+    jobs = Jobs(pool, result_bytes=1000)
+    work = Work(steps=1, value=b"x" * 2000)
+    work.go()
+    run_in_fresh_loop(lambda: jobs.wait(jobs.start("big", work)))
+    assert jobs.results.get("big") is None
+    work.go()
+    run_in_fresh_loop(lambda: jobs.wait(jobs.start("big", work)))
+    assert work.calls == 2
+
+
+def test_a_waiting_client_that_leaves_stops_the_job(pool):
+    jobs = Jobs(pool)
+    work = Work(steps=100)
+    gone = asyncio.Event()
+
+    async def disconnected() -> bool:
+        return gone.is_set()
+
+    async def request() -> None:
+        async with jobs.claim("key", work) as job:
+            await jobs.wait(job, disconnected=disconnected, tick=0.01)
+
+    async def scenario() -> None:
+        task = asyncio.create_task(request())
+        await asyncio.to_thread(work.started.wait, 5)
+        work.go(2)
+        gone.set()
+        with pytest.raises(Cancelled, match="went away"):
+            await task
+
+    run_in_fresh_loop(scenario)
+    work.go(1)
+    assert work.stopped.wait(5)
+    wait_until(lambda: pool.in_flight == 0)
+
+
+def test_watch_streams_the_progress_until_the_end(pool):
+    jobs = Jobs(pool)
+    work = Work(steps=2)
+
+    def feed() -> None:
+        for _ in range(2):
+            time.sleep(0.05)
+            work.go()
+
+    async def scenario() -> list[dict]:
+        async with jobs.claim("key", work) as job:
+            feeder = threading.Thread(target=feed)
+            feeder.start()
+            events = [event async for event in jobs.watch(job, tick=0.01)]
+            feeder.join()
+        return events
+
+    events = run_in_fresh_loop(scenario)
+    assert events[-1]["status"] == "done" and events[-1]["progress"] == 1.0
+    progress = [event["progress"] for event in events]
+    assert progress == sorted(progress)
+    assert len({(e["status"], e["progress"]) for e in events}) == len(events)  # only changes
+
+
+def test_the_pool_frees_a_slot_when_a_started_job_is_cancelled_from_outside(pool):
+    """The synchronous endpoint's path: ComputePool.run cancelled before the work starts."""
+    blocker = Work(steps=1)
+    jobs = Jobs(pool)
+    jobs.start("blocker", blocker)
+    blocker.started.wait(5)
+
+    async def scenario() -> None:
+        task = asyncio.create_task(pool.run(lambda: None))
+        await asyncio.sleep(0.05)
+        assert pool.in_flight == 2
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert pool.in_flight == 1
+
+    run_in_fresh_loop(scenario)
+    blocker.go()
+
+
+@pytest.mark.slow
+def test_a_cancelled_saliency_map_frees_its_worker_within_a_batch(pool):
+    """The real thing: SmoothGrad with 100 samples on EfficientNet-Lite0 (13 batches of 8)."""
+    from app.explain.saliency.service import saliency
+    from tests.utils.samples import sample
+
+    jobs = Jobs(pool)
+    image = sample("chelsea.png")
+    started = time.monotonic()
+    job = jobs.start(
+        "cat smoothgrad",
+        lambda progress: saliency(
+            "efficientnet-lite0", image, "smoothgrad", settings={"samples": 100}, progress=progress
+        ),
+    )
+    wait_until(lambda: job.progress > 0.05, timeout=120)  # the first batch is done
+    cancelled_at = time.monotonic()
+    jobs.release(job)
+    wait_until(lambda: pool.in_flight == 0, timeout=120)
+    stopping = time.monotonic() - cancelled_at
+    assert job.status == "cancelled" and job.progress < 0.5
+    assert stopping < (cancelled_at - started) + 2  # about one batch, not the 12 left

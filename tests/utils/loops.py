@@ -1,0 +1,28 @@
+"""Running a coroutine from a test, whatever else holds this thread's event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+
+def run_in_fresh_loop(coroutine_function: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
+    """asyncio.run in a thread of its own (a session's browser keeps a loop on this one);
+    the coroutine's result, or its exception raised again here."""
+    results: list[Any] = []
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            results.append(asyncio.run(coroutine_function()))
+        except BaseException as error:  # re-raised below, on the test's thread
+            errors.append(error)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(30)
+    if errors:
+        raise errors[0]
+    return results[0] if results else None
