@@ -31,6 +31,8 @@ from app.routers import (
     pages,
     pointwise,
     pooling,
+    saliency,
+    saliency_page,
     transposed,
 )
 from app.settings import Settings, get_settings
@@ -118,6 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         pages,
         operation_pages,
         network_pages,
+        saliency_page,
         convolution,
         images,
         kernels,
@@ -126,6 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         transposed,
         activations,
         models,
+        saliency,
         jobs,
         assets,
     ):
