@@ -49,8 +49,6 @@ router = APIRouter(prefix="/api/models", tags=["saliency"])
 #: The methods, as the enumerated ``method`` query parameter.
 Method = StrEnum("Method", [(name.replace("-", "_"), name) for name in METHODS])  # type: ignore[misc]
 
-#: Query parameters that are a method's settings (``resolve`` names the method's own).
-SETTINGS = ("samples", "noise", "seed", "steps", "rule", "baseline", "layer", "patch", "stride")
 
 
 @dataclass(frozen=True)
@@ -70,7 +68,7 @@ def saliency_query(
             "(Smilkov et al. 2017), `integrated-gradients` (Sundararajan et al. 2017), "
             "`grad-cam` (Selvaraju et al. 2017), `occlusion` (Zeiler and Fergus 2014)"
         ),
-    ],  # fmt: skip
+    ],
     target: Annotated[
         int | None, Query(description="Class index; default the top prediction")
     ] = None,
