@@ -27,6 +27,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from app import imaging
@@ -42,13 +43,12 @@ from app.nets.registry import get_model, get_model_spec
 from app.routers.jobs import run_job, start_job
 from app.routers.models import ERRORS, PREDICT_BODY, ModelName, model_spec, stored_image
 from app.uploads import read_form
-from app.web import Images, JobsDep, JSONBytes, Pool, SettingsDep, dumps
+from app.web import Images, JobsDep, JSONBytes, SettingsDep, dumps
 
 router = APIRouter(prefix="/api/models", tags=["saliency"])
 
 #: The methods, as the enumerated ``method`` query parameter.
 Method = StrEnum("Method", [(name.replace("-", "_"), name) for name in METHODS])  # type: ignore[misc]
-
 
 
 @dataclass(frozen=True)
@@ -129,15 +129,19 @@ def prepare(
 
 
 async def checked(
-    name: str, query: SaliencyQuery, request: Request, pool: Pool, images: Images, max_bytes: int,
+    name: str, query: SaliencyQuery, request: Request, images: Images, max_bytes: int,
     max_parts: int,
 ) -> Prepared:  # fmt: skip
-    """Read the multipart body and check the request in the pool; 4xx with a sentence."""
+    """Read the multipart body and check the request; 4xx with a sentence.
+
+    The check runs on a thread of its own, not in the compute pool: a request must not wait
+    behind the long maps that fill the pool (nor be refused when it is full) to be told
+    that its patch is too large, or to join a job that is already running."""
     upload, fields = await read_form(
         request, field_name="image", max_bytes=max_bytes, max_parts=max_parts
     )
     try:
-        return await pool.run(prepare, name, query, images, upload, fields)
+        return await run_in_threadpool(prepare, name, query, images, upload, fields)
     except ValueError as error:  # an unknown layer is a bad setting here: 422, not 404
         raise unprocessable(error) from error
 
@@ -187,7 +191,6 @@ async def saliency_map(
     name: ModelName,
     query: SaliencyParams,
     request: Request,
-    pool: Pool,
     jobs: JobsDep,
     images: Images,
     settings: SettingsDep,
@@ -198,7 +201,7 @@ async def saliency_map(
     """The map as PNG, or as numbers with `format=json`."""
     spec = model_spec(name)
     ready = await checked(
-        spec.name, query, request, pool, images, settings.max_upload_bytes,
+        spec.name, query, request, images, settings.max_upload_bytes,
         settings.max_upload_parts,
     )  # fmt: skip
     fn = computation(spec.name, query, ready.image, request.app.state.device)
@@ -206,7 +209,7 @@ async def saliency_map(
         result = await run_job(request, jobs, ready.key, fn)
     except ValueError as error:
         raise unprocessable(error) from error
-    body = await pool.run(encode, result, format)
+    body = await run_in_threadpool(encode, result, format)  # not behind the long jobs
     media = "image/png" if format == "png" else "application/json"
     return Response(body, media_type=media, headers={"x-image-id": ready.image.id})
 
@@ -225,7 +228,6 @@ async def saliency_job(
     name: ModelName,
     query: SaliencyParams,
     request: Request,
-    pool: Pool,
     jobs: JobsDep,
     images: Images,
     settings: SettingsDep,
@@ -233,7 +235,7 @@ async def saliency_job(
     """Start (or join) the computation of one map."""
     spec = model_spec(name)
     ready = await checked(
-        spec.name, query, request, pool, images, settings.max_upload_bytes,
+        spec.name, query, request, images, settings.max_upload_bytes,
         settings.max_upload_parts,
     )  # fmt: skip
     fn = computation(spec.name, query, ready.image, request.app.state.device)
