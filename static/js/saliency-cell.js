@@ -180,15 +180,14 @@ export function createCell(title) {
       ctx.textAlign = "center";
       ctx.fillText("0", EXPORT_SIDE / 2, EXPORT_SIDE + 78);
     }
-    canvas.toBlob((blob) => {
-      const link = document.createElement("a");
-      link.href = URL.createObjectURL(blob);
-      link.download = `${request.name}-${shown.method}-${shown.target.label.replace(/\W+/g, "_")}.png`;
-      document.body.append(link);
-      link.click();
-      link.remove();
-      setTimeout(() => URL.revokeObjectURL(link.href), 1000);
-    }, "image/png");
+    // Synchronous (a data: URL, not toBlob), so the download starts within the click: a
+    // busy machine cannot make it lose the click's user activation.
+    const link = document.createElement("a");
+    link.href = canvas.toDataURL("image/png");
+    link.download = `${request.name}-${shown.method}-${shown.target.label.replace(/\W+/g, "_")}.png`;
+    document.body.append(link);
+    link.click();
+    link.remove();
   }
 
   setState("idle");

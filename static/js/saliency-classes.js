@@ -59,8 +59,8 @@ export function createClassBox(input, { list, found, model, probability, onPick 
     const exact = classes.find((cls) => cls.label.toLowerCase() === text.toLowerCase());
     const chosen = exact || classes[0];
     const previous = shownIndex;
-    const many = classes.length > 1;
-    show(chosen, exact || !many ? "" : `“${text}”: the likeliest of ${classes.length} matching classes`);
+    const best = classes.filter((cls) => cls.rank === chosen.rank).length;
+    show(chosen, exact || best < 2 ? "" : `“${text}”: the likeliest of the ${best} best matches`);
     if (chosen.index !== previous) onPick(chosen);
   }
 
