@@ -40,10 +40,10 @@ export function createCell(title) {
   const percentText = element("span", "sal-percent");
   const cancelButton = element("button", "sal-cancel", "Cancel");
   cancelButton.type = "button";
-  const again = element("button", "sal-again", "Compute");
+  const again = element("button", "sal-again", "Compute again");
   again.type = "button";
   const message = element("p", "sal-message");
-  status.append(bar, percentText, cancelButton, again, message);
+  status.append(bar, percentText, cancelButton, message, again);
   const legend = element("div", "legend sal-legend");
   const caption = element("figcaption", "sal-caption");
   const exportButton = element("button", "sal-export", "Export PNG");
@@ -64,6 +64,7 @@ export function createCell(title) {
     percentText.hidden = !running;
     again.hidden = state !== "cancelled" && state !== "failed";
     exportButton.disabled = state !== "done";
+    exportButton.hidden = state !== "done";
   }
 
   function onProgress(fraction, status) {
