@@ -100,7 +100,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.lessons = None  # filled on first render, once every router is included
     app.state.templates = make_templates(settings.templates_dir, settings.static_dir)
-    app.dependency_overrides[get_settings] = lambda: settings
 
     # Last added runs first: security headers wrap everything, then gzip, then body limits.
     app.add_middleware(
