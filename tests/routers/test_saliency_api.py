@@ -5,6 +5,8 @@ lists, and sharing and cancellation through the HTTP layer; the methods and clas
 from __future__ import annotations
 
 import io
+import socket
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,6 +21,7 @@ from app.main import create_app
 from app.settings import Settings
 from tests.utils.jobs import wait_until
 from tests.utils.samples import SAMPLES, sample
+from tests.utils.server import live_server
 
 DIGIT = sample("mnist-3.png")
 CAT = sample("chelsea.png")
@@ -258,3 +261,34 @@ def test_the_app_overrides_no_dependency(api):
     every request: the saliency query's eleven parameters cost ~8 ms a request that way."""
     assert api.app.dependency_overrides == {}
     assert api.get("/api/models/lenet5/saliency/methods").status_code == 200
+
+
+def multipart(fields: dict[str, str]) -> tuple[bytes, str]:
+    boundary = "convscope-test-boundary"
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
+        for k, v in fields.items()
+    ]
+    body = ("".join(parts) + f"--{boundary}--\r\n").encode()
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
+def test_a_client_that_hangs_up_frees_its_worker():
+    """The synchronous endpoint over a real connection: the client gives up after a second,
+    the server notices, releases the claim, and the SmoothGrad stops at its next batch."""
+    app = create_app(Settings(device="cpu", compute_workers=1))
+    body, kind = multipart({"image_id": "sample-chelsea"})
+    with live_server(app=app) as url:
+        query = "method=smoothgrad&samples=100&seed=23"
+        request = urllib.request.Request(
+            f"{url}/api/models/efficientnet-lite0/saliency?{query}",
+            data=body,
+            headers={"content-type": kind},
+            method="POST",
+        )
+        with pytest.raises((TimeoutError, socket.timeout)):
+            urllib.request.urlopen(request, timeout=1.5)  # 100 samples take seconds
+        jobs = app.state.jobs
+        wait_until(lambda: jobs.active == 0 and app.state.pool.in_flight == 0, timeout=30)
+        (job,) = [job for job in jobs._jobs.values() if "smoothgrad" in job.key]
+        assert job.status == "cancelled" and job.progress < 1
