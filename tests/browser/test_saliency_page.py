@@ -186,3 +186,44 @@ def test_digits_on_lenet5(page):
         done(page, method, 1)
         expect(cell(page, method, 1).locator(".sal-class")).to_have_text("8")
     screenshot(page, "saliency-lenet5-digits")
+
+
+def test_a_setting_over_its_cap_shows_the_servers_sentence(page):
+    page.expected.append(422)
+    page.goto("/networks/lenet5/saliency?methods=smoothgrad&smoothgrad.samples=4")
+    done(page, "smoothgrad", 0)
+    samples = page.locator('.method[data-method="smoothgrad"] [data-setting="samples"]')
+    samples.fill("500")
+    samples.dispatch_event("change")
+    failed = cell(page, "smoothgrad", 0)
+    expect(failed).to_have_attribute("data-state", "failed")
+    expect(failed.locator(".sal-message")).to_have_text(
+        "samples must be a whole number from 1 to 100 (got 500)"
+    )
+    expect(page.locator('.sal-row-head[data-method="smoothgrad"]')).to_contain_text("samples 500")
+    samples.fill("6")
+    samples.dispatch_event("change")
+    done(page, "smoothgrad", 0)
+    page.wait_for_function("() => location.search.includes('smoothgrad.samples=6')")
+
+
+def test_leaving_the_page_stops_its_jobs(page):
+    started = []
+    page.on(
+        "response",
+        lambda r: r.request.method == "POST" and "/saliency/jobs" in r.url and started.append(r),
+    )
+    page.goto(f"{CAT}?methods=smoothgrad&smoothgrad.samples=100&smoothgrad.seed=9")
+    for column in (0, 1):
+        expect(cell(page, "smoothgrad", column)).to_have_attribute(
+            "data-state", "running", timeout=TIMEOUT
+        )
+    jobs = [response.json()["url"] for response in started]
+    assert len(jobs) == 2
+    page.goto("/networks")  # the page DELETEs every job it follows
+    for url in jobs:
+        deadline = time.monotonic() + 30
+        while (job := page.request.get(url).json())["status"] != "cancelled":
+            assert time.monotonic() < deadline, job
+            page.wait_for_timeout(100)
+        assert job["progress"] < 1
