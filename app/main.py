@@ -40,9 +40,12 @@ from app.web import make_templates
 from app.workers import ComputePool
 
 
-def preload_models(device: torch.device) -> None:
-    """Build every model of the zoo on ``device`` and its architecture table, once."""
+def preload_models(device: torch.device, stop: threading.Event | None = None) -> None:
+    """Build every model of the zoo on ``device`` and its architecture table, once; between
+    two models, give up if ``stop`` is set (the app is shutting down)."""
     for name in list_models():
+        if stop is not None and stop.is_set():
+            return
         get_model(name, device)
         model_summary(name)
 
@@ -67,16 +70,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             result_bytes=settings.job_result_bytes,
             abandon_after_s=settings.job_abandon_after_s,
         )
+        stop = threading.Event()
+        preload = threading.Thread(
+            target=preload_models,
+            args=(app.state.device, stop),
+            name="convscope-preload",
+            daemon=True,
+        )
         if settings.preload_models:
-            threading.Thread(
-                target=preload_models,
-                args=(app.state.device,),
-                name="convscope-preload",
-                daemon=True,
-            ).start()
+            preload.start()
         try:
             yield
         finally:
+            # A process that exits while torch builds a model in another thread aborts
+            # ("terminate called without an active exception"): let that model finish.
+            stop.set()
+            if preload.is_alive():
+                preload.join(timeout=60)
             app.state.pool.shutdown()
 
     app = FastAPI(
