@@ -22,6 +22,7 @@ is not a convolution, a setting over its cap.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -146,7 +147,9 @@ async def checked(
         raise unprocessable(error) from error
 
 
-def computation(name: str, query: SaliencyQuery, image: StoredImage, device: Any) -> Any:
+def computation(
+    name: str, query: SaliencyQuery, image: StoredImage, device: Any
+) -> Callable[[Progress], SaliencyMap]:
     """The job's function: the map, reporting progress to the job."""
 
     def run(progress: Progress) -> SaliencyMap:
