@@ -31,6 +31,8 @@ from app.routers import (
     pages,
     pointwise,
     pooling,
+    saliency,
+    saliency_page,
     transposed,
 )
 from app.settings import Settings, get_settings
@@ -108,7 +110,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.lessons = None  # filled on first render, once every router is included
     app.state.templates = make_templates(settings.templates_dir, settings.static_dir)
-    app.dependency_overrides[get_settings] = lambda: settings
 
     # Last added runs first: security headers wrap everything, then gzip, then body limits.
     app.add_middleware(
@@ -128,6 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         pages,
         operation_pages,
         network_pages,
+        saliency_page,
         convolution,
         images,
         kernels,
@@ -136,6 +138,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         transposed,
         activations,
         models,
+        saliency,
         jobs,
         assets,
     ):

@@ -20,7 +20,7 @@ from app import __version__
 from app.imagestore import ImageStore
 from app.jobs import Jobs
 from app.lessons import lessons_with_availability
-from app.settings import Settings, get_settings
+from app.settings import Settings
 from app.vendor import vendor_url
 from app.workers import ComputePool
 
@@ -97,5 +97,15 @@ def get_jobs(request: Request) -> Jobs:
 #: Handler parameter type for the jobs: ``jobs: JobsDep``.
 JobsDep = Annotated[Jobs, Depends(get_jobs)]
 
+
+def get_app_settings(request: Request) -> Settings:
+    """The app's settings (``create_app(settings)``; a FastAPI dependency).
+
+    Read from ``app.state`` rather than by overriding ``get_settings``: while an app has any
+    ``dependency_overrides``, FastAPI analyses every dependency's signature again on every
+    request (about 1 ms per query parameter of a dependency)."""
+    return request.app.state.settings
+
+
 #: Handler parameter type for the settings: ``settings: SettingsDep``.
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]

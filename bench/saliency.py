@@ -15,10 +15,16 @@ batching alone is worth. "service" is the whole computation behind the endpoint
 
 Goals (issue 6): every ratio ours / Captum ≤ 1.0; SmoothGrad and Integrated Gradients
 ≤ 0.8.
+
+The HTTP table times ``POST /api/models/efficientnet-lite0/saliency`` (PNG) on a real
+``convscope serve`` beside the same computation in this process (the service plus the
+PNG), in turns; each request asks for another class, so no answer comes from the jobs'
+cache. Goal: the round trip ≤ 1.2× the compute.
 """
 
 from __future__ import annotations
 
+import itertools
 import statistics
 import warnings
 from collections.abc import Callable
@@ -40,7 +46,7 @@ from app.explain.saliency import (
 from app.explain.saliency.service import saliency
 from app.memory import retain_freed_memory
 from app.nets.registry import get_model, get_model_spec
-from bench.common import median_ratio, table, turns
+from bench.common import http_client, median_ratio, table, turns
 from tests.utils.samples import sample
 
 TARGET = 285  # Egyptian cat, the top class
@@ -159,6 +165,49 @@ def cases(
     ]
 
 
+#: Methods timed over HTTP, with the app's defaults for a photo.
+HTTP_METHODS = ("gradient", "grad-cam", "smoothgrad", "integrated-gradients", "occlusion")
+
+
+def http_rows() -> list[list[str]]:
+    """Round trip of the saliency endpoint against the compute it does, side by side."""
+    retain_freed_memory()  # as `convscope serve` does
+    image = sample("chelsea.png")
+    form = {"image_id": (None, "sample-chelsea")}
+    rows = []
+    with http_client() as client:
+        for method in HTTP_METHODS:
+            classes = itertools.count(1)  # a new class every call: nothing is cached
+
+            def compute(method: str = method, classes: itertools.count = classes) -> bytes:
+                target = next(classes)
+                return saliency("efficientnet-lite0", image, method, target=target).png()
+
+            def http(method: str = method, classes: itertools.count = classes) -> None:
+                query = {"method": method, "target": next(classes)}
+                url = "/api/models/efficientnet-lite0/saliency"
+                client.post(url, params=query, files=form).raise_for_status()
+
+            fast = method in ("gradient", "grad-cam")
+            times = turns(
+                {"compute": compute, "http": http},
+                repeat=25 if fast else 5,
+                warmup=2 if fast else 1,
+                budget_s=60 if fast else 120,
+            )
+            ratio = median_ratio(times["http"], times["compute"])
+            rows.append(
+                [
+                    method,
+                    f"{statistics.median(times['compute']):.0f}",
+                    f"{statistics.median(times['http']):.0f}",
+                    f"{ratio:.2f}×",
+                ]
+            )
+            print(f"  HTTP {method}: {rows[-1][1:]}", flush=True)
+    return rows
+
+
 def run() -> None:
     warnings.filterwarnings("ignore", module="captum")
     retain_freed_memory()  # as `convscope serve` does
@@ -190,4 +239,10 @@ def run() -> None:
         "over turns of ours / theirs, and of service / ours)",
         ["method", "ours", "Captum", f"Captum, batch {BATCH}", "torch-cam", "service"],
         rows,
+    )
+    table(
+        "Saliency over HTTP, EfficientNet-Lite0 224×224, CPU (ms, medians of turns; (×) = "
+        "the median over turns of round trip / compute; goal ≤ 1.2×)",
+        ["method", "compute (service + PNG)", "POST .../saliency", "round trip / compute"],
+        http_rows(),
     )

@@ -111,7 +111,8 @@ def architecture(name: ModelName) -> Response:
     return JSONBytes(explorer.architecture(model_spec(name).name))
 
 
-def _stored(images: ImageStore, upload: Upload | None, fields: dict[str, str]) -> StoredImage:
+def stored_image(images: ImageStore, upload: Upload | None, fields: dict[str, str]) -> StoredImage:
+    """The image sent as a file (kept in the store), or named by the field `image_id`."""
     image_id = fields.get("image_id", "").strip()
     if upload is not None and image_id:
         raise ValueError("Send either an image file (field 'image') or an image_id, not both")
@@ -135,7 +136,7 @@ def predict_json(
     k: int,
 ) -> dict[str, Any]:
     """Decode or look up the image, preprocess it for the model, predict."""
-    prepared = inputs.get(name, _stored(images, upload, fields))
+    prepared = inputs.get(name, stored_image(images, upload, fields))
     return explorer.predict_result(name, prepared, device, k)
 
 

@@ -82,6 +82,9 @@ function follow(job, onProgress, signal) {
       // a closed one means the server refused the stream: the job is gone.
       if (source.readyState === EventSource.CLOSED) {
         stop();
+        // Also what happens when the page is left: the browser closes the stream before
+        // "pagehide", so the job is cancelled here (keepalive) while the page still can.
+        cancelJob(job.url);
         reject(new ApiError(404, "Lost track of the computation on the server; start it again"));
       }
     };

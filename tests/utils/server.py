@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import uvicorn
+from fastapi import FastAPI
 
 from app.main import create_app
 from app.settings import Settings
@@ -21,11 +22,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def live_server(settings: Settings | None = None) -> Iterator[str]:
-    """Serve the app until the block ends; yields its base URL."""
+def live_server(settings: Settings | None = None, app: FastAPI | None = None) -> Iterator[str]:
+    """Serve the app (``app``, or one made with ``settings``) until the block ends; yields
+    its base URL."""
     port = free_port()
-    settings = settings or Settings(port=port, device="cpu")
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    if app is None:
+        app = create_app(settings or Settings(port=port, device="cpu"))
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
