@@ -21,6 +21,8 @@ from app.routers import (
     activations,
     assets,
     convolution,
+    filters,
+    filters_page,
     images,
     kernels,
     models,
@@ -109,6 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         pages,
         operation_pages,
         network_pages,
+        filters_page,
         convolution,
         images,
         kernels,
@@ -117,6 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         transposed,
         activations,
         models,
+        filters,
         assets,
     ):
         app.include_router(module.router)
