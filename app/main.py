@@ -14,6 +14,7 @@ from app import __version__, errors
 from app.device import resolve_device
 from app.explorer import Inputs
 from app.imagestore import ImageStore, LRUCache
+from app.jobs import Jobs
 from app.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware, VersionedStaticFiles
 from app.nets.registry import get_model, list_models
 from app.nets.summary import model_summary
@@ -24,6 +25,7 @@ from app.routers import (
     filters,
     filters_page,
     images,
+    jobs,
     kernels,
     models,
     network_pages,
@@ -57,6 +59,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.compute_queue,
             settings.retry_after_s,
             settings.torch_threads,
+        )
+        app.state.jobs = Jobs(
+            app.state.pool,
+            max_active=settings.jobs_max_active,
+            result_items=settings.job_results,
+            result_bytes=settings.job_result_bytes,
+            abandon_after_s=settings.job_abandon_after_s,
         )
         if settings.preload_models:
             threading.Thread(
@@ -121,6 +130,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         activations,
         models,
         filters,
+        jobs,
         assets,
     ):
         app.include_router(module.router)

@@ -72,6 +72,15 @@ class Settings(BaseSettings):
     #: Intra-op threads torch may use per computation (0: leave torch's default).
     torch_threads: int = Field(0, ge=0, le=256)
 
+    #: Long computations (jobs: SmoothGrad, Integrated Gradients, occlusion, activation
+    #: maximisation) queued or running at once, beyond which a new one is 503; finished
+    #: results kept (count and bytes) so that a repeated request is answered at once; and
+    #: seconds after which a job nobody asks about any more (a closed tab) stops.
+    jobs_max_active: int = Field(16, ge=1, le=10_000)
+    job_results: int = Field(128, ge=1)
+    job_result_bytes: int = Field(256 * 1024 * 1024, ge=1024 * 1024)
+    job_abandon_after_s: float = Field(15.0, gt=0)
+
     def upload_paths(self) -> dict[str, int]:
         """Body limits by path prefix: uploads may be larger than JSON requests."""
         return dict.fromkeys(self.upload_prefixes, self.max_upload_bytes)

@@ -18,6 +18,7 @@ from starlette.responses import Response
 
 from app import __version__
 from app.imagestore import ImageStore
+from app.jobs import Jobs
 from app.lessons import lessons_with_availability
 from app.settings import Settings, get_settings
 from app.vendor import vendor_url
@@ -86,6 +87,15 @@ def get_images(request: Request) -> ImageStore:
 
 #: Handler parameter type for the image store: ``images: Images``.
 Images = Annotated[ImageStore, Depends(get_images)]
+
+
+def get_jobs(request: Request) -> Jobs:
+    """The app's long computations, created in ``lifespan`` (a FastAPI dependency)."""
+    return request.app.state.jobs
+
+
+#: Handler parameter type for the jobs: ``jobs: JobsDep``.
+JobsDep = Annotated[Jobs, Depends(get_jobs)]
 
 #: Handler parameter type for the settings: ``settings: SettingsDep``.
 SettingsDep = Annotated[Settings, Depends(get_settings)]

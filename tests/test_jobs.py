@@ -8,9 +8,10 @@ import time
 
 import pytest
 
-from app.explain.progress import Cancelled, batches
+from app.explain.progress import Cancelled
 from app.jobs import Jobs, UnknownJob
 from app.workers import ComputePool, PoolBusy
+from tests.utils.jobs import Work, wait_until
 from tests.utils.loops import run_in_fresh_loop
 
 
@@ -20,39 +21,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-class Work:
-    """A computation in steps; each step waits for the test to let it go on."""
-
-    def __init__(self, steps: int = 4, value: object = "result") -> None:
-        self.steps, self.value = steps, value
-        self.calls = 0
-        self.step = threading.Semaphore(0)
-        self.started = threading.Event()
-        self.stopped = threading.Event()
-
-    def __call__(self, progress) -> object:  # type: ignore[no-untyped-def]
-        self.calls += 1
-        self.started.set()
-        try:
-            for _ in batches(self.steps, 1, progress):
-                assert self.step.acquire(timeout=10)
-        except Cancelled:
-            self.stopped.set()
-            raise
-        return self.value
-
-    def go(self, steps: int = 1) -> None:
-        for _ in range(steps):
-            self.step.release()
-
-
-def wait_until(condition, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.005)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ export class ApiError extends Error {
   }
 }
 
-async function failure(response) {
+export async function failure(response) {
   const data = await response.json().catch(() => null);
   return new ApiError(response.status, (data && data.detail) || `The server answered ${response.status}`);
 }
