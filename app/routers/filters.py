@@ -22,12 +22,16 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from app import filterviews
+from app.errors import unprocessable
 from app.explain import maximize, topdigits
+from app.explain.progress import Progress
 from app.imagestore import ImageStore
+from app.routers.jobs import run_job, start_job
 from app.routers.models import (
     CACHE,
     ERRORS,
@@ -40,7 +44,7 @@ from app.routers.models import (
     model_spec,
 )
 from app.uploads import Upload, read_form
-from app.web import Images, JSONBytes, Pool, SettingsDep
+from app.web import Images, JobsDep, JSONBytes, Pool, SettingsDep
 
 router = APIRouter(prefix="/api/models", tags=["filters"])
 
@@ -224,3 +228,129 @@ async def feature_map(
         request.app.state.device,
     )  # fmt: skip
     return JSONBytes(data)
+
+
+# ------------------------------------------------------------------ what a channel responds to
+
+JOB_STARTED = {202: {"description": "The job: follow `events`, fetch `result` when done"}}
+CHANNELS = "/{name}/layers/{layer}/channels/{channel}"
+
+
+async def _maximize_job(
+    request: Request, pool: Pool, name: str, layer: str, channel: int, body: MaximizeSettings
+) -> tuple[tuple[Any, ...], Any]:
+    """The job's key and computation, once every setting is checked (422 before any work)."""
+    spec = model_spec(name)
+    settings = await compute(
+        pool, maximize.resolve_settings, spec.name, layer, channel, **body.given()
+    )
+    device = request.app.state.device
+    key = ("maximize", spec.name, layer, channel, tuple(sorted(settings.items())))
+
+    def run(progress: Progress) -> maximize.Maximized:
+        return maximize.maximize_channel(
+            spec.name, layer, channel, device=device, progress=progress, **settings
+        )
+
+    return key, run
+
+
+@router.post(
+    f"{CHANNELS}/maximize",
+    summary="What a channel responds to (activation maximisation)",
+    responses=ERRORS,
+)
+async def maximize_channel(
+    name: ModelName,
+    layer: FeatureLayer,
+    channel: Channel,
+    request: Request,
+    pool: Pool,
+    jobs: JobsDep,
+    body: MaximizeSettings | None = None,
+) -> Response:
+    """A picture optimised to excite `channel` of `layer` most: Adam on the picture's
+    scaled Fourier coefficients with random jitter (Olah et al., "Feature Visualization",
+    Distill 2017), a fixed number of `steps` from a seeded start, so the same settings give
+    the same picture (computed once, then answered from the cache). Answers the `settings`
+    used (defaults filled in), the objective at each step (`curve`), the final `activation`,
+    the picture's `size` and the picture (`png`, a `data:` URL). Waits until it is done (a
+    client that goes away stops it); pages use `.../maximize/jobs`. A setting over its cap,
+    an unknown layer or a channel out of range is a 422 saying which."""
+    key, run = await _maximize_job(request, pool, name, layer, channel, body or MaximizeSettings())
+    try:
+        result = await run_job(request, jobs, key, run)
+    except ValueError as error:
+        raise unprocessable(error) from error
+    return JSONBytes(await pool.run(filterviews.maximized_result, result))
+
+
+@router.post(
+    f"{CHANNELS}/maximize/jobs",
+    summary="Start activation maximisation as a job",
+    status_code=202,
+    responses={**JOB_STARTED, **ERRORS},
+)
+async def maximize_job(
+    name: ModelName,
+    layer: FeatureLayer,
+    channel: Channel,
+    request: Request,
+    pool: Pool,
+    jobs: JobsDep,
+    body: MaximizeSettings | None = None,
+) -> JSONResponse:
+    """What `.../maximize` computes, as a job: 202 with its `id`, `events` (server-sent
+    progress), `result` (`?format=json`: settings, curve, activation; `?format=png`: the
+    picture) and `url` (DELETE it to cancel). Bad settings are refused at once (422)."""
+    key, run = await _maximize_job(request, pool, name, layer, channel, body or MaximizeSettings())
+    return start_job(jobs, key, run)
+
+
+async def _top_digits_job(
+    pool: Pool, name: str, layer: str, channel: int
+) -> tuple[tuple[Any, ...], Any]:
+    spec = model_spec(name)
+    await compute(pool, topdigits.check_request, spec.name, layer, channel)
+
+    def run(progress: Progress) -> topdigits.ChannelTop:
+        return topdigits.top_digits(spec.name, layer, channel, progress)
+
+    return ("top-digits", spec.name, layer, channel), run
+
+
+@router.get(
+    f"{CHANNELS}/top-digits",
+    summary="The nine digits that excite a channel most (MNIST models)",
+    responses=ERRORS,
+)
+async def top_digits(
+    name: ModelName, layer: ConvName, channel: Channel, request: Request, pool: Pool, jobs: JobsDep
+) -> Response:
+    """Of the 5,000 MNIST digits shipped with the app, the nine whose largest value in
+    `channel` of the convolution `layer` is largest, strongest first: each digit's `index`
+    in the sample, `label`, `activation`, the `position` (row, col) of that value in the map
+    and its receptive field `box` (top, left, bottom, right; the last two exclusive) in the
+    picture the network sees; `size` of a picture and `png`, the nine side by side (a
+    `data:` URL, 2-pixel gaps). The first request scans the sample (seconds; later ones
+    are instant). A model not trained on MNIST is a 422."""
+    key, run = await _top_digits_job(pool, name, layer, channel)
+    try:
+        result = await run_job(request, jobs, key, run)
+    except ValueError as error:
+        raise unprocessable(error) from error
+    return JSONBytes(await pool.run(filterviews.top_digits_result, result))
+
+
+@router.post(
+    f"{CHANNELS}/top-digits/jobs",
+    summary="Start the top digits as a job",
+    status_code=202,
+    responses={**JOB_STARTED, **ERRORS},
+)
+async def top_digits_job(
+    name: ModelName, layer: ConvName, channel: Channel, pool: Pool, jobs: JobsDep
+) -> JSONResponse:
+    """What `.../top-digits` computes, as a job (`result?format=png`: the nine digits)."""
+    key, run = await _top_digits_job(pool, name, layer, channel)
+    return start_job(jobs, key, run)
