@@ -200,9 +200,8 @@ def resolve_settings(name: str, layer: str, channel: int, **settings: Any) -> di
     if unknown:
         known = ", ".join(param.name for param in PARAMS)
         raise ValueError(f"{unknown[0]} is not a setting of activation maximisation ({known})")
-    settings.setdefault("size", spec.input_shape[-1])
-    if isinstance(settings["size"], int):
-        settings.setdefault("jitter", max(1, settings["size"] // 28))
+    size = SIZE.check(settings.setdefault("size", spec.input_shape[-1]))  # before its jitter
+    settings.setdefault("jitter", max(1, size // 28))
     settings.setdefault("objective", "channel" if spec.input_shape[0] == 3 else "centre")
     resolved = {
         param.name: param.check(settings.get(param.name, param.default)) for param in PARAMS
