@@ -25,9 +25,12 @@ from app.explorer import Prepared
 from app.imagestore import LRUCache
 from app.nets.registry import get_model, get_model_spec
 
-#: Galleries kept: (model, layer, order, scale) → Gallery. EfficientNet-Lite0's largest
-#: atlas (the head's 1280×320 matrix) is a few hundred kilobytes of PNG.
-_GALLERIES: LRUCache[tuple[str, str, str, str], filters.Gallery] = LRUCache(256, 64 * 2**20)
+#: Galleries kept, with their layout as JSON: (model, layer, order, scale) → (Gallery, dict).
+#: EfficientNet-Lite0's largest atlas (the head's 1280×320 matrix) is 400 kB of PNG; its
+#: layout's colour limit (a quantile over 400,000 weights) takes longer than sending it.
+_GALLERIES: LRUCache[tuple[str, str, str, str], tuple[filters.Gallery, dict[str, Any]]] = LRUCache(
+    256, 64 * 2**20
+)
 
 
 @lru_cache(maxsize=16)
@@ -47,15 +50,25 @@ def layers_result(name: str) -> dict[str, Any]:
     return {"model": spec.name, "layers": list(_layers(spec.name))}
 
 
-def gallery(name: str, layer: str, order: str = "index", scale: str = "layer") -> filters.Gallery:
-    """The gallery of ``layer`` (``ValueError`` for an unknown layer, order or scale)."""
+def _gallery(name: str, layer: str, order: str, scale: str) -> tuple[filters.Gallery, dict]:
     spec = get_model_spec(name)
 
-    def make() -> tuple[filters.Gallery, int]:
-        found = filters.gallery(get_model(spec.name), layer, order=order, scale=scale)  # type: ignore[arg-type]
-        return found, len(found.png) + 8 * found.layer.count
+    def make() -> tuple[tuple[filters.Gallery, dict[str, Any]], int]:
+        model = get_model(spec.name)
+        found = filters.gallery(model, layer, order=order, scale=scale)  # type: ignore[arg-type]
+        return (found, found.to_dict()), len(found.png) + 16 * found.layer.count
 
     return _GALLERIES.get_or_make((spec.name, layer, order, scale), make)
+
+
+def gallery(name: str, layer: str, order: str = "index", scale: str = "layer") -> filters.Gallery:
+    """The gallery of ``layer`` (``ValueError`` for an unknown layer, order or scale)."""
+    return _gallery(name, layer, order, scale)[0]
+
+
+def gallery_layout(name: str, layer: str, order: str = "index", scale: str = "layer") -> dict:
+    """:meth:`Gallery.to_dict` of the gallery of ``layer``, made once."""
+    return _gallery(name, layer, order, scale)[1]
 
 
 def detail_result(name: str, layer: str, index: int) -> dict[str, Any]:

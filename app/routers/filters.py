@@ -117,8 +117,8 @@ def _gallery_png_url(name: str, layer: str, order: str, scale: str) -> str:
 
 
 def gallery_json(name: str, layer: str, order: str, scale: str) -> dict[str, Any]:
-    found = filterviews.gallery(name, layer, order, scale)
-    return {**found.to_dict(), "png": _gallery_png_url(name, layer, order, scale)}
+    layout = filterviews.gallery_layout(name, layer, order, scale)
+    return {**layout, "png": _gallery_png_url(name, layer, order, scale)}
 
 
 @router.get(

@@ -51,6 +51,7 @@ function drawBars(container, data) {
 export function createFilterDetail({ slices, pager, prev, next, pageText }, { onPage }) {
   let data = null;
   let page = 0;
+  let picked = null; // the input channel (index into the slices) clicked in the gallery
 
   async function draw() {
     pager.hidden = pageCount(data) <= 1;
@@ -62,6 +63,7 @@ export function createFilterDetail({ slices, pager, prev, next, pageText }, { on
     const cell = H.cellSize(kh, kw, SLICE_BOX);
     const scale = H.colorScale(data.weights); // one scale for every slice of the filter
     const plots = plotSlots(slices, captions(data, first, shown.length));
+    plots.forEach((div, i) => div.parentElement.classList.toggle("picked", first + i === picked));
     pageText.textContent = `input channels ${first + 1}–${first + shown.length} of ${data.weights.length}`;
     prev.disabled = page === 0;
     next.disabled = page >= pageCount(data) - 1;
@@ -72,6 +74,7 @@ export function createFilterDetail({ slices, pager, prev, next, pageText }, { on
   function show(found, { page: wanted = 0, focus = null } = {}) {
     if (!data || data.kind !== found.kind || found.kind === "pointwise") slices.replaceChildren();
     data = found;
+    picked = focus;
     const last = pageCount(data) - 1;
     page = focus !== null ? Math.floor(focus / PER_PAGE) : Math.min(Math.max(0, wanted), last);
     return draw();
