@@ -32,7 +32,7 @@ def test_the_page_lists_the_layers_and_hands_its_data_to_the_script(client, name
     assert [layer["name"] for layer in data["layers"]] == layers
     assert data["digits"] is digits and data["top"] == 9
     assert data["maximize"]["params"]["steps"]["maximum"] == 512
-    assert data["maximize"]["size"] == min(128, data["model"]["input_shape"][-1])
+    assert data["maximize"]["size"] == data["model"]["input_shape"][-1]
     assert not page.handlers  # no inline event handlers (CSP)
     assert any(s.get("src", "").startswith("/static/js/filters.js?v=") for s in page.scripts)
     assert "/static/css/filters.css?v=" in html
