@@ -130,6 +130,7 @@ function clearFilter() {
   state.filter = null;
   state.channel = null;
   gallery.select(null);
+  updateSteps();
   $("filter-panel").dataset.state = "empty";
   $("filter-title").textContent = "Click a filter above";
   $("filter-facts").textContent = "";
@@ -150,11 +151,26 @@ function filterFacts(data) {
     + `to ${fmt(data.range[1], 4)}; it reads ${reads}.`;
 }
 
+// The filter `delta` tiles away in gallery order (the arrows beside the filter's title).
+function stepFilter(delta) {
+  const order = gallery.layout ? gallery.layout.order : [];
+  const at = order.indexOf(state.filter) + delta;
+  if (at >= 0 && at < order.length) pickFilter(order[at]);
+}
+
+function updateSteps() {
+  const order = gallery.layout ? gallery.layout.order : [];
+  const at = order.indexOf(state.filter);
+  $("filter-prev").disabled = at <= 0;
+  $("filter-next").disabled = at < 0 || at >= order.length - 1;
+}
+
 async function pickFilter(filter, channel = null) {
   const changed = filter !== state.filter;
   state.filter = filter;
   state.channel = channel;
   gallery.select(filter, channel);
+  updateSteps();
   const panel = $("filter-panel");
   panel.dataset.state = "loading";
   $("filter-title").textContent = `Filter ${filter} of ${state.layer}`;
@@ -388,6 +404,8 @@ function wire() {
   }
   for (const name of ["steps", "size", "seed"]) $(name).addEventListener("change", saveURL);
   $("run").addEventListener("click", maximize);
+  $("filter-prev").addEventListener("click", () => stepFilter(-1));
+  $("filter-next").addEventListener("click", () => stepFilter(1));
   $("cancel").addEventListener("click", () => {
     if (running) running.abort();
   });

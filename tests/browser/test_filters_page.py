@@ -83,6 +83,19 @@ def test_efficientnets_first_layer_in_colour_a_filters_numbers_and_its_map_on_th
     page.wait_for_function("() => location.search.includes('filter=5')")
     screenshot(page, "filters-efficientnet-stem")
 
+    # the next filter in the gallery, by the arrow beside the title
+    page.click("#filter-next")
+    expect(page.locator("#filter-title")).to_have_text("Filter 6 of stem.conv")
+    ready(page, "#filter-panel")
+    wait_for_cells(
+        page,
+        "#slices .plot-slot:nth-child(1)",
+        [fmt(v) for v in EFFICIENTNET.stem.conv.weight.detach()[6, 0].flatten().tolist()],
+    )
+    page.click("#filter-prev")
+    expect(page.locator("#filter-title")).to_have_text("Filter 5 of stem.conv")
+    ready(page, "#filter-panel")
+
     # another image: the coffee; the same filter's map changes
     page.select_option("#picker [data-role=sample]", "sample-coffee")
     expect(page.locator("#map-panel")).to_have_attribute("data-image", "sample-coffee")
@@ -134,6 +147,18 @@ def test_a_deep_channel_runs_activation_maximisation_with_progress_then_a_pictur
     expect(page.locator("#progress-text")).to_have_text(
         "Cancelled: the server stopped the computation."
     )
+    page.wait_for_function(
+        """async (url) => (await (await fetch(url)).json()).status === 'cancelled'""",
+        arg=job["url"],
+        timeout=10000,
+    )
+
+    # run again, then leave the page: the job stops on the server
+    with page.expect_response(re.compile(r"/maximize/jobs$")) as started:
+        page.click("#run")
+    job = started.value.json()
+    expect(page.locator("#responds")).to_have_attribute("data-state", "running")
+    page.goto("/networks")
     page.wait_for_function(
         """async (url) => (await (await fetch(url)).json()).status === 'cancelled'""",
         arg=job["url"],
