@@ -127,6 +127,7 @@ async function loadLayer() {
 // ---------------------------------------------------------------- one filter
 
 function clearFilter() {
+  shown = null;
   state.filter = null;
   state.channel = null;
   gallery.select(null);
@@ -165,8 +166,12 @@ function updateSteps() {
   $("filter-next").disabled = at < 0 || at >= order.length - 1;
 }
 
+let shown = null; // "layer/filter" whose maximisation and top digits the page shows
+
 async function pickFilter(filter, channel = null) {
-  const changed = filter !== state.filter;
+  const key = `${state.layer}/${filter}`;
+  const changed = key !== shown; // another filter (or the first, from the URL)
+  shown = key;
   state.filter = filter;
   state.channel = channel;
   gallery.select(filter, channel);

@@ -112,6 +112,7 @@ def test_a_deep_channel_runs_activation_maximisation_with_progress_then_a_pictur
     inputs = EFFICIENTNET.get_submodule(layer).in_channels  # a 1×1 filter: one weight each
     expect(page.locator("#slices .bars .point")).to_have_count(inputs)
     expect(page.locator("#gallery-mark")).to_be_visible()
+    expect(page.locator("#responds-sub")).to_have_text(f"channel 37 of {layer}")
 
     page.evaluate(
         """() => {
@@ -204,3 +205,12 @@ def test_lenet_sorted_by_norm_and_the_nine_top_digits(page):
     expect(page.locator("#top-digits .digit-caption")).to_have_text(captions)
     expect(page.locator("#top-digits .digit-field")).to_have_count(9)
     screenshot(page, "filters-lenet-top-digits")
+
+    # the view lives in the URL: a reload shows the same layer, filter, slice and digits
+    page.wait_for_function("() => location.search.includes('filter=3')")
+    page.reload()
+    ready(page, "#filter-panel")
+    expect(page.locator("#filter-title")).to_have_text("Filter 3 of conv2")
+    expect(page.locator("#slices .plot-slot.picked figcaption")).to_have_text("input channel 2")
+    ready(page, "#top")
+    expect(page.locator("#top-digits .digit-caption")).to_have_text(captions)
