@@ -214,3 +214,22 @@ def test_lenet_sorted_by_norm_and_the_nine_top_digits(page):
     expect(page.locator("#slices .plot-slot.picked figcaption")).to_have_text("input channel 2")
     ready(page, "#top")
     expect(page.locator("#top-digits .digit-caption")).to_have_text(captions)
+
+
+def test_a_wide_filters_slices_come_a_page_at_a_time(page):
+    page.goto("/networks/lenet5/filters?layer=conv3&filter=7")
+    ready(page, "#filter-panel")
+    expect(page.locator("#slice-page")).to_have_text("input channels 1–8 of 16")
+    expect(page.locator("#slices figcaption")).to_have_count(8)
+    weights = get_model("lenet5").conv3.weight.detach()[7]  # (16, 5, 5)
+    wait_for_cells(
+        page, "#slices .plot-slot:nth-child(1)", [fmt(v) for v in weights[0].flatten().tolist()]
+    )
+    page.click("#slice-next")
+    expect(page.locator("#slice-page")).to_have_text("input channels 9–16 of 16")
+    expect(page.locator("#slices figcaption").first).to_have_text("input channel 8")
+    wait_for_cells(
+        page, "#slices .plot-slot:nth-child(8)", [fmt(v) for v in weights[15].flatten().tolist()]
+    )
+    expect(page.locator("#slice-next")).to_be_disabled()
+    page.wait_for_function("() => location.search.includes('page=2')")
