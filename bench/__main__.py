@@ -8,7 +8,7 @@ import sys
 
 import torch
 
-SECTIONS = ["convolution", "images", "pooling", "transposed", "models", "saliency"]
+SECTIONS = ["convolution", "images", "pooling", "transposed", "models", "saliency", "filters"]
 
 
 def main(argv: list[str]) -> int:

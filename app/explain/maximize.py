@@ -186,6 +186,35 @@ def maximize(
     return Maximized(layer, channel, settings, pixels, curve, activation)
 
 
+def resolve_settings(name: str, layer: str, channel: int, **settings: Any) -> dict[str, Any]:
+    """Every setting of :func:`maximize_channel` for model ``name``, defaults filled in and
+    checked, without optimising anything: what a request is refused for (an unknown model,
+    layer or setting, a channel out of range, a value over its cap) is refused here, and
+    two requests that would draw the same picture get equal settings (a cache key).
+
+    Defaults: the model's input size, a jitter of one pixel per 28 (8 at 224, 1 for a
+    digit), the ``channel`` objective for photos and ``centre`` for digits (whose small
+    networks, averaged over the whole picture, mostly reward large uniform areas)."""
+    spec = get_model_spec(name)
+    unknown = sorted(set(settings) - {param.name for param in PARAMS})
+    if unknown:
+        known = ", ".join(param.name for param in PARAMS)
+        raise ValueError(f"{unknown[0]} is not a setting of activation maximisation ({known})")
+    size = SIZE.check(settings.setdefault("size", spec.input_shape[-1]))  # before its jitter
+    settings.setdefault("jitter", max(1, size // 28))
+    settings.setdefault("objective", "channel" if spec.input_shape[0] == 3 else "centre")
+    resolved = {
+        param.name: param.check(settings.get(param.name, param.default)) for param in PARAMS
+    }
+    check_channel(get_model(name), layer, channel)
+    if resolved["jitter"] >= resolved["size"]:
+        raise ValueError(
+            f"jitter ({resolved['jitter']}) must be smaller than the picture "
+            f"({resolved['size']} pixels)"
+        )
+    return resolved
+
+
 def maximize_channel(
     name: str,
     layer: str,
@@ -195,22 +224,12 @@ def maximize_channel(
     progress: Progress | None = None,
     **settings: Any,
 ) -> Maximized:
-    """:func:`maximize` for the registered model ``name``, at its input size by default,
-    with a jitter of one pixel per 28 (8 at 224, 1 for a digit), the ``channel`` objective
-    for photos and ``centre`` for digits (whose small networks, averaged over the whole
-    picture, mostly reward large uniform areas)."""
-    spec = get_model_spec(name)
-    unknown = sorted(set(settings) - {param.name for param in PARAMS})
-    if unknown:
-        known = ", ".join(param.name for param in PARAMS)
-        raise ValueError(f"{unknown[0]} is not a setting of activation maximisation ({known})")
-    settings.setdefault("size", spec.input_shape[-1])
-    if isinstance(settings["size"], int):
-        settings.setdefault("jitter", max(1, settings["size"] // 28))
-    settings.setdefault("objective", "channel" if spec.input_shape[0] == 3 else "centre")
+    """:func:`maximize` for the registered model ``name`` with the settings of
+    :func:`resolve_settings` (defaults from the model)."""
+    resolved = resolve_settings(name, layer, channel, **settings)
     model = get_model(name, device)
-    channels = spec.input_shape[0]
+    channels = get_model_spec(name).input_shape[0]
     return maximize(
-        model, layer, channel, channels=channels, preprocess=spec.preprocess,
-        progress=progress, **settings,
+        model, layer, channel, channels=channels, preprocess=get_model_spec(name).preprocess,
+        progress=progress, **resolved,
     )  # fmt: skip

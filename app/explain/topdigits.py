@@ -153,17 +153,22 @@ def _from(progress: Progress | None, start: float) -> Progress | None:
     return lambda fraction: progress(start + (1 - start) * fraction)
 
 
-def top_digits(name: str, layer: str, channel: int, progress: Progress | None = None) -> ChannelTop:
-    """The nine digits of the sample that excite ``channel`` of ``layer`` most."""
+def check_request(name: str, layer: str, channel: int) -> None:
+    """A ``ValueError`` unless ``name`` is a digit model, ``layer`` one of its convolutions
+    and ``channel`` one of that layer's (before any scan starts)."""
     check_digit_model(name)
-    model = get_model(name)
-    conv = conv_module(model, layer)
+    conv = conv_module(get_model(name), layer)
     if isinstance(channel, bool) or not isinstance(channel, int):
         raise ValueError(f"channel must be a whole number (got {channel!r})")
     if not 0 <= channel < conv.out_channels:
         raise ValueError(
             f"channel must be from 0 to {conv.out_channels - 1} in {layer} (got {channel})"
         )
+
+
+def top_digits(name: str, layer: str, channel: int, progress: Progress | None = None) -> ChannelTop:
+    """The nine digits of the sample that excite ``channel`` of ``layer`` most."""
+    check_request(name, layer, channel)
     result = scan(name, progress)
     row = model_summary(name).layer(layer)
     height, width = get_model_spec(name).input_shape[-2:]

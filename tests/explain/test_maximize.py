@@ -6,7 +6,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from app.explain.maximize import FourierImage, frequency_scale, maximize, maximize_channel
+from app.explain.maximize import (
+    FourierImage,
+    frequency_scale,
+    maximize,
+    maximize_channel,
+    resolve_settings,
+)
 from app.explain.progress import Cancelled
 from app.nets.registry import get_model, get_model_spec
 
@@ -116,3 +122,14 @@ def test_maximize_takes_any_network_and_preprocessing():
     spec = get_model_spec("simple-cnn")
     result = maximize(model, "conv1", 4, channels=1, preprocess=spec.preprocess, steps=3, size=20)
     assert result.picture.shape == (1, 20, 20)
+
+
+def test_resolved_settings_fill_the_models_defaults_and_check_the_size_first():
+    assert resolve_settings("efficientnet-lite0", "stem", 0) == {
+        "steps": 128, "learning_rate": 0.05, "jitter": 8, "size": 224, "seed": 0,
+        "objective": "channel",
+    }  # fmt: skip
+    assert resolve_settings("lenet5", "conv2", 3, size=56)["jitter"] == 2
+    # an oversized picture is named as such, not through the jitter derived from it
+    with pytest.raises(ValueError, match="size must be a whole number from 16 to 224"):
+        resolve_settings("lenet5", "conv2", 3, size=1024)

@@ -134,7 +134,8 @@ def test_view_tabs_appear_once_their_routes_exist():
     ]
     with TestClient(app) as client:
         html = client.get("/networks/lenet5").text
-        assert 'class="view-tabs"' not in html  # one view only: no tab bar
+        tabs_html = re.search(r'<div class="view-tabs".*?</div>', html, re.S).group(0)
+        assert 'href="/networks/lenet5/saliency"' not in tabs_html  # no route yet: no tab
         extra = APIRouter()
 
         @extra.get("/networks/{name}/saliency")
@@ -147,6 +148,7 @@ def test_view_tabs_appear_once_their_routes_exist():
         tabs = network_tabs(request, "lenet5", "explorer")
         assert [(t["slug"], t["href"], t["current"]) for t in tabs] == [
             ("explorer", "/networks/lenet5", True),
+            ("filters", "/networks/lenet5/filters", False),
             ("saliency", "/networks/lenet5/saliency", False),
         ]
         html = client.get("/networks/lenet5").text
