@@ -39,9 +39,9 @@ from app.routers.models import (
     PREDICT_BODY,
     Inputs,
     ModelName,
-    _stored,
     compute,
     model_spec,
+    stored_image,
 )
 from app.uploads import Upload, read_form
 from app.web import Images, JobsDep, JSONBytes, Pool, SettingsDep
@@ -186,7 +186,7 @@ def feature_map_json(
     device: Any,
 ) -> dict[str, Any]:
     filterviews.detail_result(name, layer, index)  # the layer and index, before the image
-    prepared = inputs.get(name, _stored(images, upload, fields))
+    prepared = inputs.get(name, stored_image(images, upload, fields))
     return filterviews.feature_map_result(name, prepared, layer, index, device)
 
 

@@ -14,7 +14,7 @@ from captum.attr import IntegratedGradients as CaptumIG
 from captum.attr import LayerAttribution, LayerGradCam, NoiseTunnel, Saliency
 from captum.attr import Occlusion as CaptumOcclusion
 from captum.attr._utils.approximation_methods import approximation_parameters
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from torch import nn
 
@@ -66,6 +66,18 @@ def assert_matches(ours: torch.Tensor, theirs: torch.Tensor, floor: float = 0.0)
 
 def captum_input(x: torch.Tensor) -> torch.Tensor:
     return x.clone().requires_grad_()
+
+
+def in_our_layout(model: nn.Module):  # type: ignore[no-untyped-def]
+    """``model`` run on the memory layout ours runs it on (channels_last), for Captum: the
+    same float rounding. Otherwise an input that lands within rounding of a ReLU's kink
+    takes the other branch in one of the two, and its gradient differs by far more than
+    rounding (Hypothesis found one: Integrated Gradients, riemann_right, 10 steps)."""
+
+    def forward(z: torch.Tensor) -> torch.Tensor:
+        return model(z.contiguous(memory_format=torch.channels_last))
+
+    return forward
 
 
 def zoo(name: str, image: str) -> tuple[nn.Module, torch.Tensor]:
@@ -178,7 +190,8 @@ def test_property_gradient_and_grad_cam(shape, n, data):
     )
     batch = data.draw(st.integers(1, 4))
     ours = VanillaGradient(model, batch_size=batch).attribute(x, target)
-    assert_matches(ours, Saliency(model).attribute(captum_input(x), target=target, abs=False))
+    theirs = Saliency(in_our_layout(model)).attribute(captum_input(x), target=target, abs=False)
+    assert_matches(ours, theirs)
     layer = data.draw(st.sampled_from(["conv1", "block", "block.conv", "block.bn", "block.act"]))
     cam = LayerGradCam(model, model.get_submodule(layer)).attribute(
         x, target=target, relu_attributions=True
@@ -195,7 +208,7 @@ def test_property_smoothgrad(shape, samples, noise, batch, target):
     method = SmoothGrad(model, samples=samples, noise=noise, seed=shape[3], batch_size=batch)
     ours = method.attribute(x, target)
     torch.manual_seed(shape[3])
-    theirs = NoiseTunnel(Saliency(model)).attribute(
+    theirs = NoiseTunnel(Saliency(in_our_layout(model))).attribute(
         captum_input(x),
         nt_type="smoothgrad",
         nt_samples=samples,
@@ -216,13 +229,16 @@ def test_property_smoothgrad(shape, samples, noise, batch, target):
     st.integers(1, 8),
     st.floats(-1.0, 1.0),
 )
+@example(
+    shape=(3, 9, 7, 508), n=2, rule="riemann_right", steps=10, batch=1, base=0.4538390589220509
+)
 def test_property_integrated_gradients(shape, n, rule, steps, batch, base):
     x = random_input(*shape, n=n)
     model = tiny(shape[0])
     ours = IntegratedGradients(model, steps=steps, rule=rule, batch_size=batch * n).attribute(
         x, 2, baseline=base
     )
-    theirs = CaptumIG(model).attribute(
+    theirs = CaptumIG(in_our_layout(model)).attribute(
         captum_input(x), base, target=2, n_steps=steps, method=rule, internal_batch_size=batch * n
     )
     assert_matches(ours, theirs)
@@ -255,12 +271,7 @@ def test_property_occlusion(shape, n, data):
 @pytest.fixture(scope="module")
 def efficientnet():
     model, x = zoo("efficientnet-lite0", "chelsea.png")
-
-    def forward(z: torch.Tensor) -> torch.Tensor:
-        """The network on the memory layout ours runs it on: the same float rounding."""
-        return model(z.contiguous(memory_format=torch.channels_last))
-
-    return model, x, forward
+    return model, x, in_our_layout(model)
 
 
 EGYPTIAN_CAT, TIGER_CAT = 285, 282
