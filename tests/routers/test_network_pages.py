@@ -134,8 +134,7 @@ def test_view_tabs_appear_once_their_routes_exist():
     ]
     with TestClient(app) as client:
         html = client.get("/networks/lenet5").text
-        tabs_html = re.search(r'<div class="view-tabs".*?</div>', html, re.S).group(0)
-        assert 'href="/networks/lenet5/saliency"' not in tabs_html  # no route yet: no tab
+        assert 'class="view-tabs"' not in html  # one view only: no tab bar
         extra = APIRouter()
 
         @extra.get("/networks/{name}/saliency")
@@ -148,10 +147,18 @@ def test_view_tabs_appear_once_their_routes_exist():
         tabs = network_tabs(request, "lenet5", "explorer")
         assert [(t["slug"], t["href"], t["current"]) for t in tabs] == [
             ("explorer", "/networks/lenet5", True),
-            ("filters", "/networks/lenet5/filters", False),
             ("saliency", "/networks/lenet5/saliency", False),
         ]
         html = client.get("/networks/lenet5").text
         tabs_html = re.search(r'<div class="view-tabs".*?</div>', html, re.S).group(0)
         assert 'href="/networks/lenet5" aria-current="page">Layer by layer' in tabs_html
         assert 'href="/networks/lenet5/saliency">Saliency' in tabs_html
+
+
+def test_every_view_is_a_tab_of_every_network(client):
+    for name in ("lenet5", "simple-cnn", "efficientnet-lite0"):
+        html = client.get(f"/networks/{name}/filters").text
+        tabs_html = re.search(r'<div class="view-tabs".*?</div>', html, re.S).group(0)
+        assert f'href="/networks/{name}">Layer by layer' in tabs_html
+        assert f'href="/networks/{name}/filters" aria-current="page">Learned filters' in tabs_html
+        assert f'href="/networks/{name}/saliency">Saliency' in tabs_html
