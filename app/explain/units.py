@@ -79,7 +79,7 @@ class ConvUnit:
     layer: str
     position: tuple[int, int, int]  # (channel, row, column) in the layer's output
     input_channels: tuple[int, ...]  # which input channels it reads (one group)
-    window: torch.Tensor  # (C_g, kh, kw) the padded input under the kernel
+    window: torch.Tensor  # (C_g, kh, kw) the padded input under the kernel's taps
     window_origin: tuple[int, int]  # top-left of the window in the layer's unpadded input
     kernel: torch.Tensor  # (C_g, kh, kw)
     dilation: tuple[int, int]
@@ -91,7 +91,9 @@ class ConvUnit:
     receptive_field: tuple[int, int, int, int]  # (top, left, bottom, right) in the input
 
     def trace(self) -> ConvTrace:
-        """This unit as a one-step convolution-playground trace (float64)."""
+        """This unit as a one-step convolution-playground trace (float64). ``window`` holds
+        the taps the kernel reads (every ``dilation``-th pixel), so the trace multiplies it
+        with the kernel as it is, undilated."""
         c, kh, kw = self.kernel.shape
         limits = TraceLimits(
             max_channels=c, max_out_channels=1, max_size=max(self.window.shape[1:]),
@@ -101,7 +103,6 @@ class ConvUnit:
             self.window.double(),
             self.kernel[None].double(),
             torch.tensor([self.bias], dtype=torch.float64),
-            dilation=list(self.dilation),
             limits=limits,
         )
 

@@ -184,3 +184,28 @@ def test_pool_units_refuse_other_layers():
         pool_unit(model, x, summary, "conv1", (0, 0, 0))
     with pytest.raises(ValueError, match="row must be from 0 to 13 in pool1"):
         pool_unit(model, x, summary, "pool1", (0, 14, 0))
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.integers(0, 2), st.data())
+def test_a_dilated_unit_and_its_trace_match_conv2d(dh, dw, stride, padding, data):
+    torch.manual_seed(dh * 100 + dw * 10 + stride)
+    conv = torch.nn.Conv2d(2, 3, 3, stride=stride, padding=padding, dilation=(dh, dw))
+    model = torch.nn.Sequential(conv, torch.nn.ReLU()).eval().requires_grad_(False)  # as the zoo
+    x = torch.randn(2, 12, 12)
+    summary = summarize(model, (2, 12, 12))
+    _, rows, cols = summary.layer("0").output_shape
+    position = (
+        data.draw(st.integers(0, 2)),
+        data.draw(st.integers(0, rows - 1)),
+        data.draw(st.integers(0, cols - 1)),
+    )
+    unit = conv_unit(model, x, summary, "0", position)
+    expected = float(
+        F.conv2d(x[None], conv.weight, conv.bias, stride, padding, (dh, dw))[(0, *position)]
+    )
+    assert unit.value == pytest.approx(expected, abs=1e-5)
+    assert unit.window.shape == (2, 3, 3)  # the taps the kernel reads, every dilation-th pixel
+    trace = unit.trace()
+    assert float(trace.output) == pytest.approx(expected, abs=1e-5)
+    assert len(trace.to_dict()["steps"][0]["terms"]) == 2 * 3 * 3
