@@ -27,7 +27,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from app import filterviews
-from app.errors import unprocessable
 from app.explain import maximize, topdigits
 from app.explain.progress import Progress
 from app.imagestore import ImageStore
@@ -278,10 +277,7 @@ async def maximize_channel(
     client that goes away stops it); pages use `.../maximize/jobs`. A setting over its cap,
     an unknown layer or a channel out of range is a 422 saying which."""
     key, run = await _maximize_job(request, pool, name, layer, channel, body or MaximizeSettings())
-    try:
-        result = await run_job(request, jobs, key, run)
-    except ValueError as error:
-        raise unprocessable(error) from error
+    result = await run_job(request, jobs, key, run)
     return JSONBytes(await pool.run(filterviews.maximized_result, result))
 
 
@@ -335,10 +331,7 @@ async def top_digits(
     `data:` URL, 2-pixel gaps). The first request scans the sample (seconds; later ones
     are instant). A model not trained on MNIST is a 422."""
     key, run = await _top_digits_job(pool, name, layer, channel)
-    try:
-        result = await run_job(request, jobs, key, run)
-    except ValueError as error:
-        raise unprocessable(error) from error
+    result = await run_job(request, jobs, key, run)
     return JSONBytes(await pool.run(filterviews.top_digits_result, result))
 
 

@@ -68,15 +68,17 @@ async def run_job(
 ) -> Any:
     """The result of the job for ``key``, claimed for the duration of this request.
 
-    The computation's own exception is raised again (a ``ValueError`` for the caller to
-    turn into a 422). When the client goes away, the claim is released (the worker stops at
-    its next batch unless someone else wants the result) and the request ends with a 499
-    that nobody reads."""
+    A ``ValueError`` of the computation (a bad setting found while it ran) is the 422 with
+    its sentence, as :func:`job_result` answers it; any other exception is raised again.
+    When the client goes away, the claim is released (the worker stops at its next batch
+    unless someone else wants the result) and the request ends with a 499 nobody reads."""
     async with jobs.claim(key, fn, **kwargs) as job:
         try:
             return await jobs.wait(job, disconnected=request.is_disconnected)
         except Cancelled as error:
             raise HTTPException(499, detail=f"Stopped: {error}") from None
+        except ValueError as error:
+            raise unprocessable(error) from error
 
 
 def _job(jobs: Jobs, job_id: str) -> Job:

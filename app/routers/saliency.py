@@ -208,10 +208,7 @@ async def saliency_map(
         settings.max_upload_parts,
     )  # fmt: skip
     fn = computation(spec.name, query, ready.image, request.app.state.device)
-    try:
-        result = await run_job(request, jobs, ready.key, fn)
-    except ValueError as error:
-        raise unprocessable(error) from error
+    result = await run_job(request, jobs, ready.key, fn)
     body = await run_in_threadpool(encode, result, format)  # not behind the long jobs
     media = "image/png" if format == "png" else "application/json"
     return Response(body, media_type=media, headers={"x-image-id": ready.image.id})

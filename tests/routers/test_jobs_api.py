@@ -11,7 +11,6 @@ import pytest
 from fastapi import APIRouter, Request
 from fastapi.testclient import TestClient
 
-from app.errors import unprocessable
 from app.main import create_app
 from app.routers.jobs import run_job, start_job
 from app.settings import Settings
@@ -59,12 +58,9 @@ def start(name: str, jobs: JobsDep):  # type: ignore[no-untyped-def]
 
 @jobs_router.post("/test/run/{name}")
 async def run(name: str, request: Request, jobs: JobsDep):  # type: ignore[no-untyped-def]
-    try:
-        result = await run_job(
-            request, jobs, ("test", name), failing if name == "failing" else work(name)
-        )
-    except ValueError as error:
-        raise unprocessable(error) from error
+    result = await run_job(
+        request, jobs, ("test", name), failing if name == "failing" else work(name)
+    )
     return result.to_dict()
 
 
