@@ -63,12 +63,18 @@ export function loadImage(src) {
   });
 }
 
-// Wraps a request function so that starting a new call aborts the previous one.
+// Wraps a request function so that starting a new call aborts the previous one;
+// `.cancel()` aborts the last one without starting another.
 export function latestOnly(request) {
   let controller = null;
-  return async (...args) => {
+  const call = async (...args) => {
     if (controller) controller.abort();
     controller = new AbortController();
     return request(...args, controller.signal);
   };
+  call.cancel = () => {
+    if (controller) controller.abort();
+    controller = null;
+  };
+  return call;
 }

@@ -7,7 +7,8 @@
 //   pad.clear();
 //
 // While a stroke goes on, `onDraw(false)` is called at most every THROTTLE_MS; when the pen
-// lifts, `onDraw(true)`. `onClear()` after clear().
+// lifts, `onDraw(true)`; never for a canvas with no ink on it, which the server would refuse
+// as empty ("there is no digit in it"). `onClear()` after clear().
 
 const INK = "#ffffff";
 const PAPER = "#000000";
@@ -15,7 +16,7 @@ const LINE_WIDTH = 0.08; // of the canvas side: MNIST strokes are about 2 of 28 
 const THROTTLE_MS = 120;
 
 export function createDigitCanvas(canvas, { onDraw, onClear = () => {} }) {
-  const context = canvas.getContext("2d");
+  const context = canvas.getContext("2d", { willReadFrequently: true }); // hasInk() reads it
   let drawing = false;
   let empty = true;
   let last = null;
@@ -36,9 +37,16 @@ export function createDigitCanvas(canvas, { onDraw, onClear = () => {} }) {
     };
   }
 
+  // A dot where the pen touches down: a zero-length stroke draws nothing in some browsers.
+  function dot(at) {
+    context.fillStyle = INK;
+    context.beginPath();
+    context.arc(at.x, at.y, (LINE_WIDTH * canvas.width) / 2, 0, 2 * Math.PI);
+    context.fill();
+  }
+
   function segment(from, to) {
     context.strokeStyle = INK;
-    context.fillStyle = INK;
     context.lineWidth = LINE_WIDTH * canvas.width;
     context.lineCap = "round";
     context.lineJoin = "round";
@@ -48,17 +56,26 @@ export function createDigitCanvas(canvas, { onDraw, onClear = () => {} }) {
     context.stroke();
   }
 
+  // Whether any pixel holds ink: what the server checks before it classifies a drawing.
+  function hasInk() {
+    const { data } = context.getImageData(0, 0, canvas.width, canvas.height);
+    for (let i = 0; i < data.length; i += 4) {
+      if (data[i] || data[i + 1] || data[i + 2]) return true;
+    }
+    return false;
+  }
+
+  function send(final) {
+    lastSent = performance.now();
+    if (hasInk()) onDraw(final);
+  }
+
   function changed() {
     empty = false;
     canvas.dataset.state = "drawn";
-    const now = performance.now();
     clearTimeout(timer);
-    if (now - lastSent >= THROTTLE_MS) {
-      lastSent = now;
-      onDraw(false);
-    } else {
-      timer = setTimeout(() => { lastSent = performance.now(); onDraw(false); }, THROTTLE_MS);
-    }
+    if (performance.now() - lastSent >= THROTTLE_MS) send(false);
+    else timer = setTimeout(() => send(false), THROTTLE_MS);
   }
 
   canvas.addEventListener("pointerdown", (event) => {
@@ -66,7 +83,7 @@ export function createDigitCanvas(canvas, { onDraw, onClear = () => {} }) {
     canvas.setPointerCapture(event.pointerId);
     drawing = true;
     last = point(event);
-    segment(last, last);
+    dot(last);
     changed();
   });
   canvas.addEventListener("pointermove", (event) => {
@@ -83,8 +100,7 @@ export function createDigitCanvas(canvas, { onDraw, onClear = () => {} }) {
     if (!drawing) return;
     drawing = false;
     clearTimeout(timer);
-    lastSent = performance.now();
-    onDraw(true);
+    send(true);
   };
   canvas.addEventListener("pointerup", finish);
   canvas.addEventListener("pointercancel", finish);

@@ -9,8 +9,10 @@
 //   const maps = await input.withImage((id) => getJSON(`...?image=${id}`));
 //
 // `onChange(final)`: a new sample or upload (final = true), or the drawing changed
-// (final = false while the pen moves, true when it lifts). `withImage` uploads a drawing
-// again when the server has forgotten it (404), as the picker does for a file.
+// (final = false while the pen moves, true when it lifts). `onClear()`: the drawing was
+// wiped; there is no input (`id` is null) until the next stroke or a sample is picked.
+// `withImage` uploads a drawing again when the server has forgotten it (404), as the
+// picker does for a file.
 
 import { ApiError, postForm } from "./api.js";
 import { createDigitCanvas } from "./digit-canvas.js";
@@ -18,13 +20,16 @@ import { createImagePicker } from "./upload.js";
 
 const DRAWING = "your drawing";
 
-export function createNetworkInput({ pickerRoot, canvas = null, onChange }) {
+export function createNetworkInput({ pickerRoot, canvas = null, onChange, onClear = () => {} }) {
   let drawing = null; // { blob, id } while the drawing is the input
+  let cleared = false; // the drawing was wiped: no input until the next stroke
   let version = 0; // increases with every change of the drawing
+  let wiped = 0; // the version at the last clear: drawings read before it are dropped
 
   const picker = createImagePicker(pickerRoot, {
     onChange() {
       drawing = null;
+      cleared = false;
       onChange(true);
     },
   });
@@ -34,9 +39,18 @@ export function createNetworkInput({ pickerRoot, canvas = null, onChange }) {
       version += 1;
       const mine = version;
       const blob = await pad.toBlob();
+      if (mine < wiped) return; // cleared while the drawing was read
       if (mine !== version && !final) return; // a newer drawing is on its way
       drawing = { blob, id: null };
+      cleared = false;
       onChange(final);
+    },
+    onClear() {
+      version += 1;
+      wiped = version;
+      drawing = null;
+      cleared = true;
+      onClear();
     },
   });
 
@@ -53,10 +67,16 @@ export function createNetworkInput({ pickerRoot, canvas = null, onChange }) {
     picker,
     pad,
     get isDrawing() { return drawing !== null; },
-    // The current image id (null for a drawing the server has not answered for yet).
-    get id() { return drawing ? drawing.id : picker.id; },
+    get isEmpty() { return cleared; },
+    // The current image id (null for a drawing the server has not answered for yet, and
+    // after the drawing was cleared).
+    get id() {
+      if (cleared) return null;
+      return drawing ? drawing.id : picker.id;
+    },
     select(id) {
       drawing = null;
+      cleared = false;
       picker.select(id);
     },
     // The body of a prediction request: the drawing as a file, or the image's id.

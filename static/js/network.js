@@ -41,6 +41,7 @@ const input = createNetworkInput({
   pickerRoot: $("picker"),
   canvas: $("digit-canvas"),
   onChange: (final) => refresh(final),
+  onClear: () => showEmpty(),
 });
 
 const maps = createFeatureMaps($("layers"), {
@@ -85,6 +86,7 @@ async function refresh(final) {
   try {
     const data = await predict(input.form());
     input.adopt(data.image);
+    document.querySelectorAll("#stage .placeholder").forEach((note) => note.remove());
     drawPredictions($("prediction-plot"), data.predictions, {
       width: $("prediction-plot").clientWidth || 420,
       onPick: (index) => openInspector({ layer: LAYERS[LAYERS.length - 1].name, index, softmax: true }),
@@ -97,7 +99,7 @@ async function refresh(final) {
     seen = { id: data.image, img };
     drawSeen();
   } catch (error) {
-    if (error.name === "AbortError") return;
+    if (error.name === "AbortError" || input.isEmpty) return;
     $("error").hidden = false;
     $("error").textContent = errorText(error);
     stage.classList.add("stale");
@@ -111,6 +113,32 @@ async function refresh(final) {
   stage.dataset.image = input.id; // what the prediction shown is of
   stage.dataset.final = String(final); // false while the pen is still drawing
   stage.dataset.state = "ready";
+}
+
+function placeholder(div, text) {
+  window.Plotly.purge(div);
+  const note = document.createElement("p");
+  note.className = "hint placeholder";
+  note.textContent = text;
+  div.replaceChildren(note);
+}
+
+// The drawing was cleared: no prediction, no picture, the maps dimmed until the next stroke.
+function showEmpty() {
+  predict.cancel();
+  fetchSeen.cancel();
+  if (dialog.open) closeInspector();
+  placeholder($("prediction-plot"), "Draw a digit: the prediction follows your pen.");
+  placeholder($("seen-plot"), "Nothing drawn yet.");
+  $("prediction-note").textContent = "";
+  $("error").hidden = true;
+  seen = null;
+  labels = null;
+  maps.setImage(null);
+  stage.classList.remove("stale");
+  stage.dataset.image = "";
+  stage.dataset.state = "empty";
+  saveURL();
 }
 
 function fieldShapes(div) {
@@ -173,7 +201,7 @@ async function openInspector(found) {
     const unit = await input.withImage((id) => fetchUnit(unitURL(query, id)));
     showUnit(unit, found);
   } catch (error) {
-    if (error.name === "AbortError") return;
+    if (error.name === "AbortError" || input.isEmpty) return;
     $("inspector-error").hidden = false;
     $("inspector-error").textContent = errorText(error);
     body.dataset.state = "error";

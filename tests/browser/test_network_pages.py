@@ -113,6 +113,8 @@ def test_the_zoo_shows_a_card_per_model(page):
 
 
 def test_draw_a_digit_and_the_prediction_follows_the_pen(page):
+    refused: list[str] = []  # no request for an empty drawing, nor any other refusal
+    page.on("response", lambda r: refused.append(r.url) if r.status >= 400 else None)
     page.goto("/networks/lenet5")
     ready(page)
     expect(page.locator("#prediction-note")).to_have_text(
@@ -132,15 +134,31 @@ def test_draw_a_digit_and_the_prediction_follows_the_pen(page):
     page.wait_for_function(f"() => location.search.includes('image={one}')")
     expect(page.locator("#picker [data-role=sample]")).to_have_value("upload")
 
-    # clear and draw a "0", then a "7"
+    # Clear wipes the prediction and what the network sees; no request is sent for it
     page.click("#draw-clear")
     expect(page.locator("#digit-canvas")).to_have_attribute("data-state", "empty")
+    expect(page.locator("#stage")).to_have_attribute("data-state", "empty")
+    expect(page.locator("#prediction-note")).to_have_text("")
+    expect(page.locator("#prediction-plot .bars .point")).to_have_count(0)
+    expect(page.locator("#seen-plot .main-svg")).to_have_count(0)
+    expect(page.locator("#seen-plot")).to_have_text("Nothing drawn yet.")
+    page.wait_for_function("() => !location.search.includes('image=')")
+    page.evaluate("() => window.scrollTo(0, 0)")
+    screenshot(page, "network-draw-cleared", full_page=False)
+    # a tap is a dot of ink: a drawing the server can classify, not an empty one
+    stroke(page, [(0.5, 0.5)])
+    dot = drawn(page, one)
+    expect(page.locator("#prediction-plot .bars .point")).to_have_count(10)
+    page.click("#draw-clear")
+    expect(page.locator("#stage")).to_have_attribute("data-state", "empty")
+
+    # draw a "0", then a "7"
     circle = [
         (0.5 + 0.22 * math.sin(t / 24 * 2 * math.pi), 0.5 - 0.32 * math.cos(t / 24 * 2 * math.pi))
         for t in range(25)
     ]
     stroke(page, circle)
-    zero = drawn(page, one)
+    zero = drawn(page, dot)
     expect(page.locator("#prediction-note")).to_have_text(re.compile(r"^0, "))
     page.click("#draw-clear")
     stroke(page, [(0.28, 0.2), (0.72, 0.2), (0.45, 0.82)])
@@ -157,6 +175,7 @@ def test_draw_a_digit_and_the_prediction_follows_the_pen(page):
     expect(page.locator("#maps-0 .map-tile")).to_have_count(6)
     page.evaluate("() => window.scrollTo(0, 0)")
     screenshot(page, "network-draw")
+    assert refused == []
 
 
 def test_click_an_activation_to_see_its_receptive_field_and_computation(page):
@@ -285,7 +304,11 @@ def fmt4(value: float) -> str:
 def test_efficientnet_on_the_cat_with_wide_layers_paged(page):
     page.goto("/networks/efficientnet-lite0")
     ready(page)
-    expect(page.locator("#prediction-note")).to_have_text("Egyptian cat, 38.4%")
+    top = classify("efficientnet-lite0", sample("chelsea.png"), k=1)[0]
+    assert top.label == "Egyptian cat"
+    expect(page.locator("#prediction-note")).to_have_text(
+        f"Egyptian cat, {percent(top.probability)}"
+    )
     expect(page.locator("#prediction-plot .bars .point")).to_have_count(5)
     open_section(page, 8)  # blocks.1.expand.conv: 96 maps of 112×112
     section = page.locator("#maps-8")
