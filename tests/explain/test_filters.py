@@ -25,6 +25,7 @@ from app.explain.filters import (
 )
 from app.nets.registry import get_model, get_model_spec
 from tests.utils.samples import sample
+from tests.utils.tolerance import approx, assert_close, magnitude, network_terms
 
 LENET = get_model("lenet5")
 EFFICIENTNET = get_model("efficientnet-lite0")
@@ -110,7 +111,7 @@ def test_deeper_filters_per_input_channel_on_a_diverging_scale_centred_at_zero()
 def test_the_layer_scale_stops_at_the_99th_percentile():
     layer = describe(EFFICIENTNET, "head.conv")
     magnitude = EFFICIENTNET.head.conv.weight.detach().abs().flatten().double()
-    assert layer.limit == pytest.approx(float(torch.quantile(magnitude, 0.99)))
+    assert layer.limit == float(torch.quantile(magnitude, 0.99))  # the same computation
     assert layer.limit < float(magnitude.max())
 
 
@@ -144,7 +145,9 @@ def test_sorted_by_norm_strongest_first():
     first = tile(pixels(result.png), 0, result.columns, 5, 5)
     strongest = tile(pixels(gallery(LENET, "conv1").png), result.order[0], result.columns, 5, 5)
     np.testing.assert_array_equal(first, strongest)
-    assert result.to_dict()["layer"]["norms"] == pytest.approx(norms.tolist())
+    # float32: a sum of C_in·kh·kw squares (no cancellation) and a square root
+    terms = LENET.conv1.weight[0].numel() + 1
+    assert result.to_dict()["layer"]["norms"] == approx(norms.tolist(), terms=terms)
 
 
 def test_a_filters_numbers():
@@ -154,9 +157,10 @@ def test_a_filters_numbers():
         "range",
     }  # fmt: skip
     assert detail["weights"] == LENET.conv2.weight[4].tolist()
-    assert detail["bias"] == pytest.approx(float(LENET.conv2.bias[4]))
+    assert detail["bias"] == float(LENET.conv2.bias[4])  # copied
     assert detail["input_channels"] == list(range(6))
-    assert detail["norm"] == pytest.approx(float(LENET.conv2.weight[4].norm()))
+    terms = LENET.conv2.weight[4].numel() + 1  # float32 Σ w² and its square root
+    assert detail["norm"] == approx(float(LENET.conv2.weight[4].norm()), terms=terms)
     assert filter_detail(EFFICIENTNET, "stem.conv", 0).bias is None  # BatchNorm follows
 
 
@@ -170,18 +174,21 @@ def test_a_filters_feature_map_is_its_convolution(layer, data):
         before = {"conv1": x[None], "conv2": LENET.pool1(LENET.tanh1(LENET.conv1(x[None])))}
         if layer == "conv3":
             before["conv3"] = LENET.pool2(LENET.tanh2(LENET.conv2(before["conv2"])))
-    expected = F.conv2d(
-        before[layer], module.weight[index : index + 1], module.bias[index : index + 1]
-    )
-    torch.testing.assert_close(feature_map(LENET, x, layer, index), expected[0, 0])
+    weight, bias = module.weight[index : index + 1], module.bias[index : index + 1]
+    expected = F.conv2d(before[layer], weight, bias)
+    # float32: every layer up to this one (the same modules, but one filter's convolution
+    # may take another kernel than the whole layer's), relative to what its products add up to
+    terms = network_terms(LENET, upto=layer)
+    scale = magnitude(F.conv2d, before[layer], weight, bias)
+    assert_close(feature_map(LENET, x, layer, index), expected[0, 0], terms=terms, scale=scale)
 
 
 def test_the_stem_filters_feature_map_on_the_cat():
     x = get_model_spec("efficientnet-lite0").preprocess(sample("chelsea.png"))
     value = feature_map(EFFICIENTNET, x, "stem.conv", 5)
     assert value.shape == (112, 112)
-    with torch.inference_mode():
-        torch.testing.assert_close(value, EFFICIENTNET.stem.conv(x[None])[0, 5])
+    with torch.inference_mode():  # the same module on the same input
+        assert torch.equal(value, EFFICIENTNET.stem.conv(x[None])[0, 5])
 
 
 @pytest.mark.parametrize(

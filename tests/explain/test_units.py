@@ -12,12 +12,28 @@ from app.explain.units import conv_unit, dense_unit, pool_unit, softmax_steps
 from app.nets.registry import get_model, get_model_spec
 from app.nets.summary import summarize
 from tests.utils.samples import sample
+from tests.utils.tolerance import approx, assert_close, network_terms
 
 
 def setup(name: str, image: str):
     spec = get_model_spec(name)
     model = get_model(name)
     return model, spec.preprocess(sample(image)), summarize(model, spec.input_shape)
+
+
+def conv_bound(unit) -> tuple[int, float]:  # type: ignore[no-untyped-def]
+    """A convolution unit's float32 sum: its window·kernel products and the bias (terms),
+    and the magnitude they add up to (scale)."""
+    products = (unit.window.double() * unit.kernel.double()).abs().sum()
+    return unit.window.numel() + 1, float(products) + abs(unit.bias)
+
+
+def batch_norm_bound(bn, channel: int, value: float) -> tuple[int, float]:  # type: ignore[no-untyped-def]
+    """Eval-mode BatchNorm of ``value``, (x − mean)·γ/√(var + ε) + β: var + ε, the root, the
+    quotient, the products and sums (terms), and the magnitude of what they add up (scale)."""
+    factor = abs(float(bn.weight[channel])) / float((bn.running_var[channel] + bn.eps).sqrt())
+    mean, beta = abs(float(bn.running_mean[channel])), abs(float(bn.bias[channel]))
+    return 8, (abs(value) + mean) * factor + beta
 
 
 LENET = setup("lenet5", "mnist-3.png")
@@ -35,12 +51,14 @@ def test_a_lenet_conv2_unit_is_its_window_times_its_kernel(channel, i, j):
     assert torch.equal(unit.window, pool1[:, i : i + 5, j : j + 5])
     assert torch.equal(unit.kernel, model.conv2.weight[channel])
     assert unit.input_channels == tuple(range(6))
-    torch.testing.assert_close(unit.partials, (unit.window * unit.kernel).sum(dim=(1, 2)))
-    assert unit.value == pytest.approx(unit.output, abs=1e-5)
+    assert torch.equal(unit.partials, (unit.window * unit.kernel).sum(dim=(1, 2)))
+    terms, scale = conv_bound(unit)  # two float32 sums of the same 150 products and the bias
+    assert unit.value == approx(unit.output, terms=terms, scale=scale)
     reference = F.conv2d(pool1[None], model.conv2.weight, model.conv2.bias)[0, channel, i, j]
-    assert unit.output == pytest.approx(float(reference), abs=1e-5)
+    assert unit.output == approx(float(reference), terms=terms, scale=scale)
     assert [(s.layer, s.type) for s in unit.after] == [("tanh2", "Tanh")]
-    assert unit.after[0].value == pytest.approx(float(torch.tanh(reference)), abs=1e-6)
+    # tanh moves no value further than its input moved, and rounds once more
+    assert unit.after[0].value == approx(float(torch.tanh(reference)), terms=terms + 1, scale=scale)
     assert unit.receptive_field == (2 * i, 2 * j, 2 * i + 14, 2 * j + 14)
 
 
@@ -52,14 +70,18 @@ def test_efficientnet_stem_units_with_tensorflow_padding(position):
     padded = F.pad(x, (0, 1, 0, 1))  # SAME, stride 2 on 224: one zero row/column after
     assert torch.equal(unit.window, padded[:, 2 * i : 2 * i + 3, 2 * j : 2 * j + 3])
     assert unit.window_origin == (2 * i, 2 * j)
-    assert unit.value == pytest.approx(unit.output, abs=1e-4)
+    terms, scale = conv_bound(unit)
+    assert unit.value == approx(unit.output, terms=terms, scale=scale)
     bn = model.stem.bn
     normalised = (unit.output - float(bn.running_mean[channel])) / float(
         (bn.running_var[channel] + bn.eps).sqrt()
     ) * float(bn.weight[channel]) + float(bn.bias[channel])
     assert [s.layer for s in unit.after] == ["stem.bn", "stem.act"]
-    assert unit.after[0].value == pytest.approx(normalised, abs=1e-4)
-    assert unit.after[1].value == pytest.approx(min(max(normalised, 0), 6), abs=1e-4)
+    # the layer's BatchNorm of the very output (float32) against this one (float64)
+    bn_terms, bn_scale = batch_norm_bound(bn, channel, unit.output)
+    assert unit.after[0].value == approx(normalised, terms=bn_terms, scale=bn_scale)
+    relu6 = min(max(normalised, 0), 6)  # moves no value further than its input moved
+    assert unit.after[1].value == approx(relu6, terms=bn_terms, scale=bn_scale)
     numbers = unit.after[0].numbers  # what the page writes into (x − mean) / √(var + ε) · γ + β
     assert numbers == {
         "mean": float(bn.running_mean[channel]),
@@ -69,24 +91,24 @@ def test_efficientnet_stem_units_with_tensorflow_padding(position):
         "beta": float(bn.bias[channel]),
     }
     written = (unit.output - numbers["mean"]) / (numbers["var"] + numbers["eps"]) ** 0.5
-    assert written * numbers["gamma"] + numbers["beta"] == pytest.approx(
-        unit.after[0].value, abs=1e-4
-    )
+    written = written * numbers["gamma"] + numbers["beta"]
+    assert written == approx(unit.after[0].value, terms=bn_terms, scale=bn_scale)
     assert unit.after[1].numbers is None
-    trace = unit.trace()
+    trace = unit.trace()  # float64 from the float32 window and kernel
     assert trace.output.shape == (1, 1, 1)
-    assert float(trace.output) == pytest.approx(unit.value, abs=1e-4)
+    assert float(trace.output) == approx(unit.value, terms=terms, scale=scale)
     step = trace.to_dict()["steps"][0]
-    assert len(step["terms"]) == 27 and step["partials"] == pytest.approx(
-        unit.partials.tolist(), abs=1e-5
-    )
+    per_channel = float((unit.window * unit.kernel).abs().sum(dim=(1, 2)).max())
+    assert len(step["terms"]) == 27
+    assert step["partials"] == approx(unit.partials.tolist(), terms=3 * 3, scale=per_channel)
 
 
 def test_a_depthwise_unit_reads_one_channel():
     model, x, summary = EFFICIENTNET
     unit = conv_unit(model, x, summary, "blocks.4.depthwise.conv", (100, 10, 20))
     assert unit.input_channels == (100,) and unit.window.shape == (1, 5, 5)
-    assert unit.value == pytest.approx(unit.output, abs=1e-4)
+    terms, scale = conv_bound(unit)
+    assert unit.value == approx(unit.output, terms=terms, scale=scale)
     assert [s.layer for s in unit.after] == ["blocks.4.depthwise.bn", "blocks.4.depthwise.act"]
 
 
@@ -115,12 +137,15 @@ def test_a_dense_unit_of_lenet():
                 )
             )
         ).flatten(1)[0]
-    torch.testing.assert_close(unit.inputs, flat)
-    torch.testing.assert_close(unit.products, flat * model.fc1.weight[7])
-    assert unit.value == pytest.approx(
-        float(F.linear(flat, model.fc1.weight, model.fc1.bias)[7]), abs=1e-5
-    )
-    assert unit.output == pytest.approx(unit.value, abs=1e-5)
+    # float32 through every layer up to the flatten, maybe in other kernels
+    assert_close(unit.inputs, flat, terms=network_terms(model, upto="flatten"))
+    assert torch.equal(unit.products, unit.inputs * model.fc1.weight[7])  # the same products
+    # the 120 products and the bias, after every earlier layer's roundings
+    terms = network_terms(model, upto="fc1")
+    scale = float((flat * model.fc1.weight[7]).abs().sum() + model.fc1.bias[7].abs())
+    expected = float(F.linear(flat, model.fc1.weight, model.fc1.bias)[7])
+    assert unit.value == approx(expected, terms=terms, scale=scale)
+    assert unit.output == approx(unit.value, terms=120 + 1, scale=scale)  # the same inputs
     assert [s.layer for s in unit.after] == ["tanh4"]
     assert dense_unit(model, x, summary, "fc2", 3).after == ()
 
@@ -129,9 +154,12 @@ def test_softmax_written_out():
     logits = torch.tensor([2.0, -1.0, 0.5, 30.0])
     steps = softmax_steps(logits)
     assert steps["max"] == 30.0
-    assert sum(steps["probabilities"]) == pytest.approx(1.0)
-    assert steps["probabilities"] == pytest.approx(torch.softmax(logits.double(), 0).tolist())
-    assert steps["exp"][3] == 1.0 and steps["sum"] == pytest.approx(sum(steps["exp"]))
+    # float64: each probability an exp, a sum of 4 and a quotient; then their sum of 4
+    assert sum(steps["probabilities"]) == approx(1.0, terms=4 + 2 + 4, dtype=torch.float64)
+    expected = torch.softmax(logits.double(), 0).tolist()
+    assert steps["probabilities"] == approx(expected, terms=4 + 2, dtype=torch.float64)
+    total = sum(steps["exp"])  # 4 positive terms, summed in another order
+    assert steps["exp"][3] == 1.0 and steps["sum"] == approx(total, terms=4, dtype=torch.float64)
 
 
 @settings(max_examples=30, deadline=None)
@@ -162,8 +190,10 @@ def test_an_average_pool_unit_is_the_mean_of_its_window(channel, i, j):
         pooled = F.avg_pool2d(tanh1, 2)
     assert torch.equal(unit.window, tanh1[0, channel, 2 * i : 2 * i + 2, 2 * j : 2 * j + 2])
     assert unit.kind == "average" and unit.winner is None and unit.divisor == 4
-    assert unit.value == pytest.approx(float(pooled[0, channel, i, j]), abs=1e-6)
-    assert unit.output == pytest.approx(unit.value, abs=1e-6)
+    # float64 against float32: a sum of 4 values that may cancel, and the division
+    scale = float(unit.window.abs().mean())
+    assert unit.value == approx(float(pooled[0, channel, i, j]), terms=4 + 1, scale=scale)
+    assert unit.output == approx(unit.value, terms=4 + 1, scale=scale)
 
 
 def test_the_global_average_pool_of_efficientnet():
@@ -174,7 +204,9 @@ def test_the_global_average_pool_of_efficientnet():
     assert torch.equal(unit.window, head[0, 100])
     assert unit.divisor == 49 and unit.window_origin == (0, 0)
     expected = float(F.adaptive_avg_pool2d(head, 1)[0, 100, 0, 0])
-    assert unit.value == pytest.approx(expected, abs=1e-5)
+    # float64 against float32: a mean of 49 values, a sum that may cancel, and the division
+    scale = float(unit.window.abs().mean())
+    assert unit.value == approx(expected, terms=49 + 1, scale=scale)
     assert unit.receptive_field == (0, 0, 224, 224)
 
 
@@ -204,8 +236,9 @@ def test_a_dilated_unit_and_its_trace_match_conv2d(dh, dw, stride, padding, data
     expected = float(
         F.conv2d(x[None], conv.weight, conv.bias, stride, padding, (dh, dw))[(0, *position)]
     )
-    assert unit.value == pytest.approx(expected, abs=1e-5)
+    terms, scale = conv_bound(unit)
+    assert unit.value == approx(expected, terms=terms, scale=scale)
     assert unit.window.shape == (2, 3, 3)  # the taps the kernel reads, every dilation-th pixel
     trace = unit.trace()
-    assert float(trace.output) == pytest.approx(expected, abs=1e-5)
+    assert float(trace.output) == approx(expected, terms=terms, scale=scale)
     assert len(trace.to_dict()["steps"][0]["terms"]) == 2 * 3 * 3

@@ -11,6 +11,7 @@ from safetensors import safe_open
 
 from app import cli
 from app.nets.training import Recipe, augment, train
+from tests.utils.tolerance import assert_close
 
 
 @pytest.mark.slow
@@ -41,7 +42,10 @@ def test_augmentation_moves_digits_a_little_and_keeps_the_background():
     assert moved[:, :, :3].abs().max() == 0 and moved[:, :, -3:].abs().max() == 0  # border
     assert not torch.equal(moved, batch)
     still = replace(Recipe(), max_rotation_deg=0, max_scale=0, max_shift_px=0)
-    torch.testing.assert_close(augment(batch, still, gen), batch)
+    # the identity grid's sampling points are a few float32 roundings off pixel centres
+    # (coordinates up to 28 pixels), which bilinear sampling turns into values off by that
+    # much times the largest step between neighbours (1)
+    assert_close(augment(batch, still, gen), batch, terms=8, scale=28 * 1.0)
 
 
 def test_only_the_mnist_models_are_trained():

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from app.ops.arithmetic import conv_output_size
 from app.ops.conv import LIMITS, conv2d_trace
+from tests.utils.tolerance import approx, assert_close, magnitude
 
 pairs = st.one_of(st.integers(1, 3), st.tuples(st.integers(1, 3), st.integers(1, 3)))
 paddings = st.one_of(st.integers(0, 3), st.tuples(st.integers(0, 3), st.integers(0, 3)))
@@ -48,7 +49,10 @@ def test_output_equals_conv2d(config):
         x, weight, bias, stride=stride, padding=padding, dilation=dilation, flip=flip
     )
     expected = reference(x, weight, bias, stride, padding, dilation, flip)
-    torch.testing.assert_close(trace.output, expected, rtol=1e-12, atol=1e-12)
+    # float64 sums of C_in·kh·kw products and the bias, in another order than F.conv2d's
+    terms = weight[0].numel() + 1
+    scale = magnitude(reference, x, weight, bias, stride, padding, dilation, flip)
+    assert_close(trace.output, expected, terms=terms, scale=scale)
 
 
 @settings(max_examples=150, deadline=None)
@@ -76,9 +80,16 @@ def test_every_step_reads_its_window_and_adds_up(config):
         terms = torch.tensor(step["terms"], dtype=torch.float64)
         assert torch.equal(terms[:, 0], window.reshape(-1))
         assert torch.equal(terms[:, 1], applied[o].reshape(-1))
-        products = (terms[:, 0] * terms[:, 1]).reshape(in_c, -1).sum(1)
-        torch.testing.assert_close(torch.tensor(step["partials"], dtype=torch.float64), products)
-        assert step["value"] == pytest.approx(products.sum().item() + bias[o].item(), abs=1e-9)
+        products = terms[:, 0] * terms[:, 1]
+        partials = products.reshape(in_c, -1).sum(1)
+        size = (products.abs().reshape(in_c, -1).sum(1)).max().item()  # Σ|product| per channel
+        found = torch.tensor(step["partials"], dtype=torch.float64)
+        assert_close(found, partials, terms=kh * kw, scale=size)
+        total = partials.sum().item() + bias[o].item()
+        size = products.abs().sum().item() + abs(bias[o].item())
+        assert step["value"] == approx(
+            total, terms=in_c * kh * kw + 1, dtype=torch.float64, scale=size
+        )
         assert step["value"] == trace.output[o, i, j].item()
 
 

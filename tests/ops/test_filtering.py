@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from app import imaging
 from app.ops import filtering
 from app.ops.kernels import KERNELS
+from tests.utils.tolerance import approx, assert_close, magnitude
 
 CPU = torch.device("cpu")
 
@@ -24,6 +25,15 @@ def reference(x: torch.Tensor, kernel: torch.Tensor, stride, padding) -> torch.T
         for c in range(x.shape[0])
     ]
     return torch.stack(channels)
+
+
+def assert_conv(out: torch.Tensor, x: torch.Tensor, kernel: torch.Tensor, stride, padding) -> None:
+    """``out`` (float32) is ``reference``'s answer within float32 rounding of a sum of kh·kw
+    products, relative to the magnitude the products add up to (an edge kernel on a flat
+    patch sums large terms to 0)."""
+    expected = reference(x, kernel, stride, padding)
+    scale = magnitude(reference, x.double(), kernel.double(), stride, padding)
+    assert_close(out, expected, terms=kernel.numel(), dtype=torch.float32, scale=scale)
 
 
 @st.composite
@@ -54,7 +64,7 @@ def test_output_equals_conv2d_on_each_channel(case):
     expected = reference(prepared, torch.tensor(weights), stride, padding)
     assert out.shape == expected.shape
     assert out.shape[1:] == filtering.output_size(x.shape[1], x.shape[2], ks)
-    torch.testing.assert_close(out.double(), expected, rtol=1e-6, atol=1e-4)
+    assert_conv(out, prepared, torch.tensor(weights, dtype=torch.float64), stride, padding)
 
 
 @settings(max_examples=80, deadline=None)
@@ -67,12 +77,14 @@ def test_the_pixel_detail_is_the_output_and_its_weighted_sum(case, data):
     row = data.draw(st.integers(0, out.shape[1] - 1))
     col = data.draw(st.integers(0, out.shape[2] - 1))
     detail = filtering.pixel_detail(prepared, out, ks, row, col, filtering.value_range(out))
-    expected = reference(prepared, torch.tensor(weights), stride, padding)[:, row, col]
+    kernel = torch.tensor(weights, dtype=torch.float64)
+    expected = reference(prepared, kernel, stride, padding)[:, row, col]
+    scale = magnitude(reference, prepared.double(), kernel, stride, padding)
     assert detail["values"] == out[:, row, col].double().tolist()
     values = torch.tensor(detail["values"], dtype=torch.float64)
-    torch.testing.assert_close(values, expected, rtol=1e-6, atol=1e-4)
-    sums = torch.tensor(detail["sums"], dtype=torch.float64)
-    torch.testing.assert_close(sums, expected, rtol=1e-9, atol=1e-9)
+    assert_close(values, expected, terms=kernel.numel(), dtype=torch.float32, scale=scale)
+    sums = torch.tensor(detail["sums"], dtype=torch.float64)  # float64 on both sides
+    assert_close(sums, expected, terms=kernel.numel(), dtype=torch.float64, scale=scale)
     # the neighbourhood is what the kernel covered: the padded input's window
     padded = F.pad(prepared.double(), (padding[1], padding[1], padding[0], padding[0]))
     kh, kw = len(weights), len(weights[0])
@@ -81,7 +93,7 @@ def test_the_pixel_detail_is_the_output_and_its_weighted_sum(case, data):
     assert detail["window"] == window.to(torch.int64).tolist()
     assert (detail["top"], detail["left"]) == (top - padding[0], left - padding[1])
     products = torch.tensor(detail["products"], dtype=torch.float64)
-    torch.testing.assert_close(products, window * torch.tensor(weights).double())
+    assert torch.equal(products, window * kernel)  # the same float64 products
 
 
 def test_every_preset_applies_and_keeps_the_size_with_same_padding():
@@ -92,8 +104,8 @@ def test_every_preset_applies_and_keeps_the_size_with_same_padding():
         ks = filtering.kernel_settings(name, padding=[kh // 2, kw // 2])
         out = filtering.convolve(x, ks, CPU)
         assert out.shape == (3, 20, 30), name
-        expected = reference(x, torch.tensor(kernel.weights), (1, 1), (kh // 2, kw // 2))
-        torch.testing.assert_close(out.double(), expected, rtol=1e-6, atol=1e-3)
+        weights = torch.tensor(kernel.weights, dtype=torch.float64)  # the exact fractions
+        assert_conv(out, x, weights, (1, 1), (kh // 2, kw // 2))
 
 
 def test_identity_gives_the_image_back_and_box_blur_the_mean():
@@ -101,9 +113,10 @@ def test_identity_gives_the_image_back_and_box_blur_the_mean():
     ident = filtering.convolve(x, filtering.kernel_settings("identity", padding=1), CPU)
     assert torch.equal(ident, x.float())
     ks = filtering.kernel_settings([[1] * 3] * 3, normalize=True)
-    assert ks.raw_sum == 9 and float(ks.kernel.sum()) == pytest.approx(1)
+    # nine float64 ninths, each rounded once, and their sum; the float32 blur the same
+    assert ks.raw_sum == 9 and float(ks.kernel.sum()) == approx(1, terms=9 + 1, dtype=torch.float64)
     blur = filtering.convolve(x, ks, CPU)
-    assert blur[0, 0, 0].item() == pytest.approx(x[0, :3, :3].double().mean().item())
+    assert blur[0, 0, 0].item() == approx(x[0, :3, :3].double().mean().item(), terms=9 + 1)
 
 
 def test_gray_mode_uses_the_same_luma_as_the_pixels_page():

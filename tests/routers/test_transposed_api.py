@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import torch
 import torch.nn.functional as F
+
+from tests.utils.work import forbid_traces
 
 URL = "/api/transposed-convolution"
 SLIDE = {"input": [[1, 0], [2, 3]], "kernel": [[0, 1], [1, 0]], "stride": 2}
@@ -81,7 +81,7 @@ def test_channels_and_every_setting_match_conv_transpose2d(client):
         torch.tensor(data["bias"]).double(),
         dilation=(1, 2),
     )[0]
-    assert torch.allclose(equivalent, expected)
+    assert torch.equal(equivalent, expected)  # small integers and halves: exact in float64
 
 
 BAD = [
@@ -110,12 +110,11 @@ BAD = [
 
 
 @pytest.mark.parametrize(("body", "message"), BAD, ids=[m[:40] for _, m in BAD])
-def test_bad_input_gets_422_naming_the_problem_quickly(client, body, message):
-    started = time.perf_counter()
+def test_bad_input_gets_422_naming_the_problem_before_any_work(client, monkeypatch, body, message):
+    forbid_traces(monkeypatch)
     response = client.post(URL, json=body)
     assert response.status_code == 422, response.text
     assert message in response.json()["detail"]
-    assert time.perf_counter() - started < 1.0
 
 
 @pytest.mark.parametrize(

@@ -91,11 +91,12 @@ class Occlusion(Attribution):
             )
         return rows, cols
 
-    def _cover(self, first: list[int], size: int, device: torch.device) -> torch.Tensor:
-        """(positions, size) float: 1 where the square starting at each position lies."""
-        index = torch.arange(size, device=device)
-        start = torch.tensor(first, device=device)[:, None]
-        return ((index >= start) & (index < start + self.patch)).float()
+    def _cover(self, first: list[int], size: int, like: torch.Tensor) -> torch.Tensor:
+        """(positions, size) in ``like``'s dtype: 1 where the square starting at each
+        position lies."""
+        index = torch.arange(size, device=like.device)
+        start = torch.tensor(first, device=like.device)[:, None]
+        return ((index >= start) & (index < start + self.patch)).to(like.dtype)
 
     def attribute(
         self,
@@ -112,8 +113,8 @@ class Occlusion(Attribution):
         rows, cols = self.positions(height, width)
         targets = as_targets(target, n)
         base = as_baseline(baseline, x)
-        row_cover = self._cover(rows, height, x.device)  # (nr, H)
-        col_cover = self._cover(cols, width, x.device)  # (nc, W)
+        row_cover = self._cover(rows, height, x)  # (nr, H)
+        col_cover = self._cover(cols, width, x)  # (nc, W)
         # every position as (row index, column index), rows varying fastest as in Captum
         r_of = torch.arange(len(rows)).repeat(len(cols))
         c_of = torch.arange(len(cols)).repeat_interleave(len(rows))
