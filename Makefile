@@ -1,6 +1,7 @@
 # convscope. Two commands do everything on a fresh machine:
 #   make serve   create .venv, install convscope (CPU build of torch unless a GPU is present), start it
 #   make test    the same install plus the test tools and Chromium, then lint and every test
+#                (in a random order), then the computation's tests again on one thread
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -44,8 +45,11 @@ format: install-test
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Every test at torch's default thread count, then the computation's tests again with one
+# thread: float results must agree with their references whatever the kernels' split.
 test: install-test chromium lint
 	$(BIN)/python -m pytest
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q tests/ops tests/nets tests/explain
 
 bench: install-test
 	$(BIN)/python -m bench

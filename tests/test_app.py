@@ -15,7 +15,7 @@ from app.main import create_app
 from app.middleware import CONTENT_SECURITY_POLICY
 from app.settings import Settings
 from app.workers import ComputePool, PoolBusy
-from tests.utils.loops import run_in_fresh_loop
+from tests.utils.loops import eventually, run_in_fresh_loop
 
 
 class Links(HTMLParser):
@@ -166,7 +166,7 @@ def test_pool_refuses_work_when_full():
 
     async def scenario():
         first = asyncio.create_task(pool.run(release.wait, 5))
-        await asyncio.sleep(0.05)
+        await eventually(lambda: pool.in_flight == 1)
         with pytest.raises(PoolBusy) as busy:
             await pool.run(lambda: None)
         assert busy.value.retry_after == 3
@@ -184,21 +184,24 @@ def test_pool_refuses_work_when_full():
 def test_cancelled_work_that_has_not_started_frees_its_slot():
     pool = ComputePool(workers=1, queue=1, retry_after=1)
     release = threading.Event()
+    started = threading.Event()
+
+    def work() -> bool:
+        started.set()
+        return release.wait(5)
 
     async def scenario():
-        running = asyncio.create_task(pool.run(release.wait, 5))
+        running = asyncio.create_task(pool.run(work))
+        await eventually(started.is_set)  # the one worker is busy
         waiting = asyncio.create_task(pool.run(lambda: "never"))
-        await asyncio.sleep(0.05)
-        assert pool.in_flight == 2
+        await eventually(lambda: pool.in_flight == 2)
         waiting.cancel()
-        await asyncio.sleep(0.05)
-        assert pool.in_flight == 1  # the queued job was dropped
+        await eventually(lambda: pool.in_flight == 1)  # the queued job was dropped
         running.cancel()  # already running: its slot is held until the work ends
-        await asyncio.sleep(0.05)
-        assert pool.in_flight == 1
+        await asyncio.sleep(0)
+        assert pool.in_flight == 1 and not release.is_set()
         release.set()
-        await asyncio.sleep(0.1)
-        assert pool.in_flight == 0
+        await eventually(lambda: pool.in_flight == 0)
 
     try:
         run_in_fresh_loop(scenario)

@@ -12,7 +12,7 @@ from app.explain.progress import Cancelled
 from app.jobs import Jobs, UnknownJob
 from app.workers import ComputePool, PoolBusy
 from tests.utils.jobs import Work, wait_until
-from tests.utils.loops import run_in_fresh_loop
+from tests.utils.loops import eventually, run_in_fresh_loop
 
 
 class Clock:
@@ -227,8 +227,7 @@ def test_the_pool_frees_a_slot_when_a_started_job_is_cancelled_from_outside(pool
 
     async def scenario() -> None:
         task = asyncio.create_task(pool.run(lambda: None))
-        await asyncio.sleep(0.05)
-        assert pool.in_flight == 2
+        await eventually(lambda: pool.in_flight == 2)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
@@ -246,7 +245,7 @@ def test_a_cancelled_saliency_map_frees_its_worker_within_a_batch(pool):
 
     jobs = Jobs(pool)
     image = sample("chelsea.png")
-    started = time.monotonic()
+    batch = 8 / 100  # progress moves a batch of 8 of the 100 noisy images at a time
     job = jobs.start(
         "cat smoothgrad",
         lambda progress: saliency(
@@ -254,9 +253,8 @@ def test_a_cancelled_saliency_map_frees_its_worker_within_a_batch(pool):
         ),
     )
     wait_until(lambda: job.progress > 0.05, timeout=120)  # the first batch is done
-    cancelled_at = time.monotonic()
     jobs.release(job)
+    at_release = job.progress  # the batch under way when the claim went, or a later one
     wait_until(lambda: pool.in_flight == 0, timeout=120)
-    stopping = time.monotonic() - cancelled_at
-    assert job.status == "cancelled" and job.progress < 0.5
-    assert stopping < (cancelled_at - started) + 2  # about one batch, not the 12 left
+    assert job.status == "cancelled"
+    assert job.progress <= at_release + batch + 1e-9  # it stopped at the next batch

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+import time
 
 from playwright.sync_api import expect
 
@@ -218,9 +219,8 @@ def test_an_id_the_server_forgot_is_uploaded_again(page):
     page.select_option("#size", "8")
     ready(page)
     expect(page.locator(".picker-status")).to_contain_text("again.png: 6 × 5 pixels")
-    for _ in range(100):  # the second upload may still be on its way
-        if len(posts) == 2:
-            break
+    deadline = time.monotonic() + 30  # the second upload may still be on its way
+    while len(posts) < 2 and time.monotonic() < deadline:
         page.wait_for_timeout(50)
     assert forgotten["done"] and len(posts) == 2  # uploaded a second time, then carried on
     expect(page.locator("#error")).to_be_hidden()

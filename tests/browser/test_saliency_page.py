@@ -127,14 +127,14 @@ def test_typing_a_class_name_changes_the_target(page):
     screenshot(page, "saliency-typed-class")
 
 
-def test_cancel_stops_a_running_smoothgrad(page):
+def test_cancel_stops_a_running_smoothgrad(page, gate):
     cancelled = []
     page.on("request", lambda r: r.method == "DELETE" and cancelled.append(r.url))
     page.goto(f"{CAT}?methods=smoothgrad&smoothgrad.samples=100&smoothgrad.seed=7")
     running = cell(page, "smoothgrad", 0)
     expect(running).to_have_attribute("data-state", "running", timeout=TIMEOUT)
     expect(running.locator(".sal-bar")).to_be_visible()
-    page.wait_for_function(
+    page.wait_for_function(  # the jobs are held at the gate, part-way
         "() => document.querySelector('.sal-cell[data-column=\"0\"] .sal-bar').value > 0"
     )
     expect(running.locator(".sal-percent")).to_have_text(re.compile(r"^[1-9][0-9]?%$"))
@@ -149,6 +149,7 @@ def test_cancel_stops_a_running_smoothgrad(page):
     while len(cancelled) < 2 and time.monotonic() < deadline:
         page.wait_for_timeout(50)
     assert len(cancelled) == 2, cancelled
+    gate.open()  # the held jobs go on to their next batch, and stop there
     for url in cancelled:  # the server stopped each job before its end
         path = url[url.index("/api/jobs/") :]
         deadline = time.monotonic() + 30
@@ -207,7 +208,7 @@ def test_a_setting_over_its_cap_shows_the_servers_sentence(page):
     page.wait_for_function("() => location.search.includes('smoothgrad.samples=6')")
 
 
-def test_leaving_the_page_stops_its_jobs(page):
+def test_leaving_the_page_stops_its_jobs(page, gate):
     started = []
     page.on(
         "response",
@@ -221,6 +222,7 @@ def test_leaving_the_page_stops_its_jobs(page):
     jobs = [response.json()["url"] for response in started]
     assert len(jobs) == 2
     page.goto("/networks")  # the page DELETEs every job it follows
+    gate.open()
     for url in jobs:
         deadline = time.monotonic() + 30
         while (job := page.request.get(url).json())["status"] != "cancelled":

@@ -1,9 +1,11 @@
-"""Running a coroutine from a test, whatever else holds this thread's event loop."""
+"""Running a coroutine from a test, whatever else holds this thread's event loop; waiting for
+a condition instead of sleeping a fixed time."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -26,3 +28,12 @@ def run_in_fresh_loop(coroutine_function: Callable[[], Coroutine[Any, Any, Any]]
     if errors:
         raise errors[0]
     return results[0] if results else None
+
+
+async def eventually(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Return once ``condition()`` holds (checked every millisecond or so); fail after
+    ``timeout`` seconds. A busy machine is slower, never wrong."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the condition did not hold in time"
+        await asyncio.sleep(0.001)
