@@ -46,9 +46,9 @@ def serve(host: str | None, port: int | None, device: str | None) -> int:
     """Start uvicorn with the app; returns an exit status."""
     import uvicorn
 
-    from app.device import resolve_device
     from app.main import create_app
-    from app.memory import retain_freed_memory
+    from app.runtime.device import resolve_device
+    from app.runtime.memory import retain_freed_memory
     from app.settings import Settings
 
     overrides = {

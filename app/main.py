@@ -10,36 +10,20 @@ import torch
 from fastapi import FastAPI
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 
-from app import __version__, errors
-from app.device import resolve_device
-from app.explorer import Inputs
-from app.imagestore import ImageStore, LRUCache
-from app.jobs import Jobs
-from app.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware, VersionedStaticFiles
+from app import __version__
+from app.images.store import ImageStore
 from app.nets.registry import get_model, list_models
 from app.nets.summary import model_summary
-from app.routers import (
-    activations,
-    assets,
-    convolution,
-    filters,
-    filters_page,
-    images,
-    jobs,
-    kernels,
-    models,
-    network_pages,
-    operation_pages,
-    pages,
-    pointwise,
-    pooling,
-    saliency,
-    saliency_page,
-    transposed,
-)
+from app.runtime.cache import LRUCache
+from app.runtime.device import resolve_device
+from app.runtime.jobs import Jobs
+from app.runtime.workers import ComputePool
+from app.services.explorer import Inputs
 from app.settings import Settings, get_settings
-from app.web import make_templates
-from app.workers import ComputePool
+from app.web import api, errors, pages
+from app.web.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware, VersionedStaticFiles
+from app.web.responses import PICTURES_JSON
+from app.web.templates import make_templates
 
 
 def preload_models(device: torch.device, stop: threading.Event | None = None) -> None:
@@ -121,30 +105,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         GZipMiddleware,
         minimum_size=1000,
         compresslevel=1,
-        exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, models.PICTURES_JSON),
+        exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, PICTURES_JSON),
     )
     app.add_middleware(SecurityHeadersMiddleware)
     errors.install(app)
 
     app.mount("/static", VersionedStaticFiles(directory=settings.static_dir), name="static")
-    for module in (
-        pages,
-        operation_pages,
-        network_pages,
-        filters_page,
-        saliency_page,
-        convolution,
-        images,
-        kernels,
-        pointwise,
-        pooling,
-        transposed,
-        activations,
-        models,
-        filters,
-        saliency,
-        jobs,
-        assets,
-    ):
-        app.include_router(module.router)
+    for router in (*pages.ROUTERS, *api.ROUTERS):
+        app.include_router(router)
     return app

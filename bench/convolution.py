@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from app.ops.conv import conv2d_trace
-from app.routers.convolution import ConvolutionRequest, convolution_json
+from app.web.api.convolution import ConvolutionRequest, convolution_json
 from bench.common import TRACE_COLUMNS, http_client, table, trace_row
 
 # (name, input C×H×W, kernel O×C×k×k, padding)

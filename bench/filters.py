@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from app.explain import filters
 from app.explain.maximize import maximize_channel
-from app.explorer import Inputs
-from app.imagestore import ImageStore
-from app.memory import retain_freed_memory
+from app.images.store import ImageStore
 from app.nets.registry import get_model
+from app.runtime.memory import retain_freed_memory
+from app.services.explorer import Inputs
 from app.settings import ROOT
 from bench.common import http_client, side_by_side, size, table
 

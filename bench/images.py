@@ -12,11 +12,12 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from app import imaging
-from app.imagestore import ImageStore, LRUCache
+from app.images import intake
+from app.images.store import ImageStore
 from app.ops import filtering
-from app.routers.kernels import KernelRequest, kernel_json
+from app.runtime.cache import LRUCache
 from app.settings import ROOT, Settings
+from app.web.api.kernels import KernelRequest, kernel_json
 from bench.common import http_client, side_by_side, size, table
 
 HEADERS = {"content-type": "application/json", "accept-encoding": "gzip"}
@@ -119,7 +120,7 @@ def decode(client) -> list[list[str]]:  # type: ignore[no-untyped-def]
         client.post("/api/images", files=files).raise_for_status()
 
     local = side_by_side(
-        {"pillow": pillow, "intake": lambda: imaging.decode(data, max_pixels=25_000_000)},
+        {"pillow": pillow, "intake": lambda: intake.decode(data, max_pixels=25_000_000)},
         repeat=9,
         warmup=1,
         budget_s=20,
@@ -163,7 +164,7 @@ def run() -> None:
     )
     table(
         "Decoding an upload (ms, median; 'Pillow' = open + load + array, 'intake' = "
-        "imaging.decode, 'HTTP' = POST /api/images round trip)",
+        "intake.decode, 'HTTP' = POST /api/images round trip)",
         ["case", "file", "Pillow", "intake", "intake/Pillow", "HTTP", "HTTP/Pillow"],
         decode_rows,
     )

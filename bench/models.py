@@ -30,14 +30,14 @@ from __future__ import annotations
 import httpx2 as httpx
 import torch
 
-from app import explorer
-from app.explain.activations import capture, layer_output
-from app.imagestore import ImageStore
-from app.memory import retain_freed_memory
+from app.explain.hooks import capture, layer_output
+from app.images.store import ImageStore
 from app.nets.predict import explore, predict
 from app.nets.registry import get_model, get_model_spec
+from app.runtime.memory import retain_freed_memory
+from app.services import explorer
 from app.settings import ROOT
-from app.web import dumps
+from app.web.responses import dumps
 from bench.common import http_client, paired_ms, side_by_side, size, table
 from tests.utils.samples import sample
 

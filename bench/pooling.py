@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from app.ops.pool import pool2d_trace
-from app.routers.pooling import PoolingRequest, ShiftRequest, pooling_json, shift_json
+from app.web.api.pooling import PoolingRequest, ShiftRequest, pooling_json, shift_json
 from bench.common import TRACE_COLUMNS, http_client, median_ms, size, table, trace_row
 
 # (name, input C×H×W, kind, window, stride, padding)

@@ -43,9 +43,9 @@ from app.explain.saliency import (
     SmoothGrad,
     VanillaGradient,
 )
-from app.explain.saliency.service import saliency
-from app.memory import retain_freed_memory
 from app.nets.registry import get_model, get_model_spec
+from app.runtime.memory import retain_freed_memory
+from app.services.saliency import saliency
 from bench.common import http_client, median_ratio, table, turns
 from tests.utils.samples import sample
 

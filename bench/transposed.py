@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from app.ops.transposed import conv_transpose2d_trace
-from app.routers.transposed import TransposedRequest, transposed_json
+from app.web.api.transposed import TransposedRequest, transposed_json
 from bench.common import TRACE_COLUMNS, http_client, table, trace_row
 
 # (name, input C×H×W, kernel C×O×k×k, stride, padding, output_padding)

@@ -10,11 +10,11 @@ from html.parser import HTMLParser
 import pytest
 from fastapi.testclient import TestClient
 
-from app.lessons import LESSONS
 from app.main import create_app
-from app.middleware import CONTENT_SECURITY_POLICY
+from app.runtime.workers import ComputePool, PoolBusy
 from app.settings import Settings
-from app.workers import ComputePool, PoolBusy
+from app.web.lessons import LESSONS
+from app.web.middleware import CONTENT_SECURITY_POLICY
 from tests.utils.loops import eventually, run_in_fresh_loop
 
 

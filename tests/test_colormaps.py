@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from app import colormaps
+from app.images import colormaps
 
 
 def test_palette_runs_through_the_stops():

@@ -12,13 +12,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from app import explorer, imaging
 from app.explain.featuremaps import ColorRange
 from app.explain.units import conv_unit, dense_unit
-from app.imagestore import ImageStore
+from app.images import convert
+from app.images.store import ImageStore
 from app.nets.predict import classify
 from app.nets.registry import UnknownName, get_model, get_model_spec
 from app.nets.summary import model_summary
+from app.services import explorer
 from app.settings import ROOT
 from tests.utils.tolerance import approx, assert_close, network_terms
 
@@ -51,7 +52,7 @@ def test_inputs_are_preprocessed_once_as_the_model_says():
     first = prepared("lenet5", "sample-mnist-3")
     assert prepared("lenet5", "sample-mnist-3") is first
     spec = get_model_spec("lenet5")
-    expected = spec.preprocess(imaging.to_pil(STORE.get("sample-mnist-3").pixels))
+    expected = spec.preprocess(convert.to_pil(STORE.get("sample-mnist-3").pixels))
     assert torch.equal(first.x, expected) and first.x.shape == (1, 32, 32)
     assert first.picture.size == (32, 32) and first.image_id == "sample-mnist-3"
     other = prepared("simple-cnn", "sample-mnist-3")
@@ -59,7 +60,7 @@ def test_inputs_are_preprocessed_once_as_the_model_says():
 
 
 def test_an_empty_drawing_cannot_be_prepared():
-    black = STORE.add(imaging.encode_png(torch.zeros(1, 64, 64, dtype=torch.uint8)))
+    black = STORE.add(convert.encode_png(torch.zeros(1, 64, 64, dtype=torch.uint8)))
     with pytest.raises(ValueError, match="the image is empty: there is no digit in it"):
         INPUTS.get("lenet5", black)
 
@@ -68,7 +69,7 @@ def test_predict_is_the_registry_s_classify():
     found = explorer.predict_result(
         "efficientnet-lite0", prepared("efficientnet-lite0", "sample-coffee"), "cpu", 3
     )
-    image = imaging.to_pil(STORE.get("sample-coffee").pixels)
+    image = convert.to_pil(STORE.get("sample-coffee").pixels)
     assert found["predictions"] == [p.to_dict() for p in classify("efficientnet-lite0", image, k=3)]
     assert found["predictions"][0]["label"] == "espresso"
     assert found["image"] == "sample-coffee" and found["num_classes"] == 1000

@@ -7,9 +7,10 @@ import hashlib
 import pytest
 import torch
 
-from app import imaging
-from app.imagestore import ImageStore, LRUCache, UnknownImage, upload_id
-from app.samples import SAMPLES
+from app.images import convert, intake
+from app.images.samples import SAMPLES
+from app.images.store import ImageStore, UnknownImage, upload_id
+from app.runtime.cache import LRUCache
 from app.settings import ROOT
 from tests.utils import images as corpus
 
@@ -27,8 +28,8 @@ def test_the_id_is_a_content_hash_and_the_same_bytes_are_decoded_once(monkeypatc
     images = store()
     data = corpus.solid(4, 3)
     calls = []
-    real = imaging.decode
-    monkeypatch.setattr(imaging, "decode", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = intake.decode
+    monkeypatch.setattr(intake, "decode", lambda *a, **k: calls.append(1) or real(*a, **k))
     first = images.add(data)
     again = images.add(data)
     assert first.id == again.id == hashlib.sha256(data).hexdigest()[:32] == upload_id(data)
@@ -106,7 +107,7 @@ def test_resized_copies_are_area_averages_and_cached():
     cat = images.get("sample-chelsea")
     small = images.resized(cat, 30, 45)
     assert small.shape == (3, 30, 45)
-    assert torch.equal(small, imaging.resize(cat.pixels, 30, 45))
+    assert torch.equal(small, convert.resize(cat.pixels, 30, 45))
     assert images.resized(cat, 30, 45) is small
     assert images.resized(cat, 300, 451) is cat.pixels
 

@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageFile
 
-from app import imaging
-from app.imaging import DamagedImage, ImageTooLarge, UnsupportedImage
+from app.images import convert, intake
+from app.images.intake import DamagedImage, ImageTooLarge, UnsupportedImage
 from tests.utils import images as corpus
 from tests.utils.tolerance import assert_close, tolerance
 
@@ -23,11 +23,11 @@ LIMIT = 25_000_000
 ACCEPTED = "upload a PNG, JPEG, WebP, GIF or BMP image"
 
 
-def decode(data: bytes, max_pixels: int = LIMIT) -> imaging.Decoded:
-    return imaging.decode(data, max_pixels=max_pixels)
+def decode(data: bytes, max_pixels: int = LIMIT) -> intake.Decoded:
+    return intake.decode(data, max_pixels=max_pixels)
 
 
-def hwc(decoded: imaging.Decoded) -> np.ndarray:
+def hwc(decoded: intake.Decoded) -> np.ndarray:
     return decoded.pixels.permute(1, 2, 0).numpy()
 
 
@@ -122,7 +122,7 @@ def test_other_files_are_unsupported_with_the_accepted_formats_named(name):
 
 def test_pillow_can_read_some_refused_formats_so_the_allowlist_matters():
     assert Image.open(io.BytesIO(corpus.tiff())).format == "TIFF"
-    assert imaging.FORMATS == ("PNG", "JPEG", "WEBP", "GIF", "BMP")
+    assert intake.FORMATS == ("PNG", "JPEG", "WEBP", "GIF", "BMP")
 
 
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
@@ -242,8 +242,8 @@ pixels_strategy = st.integers(1, 12).flatmap(
 def test_gray_is_bt601_luma_rounded_half_up(pixels):
     r, g, b = pixels.numpy().astype(np.int64)
     reference = np.floor((299 * r + 587 * g + 114 * b) / 1000 + 0.5)
-    assert imaging.to_gray(pixels)[0].numpy().tolist() == reference.astype(int).tolist()
-    luma = imaging.luma_per_mille(pixels)[0].numpy() / 1000
+    assert convert.to_gray(pixels)[0].numpy().tolist() == reference.astype(int).tolist()
+    luma = convert.luma_per_mille(pixels)[0].numpy() / 1000
     # float64: the weights' decimals rounded, 3 products summed (here: exact per mille and
     # one division), relative to the largest level
     assert_close(luma, 0.299 * r + 0.587 * g + 0.114 * b, terms=3 + 2, scale=255.0)
@@ -252,11 +252,11 @@ def test_gray_is_bt601_luma_rounded_half_up(pixels):
 @settings(max_examples=60, deadline=None)
 @given(pixels_strategy)
 def test_png_round_trip_and_pil_conversions_are_lossless(pixels):
-    again = decode(imaging.encode_png(pixels))
+    again = decode(convert.encode_png(pixels))
     assert torch.equal(again.pixels, pixels)
-    gray = imaging.to_gray(pixels)
-    assert torch.equal(decode(imaging.encode_png(gray)).pixels, gray)
-    assert torch.equal(imaging.from_pil(imaging.to_pil(pixels)), pixels)
+    gray = convert.to_gray(pixels)
+    assert torch.equal(decode(convert.encode_png(gray)).pixels, gray)
+    assert torch.equal(intake.from_pil(convert.to_pil(pixels)), pixels)
 
 
 @settings(max_examples=80, deadline=None)
@@ -267,7 +267,7 @@ def test_png_round_trip_and_pil_conversions_are_lossless(pixels):
     st.one_of(st.none(), st.integers(1, 30_000_000)),
 )
 def test_fit_within_never_enlarges_and_respects_both_bounds(h, w, max_side, max_pixels):
-    fh, fw = imaging.fit_within(h, w, max_side=max_side, max_pixels=max_pixels)
+    fh, fw = convert.fit_within(h, w, max_side=max_side, max_pixels=max_pixels)
     assert 1 <= fh <= h and 1 <= fw <= w
     if max_side is not None:
         assert max(fh, fw) <= max(max_side, 1) or (fh, fw) == (1, 1)
@@ -280,7 +280,7 @@ def test_fit_within_never_enlarges_and_respects_both_bounds(h, w, max_side, max_
 @settings(max_examples=40, deadline=None)
 @given(pixels_strategy, st.integers(1, 12), st.integers(1, 12))
 def test_resize_is_area_averaging(pixels, h, w):
-    resized = imaging.resize(pixels, h, w)
+    resized = convert.resize(pixels, h, w)
     reference = F.interpolate(pixels[None].double(), size=(h, w), mode="area")[0]
     assert resized.dtype == torch.uint8
     # rounded to whole levels from a float32 mean of at most every pixel
@@ -290,13 +290,13 @@ def test_resize_is_area_averaging(pixels, h, w):
 
 def test_resize_by_two_is_the_mean_of_each_block():
     pixels = torch.tensor([[[0, 2, 10, 20], [4, 6, 30, 40]]], dtype=torch.uint8)
-    assert imaging.resize(pixels, 1, 2).tolist() == [[[3, 25]]]
+    assert convert.resize(pixels, 1, 2).tolist() == [[[3, 25]]]
 
 
 def test_channel_views_tint_one_channel_and_refuse_missing_ones():
     pixels = torch.tensor([[[10]], [[20]], [[30]]], dtype=torch.uint8)
-    assert imaging.channel_view(pixels, "g")[:, 0, 0].tolist() == [0, 20, 0]
-    assert imaging.channel_view(pixels, "gray")[:, 0, 0].tolist() == [18]
-    assert imaging.channel_view(pixels, "rgb") is pixels
+    assert convert.channel_view(pixels, "g")[:, 0, 0].tolist() == [0, 20, 0]
+    assert convert.channel_view(pixels, "gray")[:, 0, 0].tolist() == [18]
+    assert convert.channel_view(pixels, "rgb") is pixels
     with pytest.raises(ValueError, match="this image has one channel"):
-        imaging.channel_view(pixels[:1], "r")
+        convert.channel_view(pixels[:1], "r")

@@ -9,8 +9,8 @@ import time
 import pytest
 
 from app.explain.progress import Cancelled
-from app.jobs import Jobs, UnknownJob
-from app.workers import ComputePool, PoolBusy
+from app.runtime.jobs import Jobs, UnknownJob
+from app.runtime.workers import ComputePool, PoolBusy
 from tests.utils.jobs import Work, wait_until
 from tests.utils.loops import eventually, run_in_fresh_loop
 
@@ -240,7 +240,7 @@ def test_the_pool_frees_a_slot_when_a_started_job_is_cancelled_from_outside(pool
 @pytest.mark.slow
 def test_a_cancelled_saliency_map_frees_its_worker_within_a_batch(pool):
     """The real thing: SmoothGrad with 100 samples on EfficientNet-Lite0 (13 batches of 8)."""
-    from app.explain.saliency.service import saliency
+    from app.services.saliency import saliency
     from tests.utils.samples import sample
 
     jobs = Jobs(pool)

@@ -6,7 +6,7 @@ import platform
 
 import pytest
 
-from app.memory import retain_freed_memory
+from app.runtime.memory import retain_freed_memory
 
 
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="only glibc has mallopt")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.samples import SAMPLES, get_sample, load_sample
+from app.images.samples import SAMPLES, get_sample, load_sample
 
 
 @pytest.mark.parametrize("name", list(SAMPLES))

@@ -34,9 +34,9 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
-from app import colormaps
-from app.explain.activations import layer_output
-from app.explain.layers import conv_layers, conv_module
+from app.explain.convolutions import conv_layers, conv_module
+from app.explain.hooks import layer_output
+from app.images import colormaps
 
 Kind = Literal["rgb", "single", "channels", "depthwise", "pointwise"]
 Order = Literal["index", "norm"]

@@ -31,11 +31,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from app import imaging
-from app.explain.activations import layer_output
-from app.explain.layers import channels_of, feature_layer
+from app.explain.convolutions import channels_of, feature_layer
+from app.explain.hooks import layer_output
 from app.explain.progress import Progress, report
 from app.explain.saliency.base import Param
+from app.images import convert
 from app.nets.preprocess import Preprocess
 from app.nets.registry import get_model, get_model_spec
 
@@ -103,7 +103,7 @@ class Maximized:
         return self.picture.numel() + 8 * len(self.curve)
 
     def png(self) -> bytes:
-        return imaging.encode_png(self.picture)
+        return convert.encode_png(self.picture)
 
     def to_dict(self) -> dict[str, Any]:
         return {

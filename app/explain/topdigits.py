@@ -22,10 +22,10 @@ from typing import Any
 
 import torch
 
-from app import imaging
-from app.explain.activations import capture
-from app.explain.layers import conv_layers, conv_module
+from app.explain.convolutions import conv_layers, conv_module
+from app.explain.hooks import capture
 from app.explain.progress import Progress, batches, report
+from app.images import convert
 from app.nets.labels import DIGITS
 from app.nets.mnist import load_digits
 from app.nets.registry import get_model, get_model_spec
@@ -82,7 +82,7 @@ class ChannelTop:
         strip = torch.zeros(1, height, count * (width + GAP) - GAP, dtype=torch.uint8)
         for i in range(count):
             strip[:, :, i * (width + GAP) : i * (width + GAP) + width] = self.pictures[i]
-        return imaging.encode_png(strip)
+        return convert.encode_png(strip)
 
     def to_dict(self) -> dict[str, Any]:
         return {

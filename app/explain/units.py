@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from app.explain.activations import capture
+from app.explain.hooks import capture
 from app.nets.layers import Conv2dSame
 from app.nets.summary import ArchitectureSummary, LayerRow
 from app.ops.conv import ConvTrace, TraceLimits, conv2d_trace

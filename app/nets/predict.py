@@ -17,7 +17,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from app.explain.activations import capture
+from app.explain.hooks import capture
 from app.nets.registry import ModelSpec, get_model, get_model_spec
 
 

@@ -36,7 +36,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from app.explain.activations import hooked
+from app.explain.hooks import hooked
 from app.nets.layers import Conv2dSame, ResidualAdd
 from app.nets.registry import get_model_spec
 

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from app import imaging
+from app.images import convert
 from app.ops.arithmetic import Pair, as_pair, conv_output_size, conv_size_formula
 from app.ops.arrays import to_tensor
 from app.ops.kernels import get_kernel
@@ -95,7 +95,7 @@ def kernel_settings(
 
 def prepare(pixels: torch.Tensor, settings: KernelSettings) -> torch.Tensor:
     """The input the kernel sees: ``uint8`` (C, H, W), or (1, H, W) gray when asked."""
-    return imaging.to_gray(pixels) if settings.gray else pixels
+    return convert.to_gray(pixels) if settings.gray else pixels
 
 
 def output_size(height: int, width: int, settings: KernelSettings) -> Pair:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from app.samples import load_sample
+from app.images.samples import load_sample
 
 #: ITU-R BT.601 luma weights, which Pillow's grayscale conversion uses.
 LUMA = [0.299, 0.587, 0.114]

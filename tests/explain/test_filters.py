@@ -13,7 +13,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from app import colormaps
 from app.explain.filters import (
     GAP,
     GAP_GRAY,
@@ -23,6 +22,7 @@ from app.explain.filters import (
     filter_layers,
     gallery,
 )
+from app.images import colormaps
 from app.nets.registry import get_model, get_model_spec
 from tests.utils.samples import sample
 from tests.utils.tolerance import approx, assert_close, magnitude, network_terms

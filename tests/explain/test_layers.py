@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from app.explain.layers import channels_of, conv_layers, conv_module, feature_layer, feature_layers
+from app.explain.convolutions import (
+    channels_of,
+    conv_layers,
+    conv_module,
+    feature_layer,
+    feature_layers,
+)
 from app.nets.registry import get_model
 
 

@@ -11,7 +11,8 @@ import torch
 from PIL import Image
 
 from app.explain.saliency import METHODS, GradCam, VanillaGradient
-from app.explain.saliency.service import (
+from app.nets.registry import get_model, get_model_spec
+from app.services.saliency import (
     baseline_image,
     display_limit,
     gaussian_blur,
@@ -21,7 +22,6 @@ from app.explain.saliency.service import (
     resolve,
     saliency,
 )
-from app.nets.registry import get_model, get_model_spec
 from tests.utils.samples import sample
 from tests.utils.tolerance import approx, assert_close, network_terms
 

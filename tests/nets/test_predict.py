@@ -7,7 +7,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.explain.activations import leaf_layers
+from app.explain.hooks import leaf_layers
 from app.nets.predict import classify, explore, predict, top_k
 from app.nets.registry import UnknownName, get_model, get_model_spec
 from tests.utils.samples import sample

@@ -16,7 +16,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from app.explain.activations import capture, hooked, leaf_layers
+from app.explain.hooks import capture, hooked, leaf_layers
 from app.nets.layers import Conv2dSame
 from app.nets.registry import UnknownName, get_model_spec
 from app.nets.summary import model_summary, summarize

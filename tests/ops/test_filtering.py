@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app import imaging
+from app.images import convert
 from app.ops import filtering
 from app.ops.kernels import KERNELS
 from tests.utils.tolerance import approx, assert_close, magnitude
@@ -122,7 +122,7 @@ def test_identity_gives_the_image_back_and_box_blur_the_mean():
 def test_gray_mode_uses_the_same_luma_as_the_pixels_page():
     x = torch.tensor([[[200]], [[100]], [[50]]], dtype=torch.uint8)
     ks = filtering.kernel_settings([[1]], gray=True)
-    assert filtering.prepare(x, ks).tolist() == imaging.to_gray(x).tolist() == [[[124]]]
+    assert filtering.prepare(x, ks).tolist() == convert.to_gray(x).tolist() == [[[124]]]
 
 
 def test_display_modes():

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
+from app.images.samples import load_sample
 from app.ops.conv import conv2d_trace
 from app.ops.pointwise import LUMA, pointwise_presets
-from app.samples import load_sample
 from tests.utils.tolerance import assert_close
 
 PRESETS = pointwise_presets()

@@ -128,7 +128,7 @@ def test_the_size_formula_matches_the_output():
 
 
 def test_max_padding_is_written_as_null():
-    from app.web import dumps
+    from app.web.responses import dumps
 
     data = pool2d_trace(torch.ones(2, 2, dtype=torch.float64), "max", 2, 1, 1).to_dict()
     assert b'"values":[null,null,null,1.0]' in dumps(data["steps"][0])

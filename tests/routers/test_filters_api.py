@@ -17,8 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+from app.explain.convolutions import conv_layers
 from app.explain.filters import GAP, GAP_GRAY
-from app.explain.layers import conv_layers
 from app.explain.maximize import maximize_channel
 from app.explain.topdigits import top_digits
 from app.main import create_app

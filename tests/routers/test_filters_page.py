@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from app.explain.layers import conv_layers
+from app.explain.convolutions import conv_layers
 from app.nets.registry import get_model
 from tests.routers.test_network_pages import parse, payload
 

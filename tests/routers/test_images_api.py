@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from PIL import Image, ImageFile
 from starlette import formparsers
 
-from app import imaging
+from app.images import convert
 from app.main import create_app
 from app.settings import Settings
 from tests.utils import images as corpus
@@ -361,7 +361,7 @@ def test_pixel_windows_are_clipped_to_the_image_and_follow_the_size(client):
     assert (data["width"], data["height"]) == (32, 21)
     assert (data["rows"], data["cols"]) == (3, 4)
     cat = np.asarray(Image.open("static/samples/chelsea.png").convert("RGB"))
-    small = imaging.resize(torch.from_numpy(cat.copy()).permute(2, 0, 1), 21, 32)
+    small = convert.resize(torch.from_numpy(cat.copy()).permute(2, 0, 1), 21, 32)
     assert data["values"] == small[:, 18:21, 28:32].permute(1, 2, 0).tolist()
     digit = client.get(f"{URL}/sample-mnist-0/pixels?rows=28&cols=28").json()
     assert digit["names"] == ["gray"] and "gray" not in digit

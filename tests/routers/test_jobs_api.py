@@ -12,9 +12,9 @@ from fastapi import APIRouter, Request
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from app.routers.jobs import run_job, start_job
 from app.settings import Settings
-from app.web import JobsDep
+from app.web.api.jobs import run_job, start_job
+from app.web.deps import JobsDep
 from tests.utils.jobs import Work, wait_until
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from app import imaging
+from app.images import convert
 from app.main import create_app
 from app.ops.kernels import KERNELS
 from app.settings import Settings
@@ -139,7 +139,7 @@ def test_gray_mode_stride_padding_and_normalisation(client):
     }
     data = client.post(URL, json=body).json()
     coffee = torch.from_numpy(np.asarray(Image.open("static/samples/coffee.png")).copy())
-    gray = imaging.to_gray(coffee.permute(2, 0, 1))
+    gray = convert.to_gray(coffee.permute(2, 0, 1))
     expected = reference(gray, (np.array(body["kernel"]) / 16).tolist(), (2, 3), (0, 2))
     assert data["input"]["names"] == ["gray"] and data["output"]["channels"] == 1
     assert (data["output"]["height"], data["output"]["width"]) == tuple(expected.shape[1:])
@@ -164,7 +164,7 @@ def test_the_hover_detail_equals_conv2d_and_the_picture_at_that_pixel(client, se
     shown = png_pixels(data["output"]["png"])  # shown at full size: no display downscaling
     kernel = settings_["kernel"]
     weights = [list(r) for r in KERNELS[kernel].weights] if isinstance(kernel, str) else kernel
-    x = cat() if settings_.get("channels") != "gray" else imaging.to_gray(cat())
+    x = cat() if settings_.get("channels") != "gray" else convert.to_gray(cat())
     stride, padding = settings_.get("stride", 1), settings_.get("padding", 1)
     expected = reference(x, weights, stride, padding)
     # the server's float32 sums of kh·kw products, relative to what the products add up to
@@ -190,7 +190,7 @@ def test_big_images_are_downscaled_to_the_compute_limit_and_again_for_display():
         data = small.post(URL, json={"image": "sample-chelsea", "kernel": "identity"}).json()
         assert data["input"]["downscaled"]
         height, width = data["input"]["height"], data["input"]["width"]
-        assert height * width <= 20_000 and (height, width) == imaging.fit_within(
+        assert height * width <= 20_000 and (height, width) == convert.fit_within(
             300, 451, max_pixels=20_000
         )
         assert (data["output"]["width"], data["output"]["height"]) == (width, height)
@@ -203,7 +203,7 @@ def test_big_images_are_downscaled_to_the_compute_limit_and_again_for_display():
             f"{URL}/pixel",
             json={"image": "sample-chelsea", "kernel": "identity", "row": 10, "col": 20},
         ).json()
-        expected = imaging.resize(cat(), height, width)[:, 10, 20]
+        expected = convert.resize(cat(), height, width)[:, 10, 20]
         assert detail["values"] == expected.double().tolist()  # the identity returns the input
 
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 from fastapi.testclient import TestClient
 
-from app import imaging
+from app.images import convert
 from app.main import create_app
 from app.nets.predict import classify
 from app.nets.registry import get_model
@@ -24,7 +24,7 @@ UNKNOWN_MODEL = "Unknown model 'nope': the models are lenet5, simple-cnn, effici
 
 
 def png(pixels: torch.Tensor) -> bytes:
-    return imaging.encode_png(pixels.to(torch.uint8))
+    return convert.encode_png(pixels.to(torch.uint8))
 
 
 def predict(client, name="lenet5", k=None, **parts):

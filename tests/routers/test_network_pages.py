@@ -9,12 +9,12 @@ from html.parser import HTMLParser
 from fastapi import APIRouter
 from fastapi.testclient import TestClient
 
-from app.lessons import available_paths
 from app.main import create_app
-from app.middleware import CONTENT_SECURITY_POLICY
 from app.nets.summary import model_summary
-from app.routers.network_pages import NETWORK_VIEWS, network_tabs
 from app.settings import Settings
+from app.web.lessons import available_paths
+from app.web.middleware import CONTENT_SECURITY_POLICY
+from app.web.pages.networks import NETWORK_VIEWS, network_tabs
 
 
 class Page(HTMLParser):

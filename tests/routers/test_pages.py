@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from app.samples import SAMPLES
+from app.images.samples import SAMPLES
 
 
 class Page(HTMLParser):

@@ -17,9 +17,9 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from app.explain.saliency import METHODS, Occlusion
-from app.explain.saliency.service import baseline_image, saliency
 from app.main import create_app
 from app.nets.registry import get_model, get_model_spec
+from app.services.saliency import baseline_image, saliency
 from app.settings import Settings
 from tests.utils.jobs import wait_until
 from tests.utils.samples import SAMPLES, sample

@@ -24,8 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from app.explain.activations import hooked
-from app.explain.layers import feature_layer, feature_layers
+from app.explain.convolutions import feature_layer, feature_layers
+from app.explain.hooks import hooked
 from app.explain.progress import Progress, report
 from app.explain.saliency.base import (
     Attribution,

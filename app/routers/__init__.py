@@ -1,1 +1,0 @@
-"""HTTP routers: one per resource. Each validates at the edge and calls the computation layer."""

@@ -1,0 +1,118 @@
+"""What the learned-filters page computes, free of any web code (``/networks/{name}/filters``
+and ``/api/models/{name}/filters/...`` call these functions; each returns plain data):
+
+- :func:`layers_result`: every convolution layer of a model with its kind and shapes.
+- :func:`gallery`: a layer's gallery (``app.explain.filters.gallery``), kept in a small LRU
+  cache: the weights never change, and a lecture hall asks for the same few layers.
+- :func:`detail_result`: one filter's numbers.
+- :func:`feature_map_result`: the map one filter produces on an image, as a palette PNG on
+  the explorer's colour scales (``app.explain.featuremaps``) and, when small, its numbers.
+- :func:`maximized_result` and :func:`top_digits_result`: activation maximisation and the
+  top nine digits as JSON, the picture as a ``data:`` URL beside the numbers.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import torch
+
+from app.explain import featuremaps, filters
+from app.explain.maximize import Maximized
+from app.explain.topdigits import ChannelTop
+from app.nets.registry import get_model, get_model_spec
+from app.runtime.cache import LRUCache
+from app.services.explorer import Prepared
+
+#: Galleries kept, with their layout as JSON: (model, layer, order, scale) → (Gallery, dict).
+#: EfficientNet-Lite0's largest atlas (the head's 1280×320 matrix) is 400 kB of PNG; its
+#: layout's colour limit (a quantile over 400,000 weights) takes longer than sending it.
+_GALLERIES: LRUCache[tuple[str, str, str, str], tuple[filters.Gallery, dict[str, Any]]] = LRUCache(
+    256, 64 * 2**20
+)
+
+
+@lru_cache(maxsize=16)
+def _layers(name: str) -> tuple[dict[str, Any], ...]:
+    rows = []
+    for layer in filters.filter_layers(get_model(name)):
+        row = layer.to_dict()
+        del row["norms"]  # per filter: in the gallery's answer
+        rows.append(row)
+    return tuple(rows)
+
+
+def layers_result(name: str) -> dict[str, Any]:
+    """The convolution layers of model ``name``: name, kind, shape, groups, stride, count,
+    parameters and the layer's colour limit, in definition order."""
+    spec = get_model_spec(name)
+    return {"model": spec.name, "layers": list(_layers(spec.name))}
+
+
+def _gallery(name: str, layer: str, order: str, scale: str) -> tuple[filters.Gallery, dict]:
+    spec = get_model_spec(name)
+
+    def make() -> tuple[tuple[filters.Gallery, dict[str, Any]], int]:
+        model = get_model(spec.name)
+        found = filters.gallery(model, layer, order=order, scale=scale)  # type: ignore[arg-type]
+        return (found, found.to_dict()), len(found.png) + 16 * found.layer.count
+
+    return _GALLERIES.get_or_make((spec.name, layer, order, scale), make)
+
+
+def gallery(name: str, layer: str, order: str = "index", scale: str = "layer") -> filters.Gallery:
+    """The gallery of ``layer`` (``ValueError`` for an unknown layer, order or scale)."""
+    return _gallery(name, layer, order, scale)[0]
+
+
+def gallery_layout(name: str, layer: str, order: str = "index", scale: str = "layer") -> dict:
+    """:meth:`Gallery.to_dict` of the gallery of ``layer``, made once."""
+    return _gallery(name, layer, order, scale)[1]
+
+
+def detail_result(name: str, layer: str, index: int) -> dict[str, Any]:
+    """One filter's weights (C_in/g, kh, kw), bias, norm and the input channels it reads."""
+    spec = get_model_spec(name)
+    found = filters.filter_detail(get_model(spec.name), layer, index)
+    return {"model": spec.name, **found.to_dict()}
+
+
+def feature_map_result(
+    name: str, prepared: Prepared, layer: str, index: int, device: torch.device | str
+) -> dict[str, Any]:
+    """The output channel ``index`` of the convolution ``layer`` for the prepared image
+    (before BatchNorm and activation), on the explorer's colour scale for its range."""
+    model = get_model(name, device)
+    values = filters.feature_map(model, prepared.x, layer, index)  # (H', W')
+    low, high = torch.aminmax(values)
+    colors = featuremaps.ColorRange.of(float(low), float(high))
+    found: dict[str, Any] = {
+        "model": name,
+        "layer": layer,
+        "index": index,
+        "image": prepared.image_id,
+        "shape": list(values.shape),
+        "min": float(low),
+        "max": float(high),
+        "color": colors.to_dict(),
+        "stops": {
+            kind: [list(stop) for stop in stops] for kind, stops in featuremaps.STOPS.items()
+        },
+        "png": featuremaps.data_url(featuremaps.palette_png(colors.levels(values), colors.kind)),
+    }
+    if values.numel() <= featuremaps.MAX_VALUES:
+        found["values"] = values.numpy()
+    return found
+
+
+def maximized_result(result: Maximized) -> dict[str, Any]:
+    """Activation maximisation's answer: the settings, the curve, the final activation and
+    the picture (``png``, a ``data:`` URL)."""
+    return {**result.to_dict(), "png": featuremaps.data_url(result.png())}
+
+
+def top_digits_result(result: ChannelTop) -> dict[str, Any]:
+    """The nine digits with their labels, activations and receptive fields, and the strip
+    of the nine pictures (``png``, a ``data:`` URL)."""
+    return {**result.to_dict(), "png": featuremaps.data_url(result.png())}

@@ -1,0 +1,37 @@
+"""The JSON API under ``/api``: one router per resource. Each handler parses its request,
+calls one service and answers; errors become 4xx in :mod:`app.web.errors`."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from app.web.api import (
+    activations,
+    convolution,
+    filters,
+    images,
+    jobs,
+    kernels,
+    models,
+    pointwise,
+    pooling,
+    saliency,
+    transposed,
+)
+
+ROUTERS: tuple[APIRouter, ...] = tuple(
+    module.router
+    for module in (
+        convolution,
+        images,
+        kernels,
+        pointwise,
+        pooling,
+        transposed,
+        activations,
+        models,
+        filters,
+        saliency,
+        jobs,
+    )
+)

@@ -1,0 +1,350 @@
+"""``/api/models/{name}/filters`` and ``/api/models/{name}/layers/{layer}/channels``: the
+filters a network learned, and what its channels respond to.
+
+- the convolution layers with their kind and shapes; a layer's gallery (one PNG atlas, and
+  the layout JSON that maps a click on it back to a filter); one filter's numbers; the map
+  one filter produces on an image (``app.filterviews``);
+- activation maximisation of any channel of any convolution layer
+  (``app.explain.maximize``), and for the MNIST models the nine digits of the shipped
+  sample that excite a channel most (``app.explain.topdigits``). Both take seconds: each
+  has a synchronous endpoint (the answer when it is done; a client that goes away stops
+  it) and a ``/jobs`` one for pages (202 and a job to follow, ``/api/jobs/{id}``). Both
+  run as jobs keyed by what they compute, so the same request is computed once and then
+  answered from the jobs' result cache.
+
+Unknown models are 404 naming the models; an unknown layer, a filter or channel out of
+range, a bad order or scale, a setting over its cap, top digits of a photo model: 422
+with a sentence (naming the valid layers, the range, the cap).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.responses import Response
+
+from app.explain import maximize, topdigits
+from app.explain.progress import Progress
+from app.images.store import ImageStore
+from app.services import filters as filterviews
+from app.web.api.jobs import run_job, start_job
+from app.web.api.models import (
+    CACHE,
+    ERRORS,
+    NOT_FOUND,
+    PREDICT_BODY,
+    Inputs,
+    ModelName,
+    compute,
+    model_spec,
+    stored_image,
+)
+from app.web.deps import Images, JobsDep, Pool, SettingsDep
+from app.web.responses import JSONBytes
+from app.web.uploads import Upload, read_form
+
+router = APIRouter(prefix="/api/models", tags=["filters"])
+
+ConvName = Annotated[
+    str, Path(description="A convolution layer, as `GET /api/models/{name}/filters` names it")
+]
+FeatureLayer = Annotated[
+    str,
+    Path(
+        description="A convolution layer, a convolution block (e.g. EfficientNet's `stem`) "
+        "or the BatchNorm or activation after a block's convolution"
+    ),
+]
+FilterIndex = Annotated[int, Path(description="The filter: its output channel, from 0")]
+Channel = Annotated[int, Path(description="The output channel, from 0")]
+OrderQuery = Annotated[
+    Literal["index", "norm"],
+    Query(description="`index`: filter 0 first; `norm`: the largest L2 norm first"),
+]
+ScaleQuery = Annotated[
+    Literal["layer", "filter"],
+    Query(description="`layer`: one colour scale for the layer; `filter`: one per filter"),
+]
+PNG = {200: {"content": {"image/png": {}}}}
+
+
+class MaximizeSettings(BaseModel):
+    """Activation maximisation's settings; each left out takes the model's default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    steps: int | None = Field(None, description="Optimisation steps, 1 to 512 (default 128)")
+    learning_rate: float | None = Field(None, description="Adam's step size, 0.0001 to 1")
+    jitter: int | None = Field(
+        None, description="Largest random shift before each step, 0 to 32 pixels (default: "
+        "one per 28 pixels of the picture)"
+    )  # fmt: skip
+    size: int | None = Field(
+        None, description="Side of the picture, 16 to 224 (default: the model's input)"
+    )
+    seed: int | None = Field(None, description="Seed of the start and of the shifts")
+    objective: Literal["channel", "centre"] | None = Field(
+        None, description="`channel`: the map's mean (photos' default); `centre`: its centre "
+        "unit (digits' default)"
+    )  # fmt: skip
+
+    def given(self) -> dict[str, Any]:
+        return self.model_dump(exclude_none=True)
+
+
+# ------------------------------------------------------------------------------------ filters
+
+
+@router.get("/{name}/filters", summary="The convolution layers", responses={404: NOT_FOUND})
+async def filter_layers(name: ModelName, pool: Pool) -> Response:
+    """Every `nn.Conv2d` in definition order: `name`, `kind` (`rgb`: a first layer on colour
+    input, shown in colour; `single`: one input channel; `channels`: one kernel per input
+    channel; `depthwise`: one kernel per channel; `pointwise`: a 1×1 convolution, a matrix),
+    `shape` (C_out, C_in / groups, kh, kw), `groups`, `stride`, `count` (filters),
+    `parameters` and `limit` (the ± end of the layer's diverging colour scale: the 99th
+    percentile of |w|)."""
+    spec = model_spec(name)
+    return JSONBytes(
+        await compute(pool, filterviews.layers_result, spec.name), headers={"cache-control": CACHE}
+    )
+
+
+def _gallery_png_url(name: str, layer: str, order: str, scale: str) -> str:
+    return f"/api/models/{name}/filters/{layer}/gallery.png?order={order}&scale={scale}"
+
+
+def gallery_json(name: str, layer: str, order: str, scale: str) -> dict[str, Any]:
+    layout = filterviews.gallery_layout(name, layer, order, scale)
+    return {**layout, "png": _gallery_png_url(name, layer, order, scale)}
+
+
+@router.get(
+    "/{name}/filters/{layer}/gallery.png",
+    summary="A layer's gallery (PNG)",
+    response_class=Response,
+    responses={**PNG, **ERRORS},
+)
+async def gallery_png(
+    name: ModelName,
+    layer: ConvName,
+    pool: Pool,
+    order: OrderQuery = "index",
+    scale: ScaleQuery = "layer",
+) -> Response:
+    """The atlas of the layer's filters: one pixel per weight, tiles separated by 1-pixel
+    gray gaps (`GET .../filters/{layer}` gives the layout)."""
+    spec = model_spec(name)
+    found = await compute(pool, filterviews.gallery, spec.name, layer, order, scale)
+    return Response(found.png, media_type="image/png", headers={"cache-control": CACHE})
+
+
+@router.get("/{name}/filters/{layer}", summary="A layer's gallery (layout)", responses=ERRORS)
+async def gallery(
+    name: ModelName,
+    layer: ConvName,
+    pool: Pool,
+    order: OrderQuery = "index",
+    scale: ScaleQuery = "layer",
+) -> Response:
+    """How the atlas at `png` is laid out: `layer` (as in the list, with every filter's
+    `norms`), `order` (the filter of each tile, in picture order: tile i is filter
+    `order[i]`), `rows` and `columns` of tiles, `tile` (height, width in pixels) and `gap`
+    (pixels between tiles). `rgb`, `single` and `depthwise` layers have one tile per filter,
+    row by row; `channels` layers one row per filter and one column per input channel;
+    `pointwise` layers are one C_out × C_in matrix (row i is filter `order[i]`). `scale`,
+    `limit` (the ± end of a layer-wide diverging scale, else null) and `colorscale` (its
+    stops; null for `rgb`, where each filter's three channels are R, G and B)."""
+    spec = model_spec(name)
+    data = await compute(pool, gallery_json, spec.name, layer, order, scale)
+    return JSONBytes(data, headers={"cache-control": CACHE})
+
+
+@router.get("/{name}/filters/{layer}/{index}", summary="One filter's numbers", responses=ERRORS)
+async def filter_detail(
+    name: ModelName, layer: ConvName, index: FilterIndex, pool: Pool
+) -> Response:
+    """The filter's `weights` (C_in / groups × kh × kw, exactly the layer's weight
+    `[index]`), `bias`, `norm` (L2), `channel_norms` (per input slice), `input_channels`
+    (which of the layer's input channels it reads: all of them, or its group's) and
+    `range` (min, max)."""
+    spec = model_spec(name)
+    data = await compute(pool, filterviews.detail_result, spec.name, layer, index)
+    return JSONBytes(data, headers={"cache-control": CACHE})
+
+
+def feature_map_json(
+    name: str,
+    layer: str,
+    index: int,
+    images: ImageStore,
+    inputs: Any,
+    upload: Upload | None,
+    fields: dict[str, str],
+    device: Any,
+) -> dict[str, Any]:
+    filterviews.detail_result(name, layer, index)  # the layer and index, before the image
+    prepared = inputs.get(name, stored_image(images, upload, fields))
+    return filterviews.feature_map_result(name, prepared, layer, index, device)
+
+
+@router.post(
+    "/{name}/filters/{layer}/{index}/feature-map",
+    summary="The map one filter produces on an image",
+    openapi_extra=PREDICT_BODY,
+    responses={
+        400: {"description": "Malformed multipart body, or too many parts"},
+        415: {"description": "Not multipart/form-data, or not an accepted image format"},
+        **ERRORS,
+    },
+)
+async def feature_map(
+    name: ModelName,
+    layer: ConvName,
+    index: FilterIndex,
+    request: Request,
+    pool: Pool,
+    images: Images,
+    inputs: Inputs,
+    settings: SettingsDep,
+) -> Response:
+    """Send an image file in the multipart field `image`, or an `image_id` (an upload's, or
+    a sample's such as `sample-chelsea`). The image is preprocessed for the model and the
+    forward pass stops at `layer`: its output channel `index` (before BatchNorm and
+    activation), as `png` (a `data:` URL, one pixel per value, on the explorer's colour
+    scale `color` for the map's `min` and `max`) and, up to 8192 of them, its `values`.
+    `image` is the id the image is kept under."""
+    spec = model_spec(name)
+    upload, fields = await read_form(
+        request,
+        field_name="image",
+        max_bytes=settings.max_upload_bytes,
+        max_parts=settings.max_upload_parts,
+    )
+    data = await compute(
+        pool, feature_map_json, spec.name, layer, index, images, inputs, upload, fields,
+        request.app.state.device,
+    )  # fmt: skip
+    return JSONBytes(data)
+
+
+# ------------------------------------------------------------------ what a channel responds to
+
+JOB_STARTED = {202: {"description": "The job: follow `events`, fetch `result` when done"}}
+CHANNELS = "/{name}/layers/{layer}/channels/{channel}"
+
+
+async def _maximize_job(
+    request: Request, pool: Pool, name: str, layer: str, channel: int, body: MaximizeSettings
+) -> tuple[tuple[Any, ...], Any]:
+    """The job's key and computation, once every setting is checked (422 before any work)."""
+    spec = model_spec(name)
+    settings = await compute(
+        pool, maximize.resolve_settings, spec.name, layer, channel, **body.given()
+    )
+    device = request.app.state.device
+    key = ("maximize", spec.name, layer, channel, tuple(sorted(settings.items())))
+
+    def run(progress: Progress) -> maximize.Maximized:
+        return maximize.maximize_channel(
+            spec.name, layer, channel, device=device, progress=progress, **settings
+        )
+
+    return key, run
+
+
+@router.post(
+    f"{CHANNELS}/maximize",
+    summary="What a channel responds to (activation maximisation)",
+    responses=ERRORS,
+)
+async def maximize_channel(
+    name: ModelName,
+    layer: FeatureLayer,
+    channel: Channel,
+    request: Request,
+    pool: Pool,
+    jobs: JobsDep,
+    body: MaximizeSettings | None = None,
+) -> Response:
+    """A picture optimised to excite `channel` of `layer` most: Adam on the picture's
+    scaled Fourier coefficients with random jitter (Olah et al., "Feature Visualization",
+    Distill 2017), a fixed number of `steps` from a seeded start, so the same settings give
+    the same picture (computed once, then answered from the cache). Answers the `settings`
+    used (defaults filled in), the objective at each step (`curve`), the final `activation`,
+    the picture's `size` and the picture (`png`, a `data:` URL). Waits until it is done (a
+    client that goes away stops it); pages use `.../maximize/jobs`. A setting over its cap,
+    an unknown layer or a channel out of range is a 422 saying which."""
+    key, run = await _maximize_job(request, pool, name, layer, channel, body or MaximizeSettings())
+    result = await run_job(request, jobs, key, run)
+    return JSONBytes(await pool.run(filterviews.maximized_result, result))
+
+
+@router.post(
+    f"{CHANNELS}/maximize/jobs",
+    summary="Start activation maximisation as a job",
+    status_code=202,
+    responses={**JOB_STARTED, **ERRORS},
+)
+async def maximize_job(
+    name: ModelName,
+    layer: FeatureLayer,
+    channel: Channel,
+    request: Request,
+    pool: Pool,
+    jobs: JobsDep,
+    body: MaximizeSettings | None = None,
+) -> JSONResponse:
+    """What `.../maximize` computes, as a job: 202 with its `id`, `events` (server-sent
+    progress), `result` (`?format=json`: settings, curve, activation; `?format=png`: the
+    picture) and `url` (DELETE it to cancel). Bad settings are refused at once (422)."""
+    key, run = await _maximize_job(request, pool, name, layer, channel, body or MaximizeSettings())
+    return start_job(jobs, key, run)
+
+
+async def _top_digits_job(
+    pool: Pool, name: str, layer: str, channel: int
+) -> tuple[tuple[Any, ...], Any]:
+    spec = model_spec(name)
+    await compute(pool, topdigits.check_request, spec.name, layer, channel)
+
+    def run(progress: Progress) -> topdigits.ChannelTop:
+        return topdigits.top_digits(spec.name, layer, channel, progress)
+
+    return ("top-digits", spec.name, layer, channel), run
+
+
+@router.get(
+    f"{CHANNELS}/top-digits",
+    summary="The nine digits that excite a channel most (MNIST models)",
+    responses=ERRORS,
+)
+async def top_digits(
+    name: ModelName, layer: ConvName, channel: Channel, request: Request, pool: Pool, jobs: JobsDep
+) -> Response:
+    """Of the 5,000 MNIST digits shipped with the app, the nine whose largest value in
+    `channel` of the convolution `layer` is largest, strongest first: each digit's `index`
+    in the sample, `label`, `activation`, the `position` (row, col) of that value in the map
+    and its receptive field `box` (top, left, bottom, right; the last two exclusive) in the
+    picture the network sees; `size` of a picture and `png`, the nine side by side (a
+    `data:` URL, 2-pixel gaps). The first request scans the sample (seconds; later ones
+    are instant). A model not trained on MNIST is a 422."""
+    key, run = await _top_digits_job(pool, name, layer, channel)
+    result = await run_job(request, jobs, key, run)
+    return JSONBytes(await pool.run(filterviews.top_digits_result, result))
+
+
+@router.post(
+    f"{CHANNELS}/top-digits/jobs",
+    summary="Start the top digits as a job",
+    status_code=202,
+    responses={**JOB_STARTED, **ERRORS},
+)
+async def top_digits_job(
+    name: ModelName, layer: ConvName, channel: Channel, pool: Pool, jobs: JobsDep
+) -> JSONResponse:
+    """What `.../top-digits` computes, as a job (`result?format=png`: the nine digits)."""
+    key, run = await _top_digits_job(pool, name, layer, channel)
+    return start_job(jobs, key, run)

@@ -1,0 +1,12 @@
+"""The HTML pages: one router per family of pages. A page gets its data from the same
+service functions as its JSON endpoints (as datasette's views serve HTML and JSON alike)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from app.web.pages import assets, filters, lessons, networks, operations, saliency
+
+ROUTERS: tuple[APIRouter, ...] = tuple(
+    module.router for module in (lessons, operations, networks, filters, saliency, assets)
+)
