@@ -240,6 +240,7 @@ def test_the_pool_frees_a_slot_when_a_started_job_is_cancelled_from_outside(pool
 @pytest.mark.slow
 def test_a_cancelled_saliency_map_frees_its_worker_within_a_batch(pool):
     """The real thing: SmoothGrad with 100 samples on EfficientNet-Lite0 (13 batches of 8)."""
+    from app.nets.registry import get_network
     from app.services.saliency import saliency
     from tests.utils.samples import sample
 
@@ -249,7 +250,11 @@ def test_a_cancelled_saliency_map_frees_its_worker_within_a_batch(pool):
     job = jobs.start(
         "cat smoothgrad",
         lambda progress: saliency(
-            "efficientnet-lite0", image, "smoothgrad", settings={"samples": 100}, progress=progress
+            get_network("efficientnet-lite0"),
+            image,
+            "smoothgrad",
+            settings={"samples": 100},
+            progress=progress,
         ),
     )
     wait_until(lambda: job.progress > 0.05, timeout=120)  # the first batch is done

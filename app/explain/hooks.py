@@ -35,7 +35,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from app.nets.registry import UnknownName
+from app.nets.names import UnknownName
 
 
 def leaf_layers(model: nn.Module) -> list[str]:

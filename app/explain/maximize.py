@@ -33,11 +33,11 @@ from torch import nn
 
 from app.explain.convolutions import channels_of, feature_layer
 from app.explain.hooks import layer_output
+from app.explain.params import Param
 from app.explain.progress import Progress, report
-from app.explain.saliency.base import Param
 from app.images import convert
+from app.nets.network import Network
 from app.nets.preprocess import Preprocess
-from app.nets.registry import get_model, get_model_spec
 
 STEPS = Param("steps", int, 128, 1, 512, doc="optimisation steps")
 LEARNING_RATE = Param("learning_rate", float, 0.05, 1e-4, 1.0, doc="Adam's step size")
@@ -186,8 +186,8 @@ def maximize(
     return Maximized(layer, channel, settings, pixels, curve, activation)
 
 
-def resolve_settings(name: str, layer: str, channel: int, **settings: Any) -> dict[str, Any]:
-    """Every setting of :func:`maximize_channel` for model ``name``, defaults filled in and
+def resolve_settings(network: Network, layer: str, channel: int, **settings: Any) -> dict[str, Any]:
+    """Every setting of :func:`maximize_channel` for ``network``, defaults filled in and
     checked, without optimising anything: what a request is refused for (an unknown model,
     layer or setting, a channel out of range, a value over its cap) is refused here, and
     two requests that would draw the same picture get equal settings (a cache key).
@@ -195,18 +195,18 @@ def resolve_settings(name: str, layer: str, channel: int, **settings: Any) -> di
     Defaults: the model's input size, a jitter of one pixel per 28 (8 at 224, 1 for a
     digit), the ``channel`` objective for photos and ``centre`` for digits (whose small
     networks, averaged over the whole picture, mostly reward large uniform areas)."""
-    spec = get_model_spec(name)
+    channels, _, side = network.input_shape
     unknown = sorted(set(settings) - {param.name for param in PARAMS})
     if unknown:
         known = ", ".join(param.name for param in PARAMS)
         raise ValueError(f"{unknown[0]} is not a setting of activation maximisation ({known})")
-    size = SIZE.check(settings.setdefault("size", spec.input_shape[-1]))  # before its jitter
+    size = SIZE.check(settings.setdefault("size", side))  # before its jitter
     settings.setdefault("jitter", max(1, size // 28))
-    settings.setdefault("objective", "channel" if spec.input_shape[0] == 3 else "centre")
+    settings.setdefault("objective", "channel" if channels == 3 else "centre")
     resolved = {
         param.name: param.check(settings.get(param.name, param.default)) for param in PARAMS
     }
-    check_channel(get_model(name), layer, channel)
+    check_channel(network.module, layer, channel)
     if resolved["jitter"] >= resolved["size"]:
         raise ValueError(
             f"jitter ({resolved['jitter']}) must be smaller than the picture "
@@ -216,20 +216,17 @@ def resolve_settings(name: str, layer: str, channel: int, **settings: Any) -> di
 
 
 def maximize_channel(
-    name: str,
+    network: Network,
     layer: str,
     channel: int,
     *,
-    device: torch.device | str = "cpu",
     progress: Progress | None = None,
     **settings: Any,
 ) -> Maximized:
-    """:func:`maximize` for the registered model ``name`` with the settings of
-    :func:`resolve_settings` (defaults from the model)."""
-    resolved = resolve_settings(name, layer, channel, **settings)
-    model = get_model(name, device)
-    channels = get_model_spec(name).input_shape[0]
+    """:func:`maximize` for ``network`` with the settings of :func:`resolve_settings`
+    (defaults from the network)."""
+    resolved = resolve_settings(network, layer, channel, **settings)
     return maximize(
-        model, layer, channel, channels=channels, preprocess=get_model_spec(name).preprocess,
-        progress=progress, **resolved,
+        network.module, layer, channel, channels=network.input_shape[0],
+        preprocess=network.preprocess, progress=progress, **resolved,
     )  # fmt: skip

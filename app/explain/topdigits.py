@@ -16,7 +16,6 @@ life of the process; a second caller during the first scan waits for it.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,8 +27,7 @@ from app.explain.progress import Progress, batches, report
 from app.images import convert
 from app.nets.labels import DIGITS
 from app.nets.mnist import load_digits
-from app.nets.registry import get_model, get_model_spec
-from app.nets.summary import model_summary
+from app.nets.network import Network
 from app.nets.training import as_inputs
 
 TOP = 9
@@ -94,37 +92,30 @@ class ChannelTop:
         }
 
 
-_SCANS: dict[str, Scan] = {}
-_LOCK = threading.Lock()
-
-
-def check_digit_model(name: str) -> None:
-    """A ``ValueError`` unless ``name`` is one of the MNIST models."""
-    spec = get_model_spec(name)
-    if spec.labels != DIGITS:
+def check_digit_model(network: Network) -> None:
+    """A ``ValueError`` unless ``network`` classifies MNIST digits."""
+    if network.labels != DIGITS:
         raise ValueError(
-            f"{name} was not trained on MNIST: the top digits are for the digit models"
+            f"{network.name} was not trained on MNIST: the top digits are for the digit models"
         )
 
 
-def scan(name: str, progress: Progress | None = None) -> Scan:
-    """The top digits of every channel of every convolution of ``name`` (computed once)."""
-    check_digit_model(name)
-    with _LOCK:  # one scan per model; later callers get it from memory
-        if name not in _SCANS:
-            _SCANS[name] = _scan(name, progress)
-        report(progress, 1.0)
-        return _SCANS[name]
+def scan(network: Network, progress: Progress | None = None) -> Scan:
+    """The top digits of every channel of every convolution of ``network`` (computed once
+    per network: later callers get it from memory)."""
+    check_digit_model(network)
+    found = network.memo("top-digits scan", lambda: _scan(network, progress))
+    report(progress, 1.0)
+    return found
 
 
-def _scan(name: str, progress: Progress | None) -> Scan:
-    spec = get_model_spec(name)
-    model = get_model(name)
+def _scan(network: Network, progress: Progress | None) -> Scan:
+    model = network.module
     layers = conv_layers(model)
     report(progress, 0.0)
     digits = load_digits()
-    pictures = as_inputs(spec, digits)  # (5000, 1, H, W) in [0, 1]
-    inputs = spec.preprocess.scale(pictures)
+    pictures = as_inputs(network.spec, digits)  # (5000, 1, H, W) in [0, 1]
+    inputs = network.preprocess.scale(pictures)
     best: dict[str, list[tuple[torch.Tensor, torch.Tensor]]] = {layer: [] for layer in layers}
     device = next(model.parameters()).device
     for part in batches(len(digits), BATCH, _from(progress, 0.5)):
@@ -137,7 +128,7 @@ def _scan(name: str, progress: Progress | None) -> Scan:
         scores = torch.cat([v for v, _ in best[layer]])  # (5000, C)
         where = torch.cat([i for _, i in best[layer]])  # (5000, C)
         top = scores.topk(TOP, dim=0)  # (TOP, C), largest first
-        width = model_summary(name).layer(layer).output_shape[-1]
+        width = network.summary.layer(layer).output_shape[-1]
         flat = where.gather(0, top.indices)  # (TOP, C)
         values[layer] = top.values.T.contiguous()
         indices[layer] = top.indices.T.contiguous()
@@ -153,11 +144,11 @@ def _from(progress: Progress | None, start: float) -> Progress | None:
     return lambda fraction: progress(start + (1 - start) * fraction)
 
 
-def check_request(name: str, layer: str, channel: int) -> None:
-    """A ``ValueError`` unless ``name`` is a digit model, ``layer`` one of its convolutions
-    and ``channel`` one of that layer's (before any scan starts)."""
-    check_digit_model(name)
-    conv = conv_module(get_model(name), layer)
+def check_request(network: Network, layer: str, channel: int) -> None:
+    """A ``ValueError`` unless ``network`` is a digit model, ``layer`` one of its
+    convolutions and ``channel`` one of that layer's (before any scan starts)."""
+    check_digit_model(network)
+    conv = conv_module(network.module, layer)
     if isinstance(channel, bool) or not isinstance(channel, int):
         raise ValueError(f"channel must be a whole number (got {channel!r})")
     if not 0 <= channel < conv.out_channels:
@@ -166,12 +157,14 @@ def check_request(name: str, layer: str, channel: int) -> None:
         )
 
 
-def top_digits(name: str, layer: str, channel: int, progress: Progress | None = None) -> ChannelTop:
+def top_digits(
+    network: Network, layer: str, channel: int, progress: Progress | None = None
+) -> ChannelTop:
     """The nine digits of the sample that excite ``channel`` of ``layer`` most."""
-    check_request(name, layer, channel)
-    result = scan(name, progress)
-    row = model_summary(name).layer(layer)
-    height, width = get_model_spec(name).input_shape[-2:]
+    check_request(network, layer, channel)
+    result = scan(network, progress)
+    row = network.summary.layer(layer)
+    height, width = network.input_shape[-2:]
     chosen = result.digits[layer][channel]  # (TOP,)
     digits = [
         TopDigit(
@@ -188,4 +181,4 @@ def top_digits(name: str, layer: str, channel: int, progress: Progress | None = 
             strict=True,
         )
     ]
-    return ChannelTop(name, layer, channel, digits, result.pictures[chosen])
+    return ChannelTop(network.name, layer, channel, digits, result.pictures[chosen])

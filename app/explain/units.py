@@ -18,7 +18,7 @@ unit's sum equals the layer's output there (tests check against ``torch.nn.funct
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -28,7 +28,7 @@ from torch import nn
 from app.explain.hooks import capture
 from app.nets.layers import Conv2dSame
 from app.nets.summary import ArchitectureSummary, LayerRow
-from app.ops.conv import ConvTrace, TraceLimits, conv2d_trace
+from app.ops.conv import LIMITS, ConvTrace, conv2d_trace
 
 #: Layers that work value by value: a unit keeps its position through them.
 ELEMENTWISE = (
@@ -95,8 +95,8 @@ class ConvUnit:
         the taps the kernel reads (every ``dilation``-th pixel), so the trace multiplies it
         with the kernel as it is, undilated."""
         c, kh, kw = self.kernel.shape
-        limits = TraceLimits(
-            max_channels=c, max_out_channels=1, max_size=max(self.window.shape[1:]),
+        limits = replace(
+            LIMITS, max_channels=c, max_out_channels=1, max_size=max(self.window.shape[1:]),
             max_kernel=max(kh, kw), max_terms=c * kh * kw,
         )  # fmt: skip
         return conv2d_trace(

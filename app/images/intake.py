@@ -91,6 +91,15 @@ def megapixels(pixels: int) -> str:
     return f"{value:,.0f} megapixels" if value >= 10 else f"{value:.3g} megapixels"
 
 
+def human_size(n: int) -> str:
+    """Bytes as a short human figure: ``2 MB``, ``512 kB``."""
+    for unit, size in (("GB", 1 << 30), ("MB", 1 << 20), ("kB", 1 << 10)):
+        if n >= size:
+            value = n / size
+            return f"{value:.0f} {unit}" if value == int(value) else f"{value:.1f} {unit}"
+    return f"{n} bytes"
+
+
 def _too_large(pixels: int, limit: int, size: tuple[int, int] | None = None) -> ImageTooLarge:
     dims = f" ({size[0]}×{size[1]})" if size else ""
     return ImageTooLarge(

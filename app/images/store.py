@@ -83,6 +83,14 @@ class StoredImage:
         }
 
 
+@dataclass(frozen=True)
+class ImageSource:
+    """An image as a request gives it: the bytes of a file, or the id of one already here."""
+
+    data: bytes | None = None
+    image_id: str = ""
+
+
 def upload_id(data: bytes) -> str:
     """The id of uploaded bytes: the first 32 hex digits of their SHA-256."""
     return hashlib.sha256(data).hexdigest()[:32]
@@ -130,6 +138,20 @@ class ImageStore:
         if stored is None:
             raise UnknownImage(image_id)
         return stored
+
+    def resolve(self, source: ImageSource) -> StoredImage:
+        """The image a request sent as a file (decoded and kept) or named by id;
+        ``ValueError`` for both or neither, :class:`UnknownImage` for an unknown id."""
+        if source.data is not None and source.image_id:
+            raise ValueError("Send either an image file (field 'image') or an image_id, not both")
+        if source.data is not None:
+            return self.add(source.data)
+        if not source.image_id:
+            raise ValueError(
+                "Send an image file in the field 'image', or the id of an uploaded image (or a "
+                "sample such as sample-mnist-3) in the field 'image_id'"
+            )
+        return self.get(source.image_id)
 
     def resized(self, image: StoredImage, height: int, width: int) -> torch.Tensor:
         """The image's pixels at (height, width) (area average), cached."""

@@ -2,7 +2,7 @@
 
 - :func:`predict`: the top k classes of one input, most probable first, with labels and
   softmax probabilities.
-- :func:`explore`: a sample or an upload through a registered model: the picture the
+- :func:`explore`: a sample or an upload through a network: the picture the
   network sees, its input tensor, the prediction and every layer's activations (plus, per
   layer, the value range for a shared colour scale and the channels sorted by strength).
 """
@@ -18,7 +18,7 @@ from PIL import Image
 from torch import nn
 
 from app.explain.hooks import capture
-from app.nets.registry import ModelSpec, get_model, get_model_spec
+from app.nets.network import Network
 
 
 @dataclass(frozen=True)
@@ -65,13 +65,10 @@ def predict(
     return top_k(logits.cpu(), labels, k)
 
 
-def classify(
-    name: str, image: Image.Image, *, device: torch.device | str = "cpu", k: int = 5
-) -> list[Prediction]:
-    """Top-k predictions of the registered model ``name`` for a PIL image."""
-    spec = get_model_spec(name)
-    check_k(k, spec.num_classes)
-    return predict(get_model(name, device), spec.preprocess(image), spec.labels, k)
+def classify(network: Network, image: Image.Image, *, k: int = 5) -> list[Prediction]:
+    """Top-k predictions of ``network`` for a PIL image, preprocessed as it was trained."""
+    check_k(k, network.num_classes)
+    return predict(network.module, network.preprocess(image), network.labels, k)
 
 
 @dataclass(frozen=True)
@@ -108,26 +105,23 @@ class Exploration:
 
 
 def explore(
-    name: str,
+    network: Network,
     image: Image.Image,
     *,
-    device: torch.device | str = "cpu",
     k: int = 5,
     layers: Sequence[str] | None = None,
 ) -> Exploration:
-    """Preprocess ``image``, run the model once with every layer (or ``layers``) captured."""
-    spec: ModelSpec = get_model_spec(name)
-    check_k(k, spec.num_classes)
-    model = get_model(name, device)
-    picture = spec.preprocess.picture(image)
-    x = spec.preprocess.tensor(picture)  # (C, H, W)
-    captured = capture(model, x[None].to(_device(model)), layers)
+    """Preprocess ``image``, run the network once with every layer (or ``layers``) captured."""
+    check_k(k, network.num_classes)
+    picture = network.preprocess.picture(image)
+    x = network.preprocess.tensor(picture)  # (C, H, W)
+    captured = capture(network.module, x[None].to(network.device), layers)
     logits = captured.output[0].cpu()
     return Exploration(
-        model=name,
+        model=network.name,
         picture=picture,
         input=x,
-        predictions=top_k(logits, spec.labels, k),
+        predictions=top_k(logits, network.labels, k),
         probabilities=torch.softmax(logits.double(), dim=0),
         layers={key: LayerActivation.of(key, out[0]) for key, out in captured.activations.items()},
     )

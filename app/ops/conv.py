@@ -16,23 +16,13 @@ import torch.nn.functional as F
 
 from app.ops.arithmetic import Pair, SizeFormula, as_pair, conv_size_formula
 from app.ops.arrays import as_stack, compact
+from app.ops.checks import MULTIPLICATIONS, KernelLimits, bias_vector, check_kernel, check_terms
 
-
-@dataclass(frozen=True)
-class TraceLimits:
-    """The largest trace the app computes; a lecture-size example always fits."""
-
-    max_channels: int = 16  # input channels
-    max_out_channels: int = 16
-    max_size: int = 64  # input height and width, per channel
-    max_kernel: int = 11  # kernel height and width
-    max_padding: int = 16
-    max_stride: int = 64
-    max_dilation: int = 16
-    max_terms: int = 300_000  # output elements × multiplications per element
-
-
-LIMITS = TraceLimits()
+#: The largest trace the app computes; a lecture-size example always fits.
+LIMITS = KernelLimits(
+    max_channels=16, max_out_channels=16, max_size=64, max_kernel=11, max_padding=16,
+    max_stride=64, max_dilation=16,
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -132,27 +122,15 @@ class ConvTrace:
         }
 
 
-def _as_kernel(weight: torch.Tensor, in_channels: int, limits: TraceLimits) -> torch.Tensor:
+def _as_kernel(weight: torch.Tensor, in_channels: int, limits: KernelLimits) -> torch.Tensor:
     if weight.dim() == 2:
         weight = weight[None, None]
     elif weight.dim() == 3:
         weight = weight[None]
     if weight.dim() != 4:
         raise ValueError("kernel must be kh×kw, C×kh×kw or O×C×kh×kw")
-    out_c, c, kh, kw = weight.shape
-    if c != in_channels:
-        raise ValueError(
-            f"kernel has {c} input channel{'s' * (c != 1)} but the input has {in_channels}: "
-            "give one kh×kw slice per input channel"
-        )
-    if out_c > limits.max_out_channels:
-        raise ValueError(
-            f"kernel has {out_c} output channels; the limit is {limits.max_out_channels}"
-        )
-    if max(kh, kw) > limits.max_kernel:
-        raise ValueError(
-            f"kernel is {kh}×{kw}; the limit is {limits.max_kernel}×{limits.max_kernel}"
-        )
+    layout = "give one kh×kw slice per input channel"
+    check_kernel(weight, in_channels, limits, in_axis=1, layout=layout)
     return weight
 
 
@@ -165,7 +143,7 @@ def conv2d_trace(
     padding: int | Pair | list[int] = 0,
     dilation: int | Pair | list[int] = 1,
     flip: bool = False,
-    limits: TraceLimits = LIMITS,
+    limits: KernelLimits = LIMITS,
 ) -> ConvTrace:
     """Convolve ``x`` (H×W or C×H×W) with ``weight`` and record every step.
 
@@ -178,10 +156,7 @@ def conv2d_trace(
     s = as_pair(stride, "stride", minimum=1, maximum=limits.max_stride)
     p = as_pair(padding, "padding", minimum=0, maximum=limits.max_padding)
     d = as_pair(dilation, "dilation", minimum=1, maximum=limits.max_dilation)
-    if bias is None:
-        bias = torch.zeros(out_c, dtype=x.dtype)
-    if bias.shape != (out_c,):
-        raise ValueError(f"bias must have one value per output channel ({out_c})")
+    bias = bias_vector(bias, out_c, x)
 
     _, h, w = x.shape
     padded_h, padded_w = h + 2 * p[0], w + 2 * p[1]
@@ -197,13 +172,10 @@ def conv2d_trace(
         conv_size_formula("W", w, kw, s[1], p[1], d[1]),
     )
     out_h, out_w = formulas[0].value, formulas[1].value
-    terms = out_c * out_h * out_w * in_c * kh * kw
-    if terms > limits.max_terms:
-        raise ValueError(
-            f"this trace would have {terms:,} multiplications; the limit is "
-            f"{limits.max_terms:,}: use a smaller input or kernel, fewer channels "
-            "or a larger stride"
-        )
+    check_terms(
+        out_c * out_h * out_w * in_c * kh * kw, limits.max_terms, counted=MULTIPLICATIONS,
+        advice="use a smaller input or kernel, fewer channels or a larger stride",
+    )  # fmt: skip
 
     kernel = torch.flip(weight, dims=(-2, -1)) if flip else weight
     padded = F.pad(x, (p[1], p[1], p[0], p[0]))  # (C, Hp, Wp)

@@ -13,16 +13,16 @@ from app.images.samples import get_sample, load_sample
 from app.ops.arrays import brief
 from app.ops.conv import conv2d_trace
 from app.ops.kernels import get_kernel
-from app.ops.presets import PRESETS
+from app.ops.presets.convolution import CONVOLUTION
 
 IMAGE_SIDE = 64  # the long side of a sample image, in cells
 
 
 def from_preset(name: Any) -> tuple[torch.Tensor, str]:
     """(H', W') first feature map of a convolution preset, and where it comes from."""
-    if not isinstance(name, str) or name not in PRESETS:
-        raise ValueError(f"unknown preset {brief(name)}; known: {', '.join(PRESETS)}")
-    preset = PRESETS[name]
+    if not isinstance(name, str) or name not in CONVOLUTION:
+        raise ValueError(f"unknown preset {brief(name)}; known: {', '.join(CONVOLUTION)}")
+    preset = CONVOLUTION[name]
     return preset.run().output[0], f"{preset.title} (convolution output)"
 
 

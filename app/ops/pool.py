@@ -26,6 +26,7 @@ import torch.nn.functional as F
 
 from app.ops.arithmetic import Pair, SizeFormula, as_pair, pool_size_formula
 from app.ops.arrays import as_stack, brief, compact
+from app.ops.checks import VALUES_READ, check_terms
 
 KINDS = ("max", "avg", "sum")
 
@@ -160,12 +161,10 @@ def pool2d_trace(
         pool_size_formula("W", w, k[1], s[1], p[1]),
     )
     out_h, out_w = formulas[0].value, formulas[1].value
-    terms = channels * out_h * out_w * k[0] * k[1]
-    if terms > limits.max_terms:
-        raise ValueError(
-            f"this trace would read {terms:,} values; the limit is {limits.max_terms:,}: "
-            "use a smaller input or window, fewer channels or a larger stride"
-        )
+    check_terms(
+        channels * out_h * out_w * k[0] * k[1], limits.max_terms, counted=VALUES_READ,
+        advice="use a smaller input or window, fewer channels or a larger stride",
+    )  # fmt: skip
 
     fill = float("-inf") if kind == "max" else 0.0
     padded = F.pad(x, (p[1], p[1], p[0], p[0]), value=fill)  # (C, Hp, Wp)

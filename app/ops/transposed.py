@@ -26,23 +26,14 @@ import torch.nn.functional as F
 
 from app.ops.arithmetic import Pair, SizeFormula, as_pair, transposed_size_formula
 from app.ops.arrays import as_stack, compact
+from app.ops.checks import MULTIPLICATIONS, KernelLimits, bias_vector, check_kernel, check_terms
 
-
-@dataclass(frozen=True)
-class TransposedLimits:
-    """The largest transposed-convolution trace the app computes."""
-
-    max_channels: int = 8  # input channels
-    max_out_channels: int = 8
-    max_size: int = 16  # input height and width, per channel
-    max_kernel: int = 7
-    max_stride: int = 4
-    max_padding: int = 16
-    max_dilation: int = 4
-    max_terms: int = 300_000  # input elements × output channels × kh × kw
-
-
-LIMITS = TransposedLimits()
+#: The largest transposed-convolution trace the app computes (terms: input elements ×
+#: output channels × kh × kw).
+LIMITS = KernelLimits(
+    max_channels=8, max_out_channels=8, max_size=16, max_kernel=7, max_padding=16,
+    max_stride=4, max_dilation=4,
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -195,25 +186,13 @@ class TransposedTrace:
         }
 
 
-def _as_kernel(weight: torch.Tensor, in_channels: int, limits: TransposedLimits) -> torch.Tensor:
+def _as_kernel(weight: torch.Tensor, in_channels: int, limits: KernelLimits) -> torch.Tensor:
     if weight.dim() == 2:
         weight = weight[None, None]
     if weight.dim() != 4:
         raise ValueError("kernel must be kh×kw or C_in×C_out×kh×kw (torch's layout)")
-    c, out_c, kh, kw = weight.shape
-    if c != in_channels:
-        raise ValueError(
-            f"kernel has {c} input channel{'s' * (c != 1)} (its first axis) but the input has "
-            f"{in_channels}: a transposed kernel is laid out C_in×C_out×kh×kw"
-        )
-    if out_c > limits.max_out_channels:
-        raise ValueError(
-            f"kernel has {out_c} output channels; the limit is {limits.max_out_channels}"
-        )
-    if max(kh, kw) > limits.max_kernel:
-        raise ValueError(
-            f"kernel is {kh}×{kw}; the limit is {limits.max_kernel}×{limits.max_kernel}"
-        )
+    layout = "a transposed kernel is laid out C_in×C_out×kh×kw"
+    check_kernel(weight, in_channels, limits, in_axis=0, layout=layout)
     return weight
 
 
@@ -226,7 +205,7 @@ def conv_transpose2d_trace(
     padding: int | Pair | list[int] = 0,
     output_padding: int | Pair | list[int] = 0,
     dilation: int | Pair | list[int] = 1,
-    limits: TransposedLimits = LIMITS,
+    limits: KernelLimits = LIMITS,
 ) -> TransposedTrace:
     """Transposed-convolve ``x`` (H×W or C×H×W) with ``weight`` (kh×kw or C×O×kh×kw)."""
     x = as_stack(x, "input", max_channels=limits.max_channels, max_size=limits.max_size)
@@ -243,10 +222,7 @@ def conv_transpose2d_trace(
                 f"{axis}): it picks one of the {step} output sizes that a stride-{step} "
                 "convolution maps to the same input size"
             )
-    if bias is None:
-        bias = torch.zeros(out_c, dtype=x.dtype)
-    if bias.shape != (out_c,):
-        raise ValueError(f"bias must have one value per output channel ({out_c})")
+    bias = bias_vector(bias, out_c, x)
 
     c, h, w = x.shape
     formulas = (
@@ -261,12 +237,10 @@ def conv_transpose2d_trace(
                 f"padding {pad} crops 2·{pad} = {2 * pad} {axis} from a result {covered} "
                 f"{axis} long, leaving none: use less padding"
             )
-    terms = c * h * w * out_c * kh * kw
-    if terms > limits.max_terms:
-        raise ValueError(
-            f"this trace would have {terms:,} multiplications; the limit is "
-            f"{limits.max_terms:,}: use a smaller input or kernel, or fewer channels"
-        )
+    check_terms(
+        c * h * w * out_c * kh * kw, limits.max_terms, counted=MULTIPLICATIONS,
+        advice="use a smaller input or kernel, or fewer channels",
+    )  # fmt: skip
 
     canvas_h = (h - 1) * s[0] + d[0] * (kh - 1) + 1 + op[0]
     canvas_w = (w - 1) * s[1] + d[1] * (kw - 1) + 1 + op[1]

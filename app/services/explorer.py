@@ -1,10 +1,10 @@
 """What the network explorer computes for one image, free of any web code.
 
-The model endpoints (``app/routers/models.py``) and the pages (``/networks/{name}``) call
+The model endpoints (``app/web/api/models.py``) and the pages (``/networks/{name}``) call
 these functions; each returns plain data (dicts of numbers and PNG ``data:`` URLs):
 
 - :class:`Inputs`: an image (upload or sample) preprocessed for a model, kept in a small
-  LRU cache by (model, image id), so that the prediction, the picture and every layer's
+  LRU cache by (network, image id), so that the prediction, the picture and every layer's
   maps of one image preprocess it once.
 - :func:`predict_result`: the top k classes.
 - :func:`activations_result`: one layer's output, as a page of feature-map PNGs or, for a
@@ -14,8 +14,9 @@ these functions; each returns plain data (dicts of numbers and PNG ``data:`` URL
   elementwise layers made of it; a dense unit's products; a pooling window; the flatten
   index; the two inputs of a residual sum; softmax for the output layer; and the
   receptive field of the unit in the input picture.
-- :func:`architecture`: the architecture table (``app.nets.summary``) with each layer's
-  hyperparameters written out for people.
+
+Each takes the :class:`~app.nets.network.Network` to explore (the registry is consulted by
+the web layer), so a network outside the zoo is explored by the same code.
 """
 
 from __future__ import annotations
@@ -30,11 +31,12 @@ from torch import nn
 from app.explain import featuremaps, units
 from app.explain.hooks import capture, layer_output
 from app.images import convert, intake
-from app.images.store import StoredImage
+from app.images.store import ImageSource, ImageStore, StoredImage
 from app.nets.layers import ResidualAdd
+from app.nets.names import UnknownName
+from app.nets.network import Network
 from app.nets.predict import LayerActivation, predict
-from app.nets.registry import UnknownName, get_model, get_model_spec
-from app.nets.summary import LayerRow, model_summary
+from app.nets.summary import LayerRow
 from app.runtime.cache import LRUCache
 
 #: Softmax tables list every class up to this many, else the most probable ones.
@@ -56,56 +58,58 @@ class Prepared:
 
 
 class Inputs:
-    """Preprocessed inputs by (model, image id), least recently used forgotten first."""
+    """Images of the store preprocessed per network, by (network, image id), least recently
+    used forgotten first."""
 
-    def __init__(self, max_items: int, max_bytes: int) -> None:
+    def __init__(self, images: ImageStore, max_items: int, max_bytes: int) -> None:
+        self.images = images
         self.cache: LRUCache[tuple[str, str], Prepared] = LRUCache(max_items, max_bytes)
 
-    def get(self, name: str, image: StoredImage) -> Prepared:
-        """``image`` preprocessed for model ``name``; ``ValueError`` if it cannot be (an empty
+    def named(self, network: Network, image_id: str) -> Prepared:
+        """The stored image ``image_id`` (an upload or a sample) as ``network`` takes it."""
+        return self.get(network, self.images.get(image_id))
+
+    def sent(self, network: Network, source: ImageSource) -> Prepared:
+        """The image a request sent (a file, kept in the store, or an id) for ``network``."""
+        return self.get(network, self.images.resolve(source))
+
+    def get(self, network: Network, image: StoredImage) -> Prepared:
+        """``image`` preprocessed for ``network``; ``ValueError`` if it cannot be (an empty
         drawing)."""
-        spec = get_model_spec(name)
 
         def make() -> tuple[Prepared, int]:
-            picture = spec.preprocess.picture(convert.to_pil(image.pixels))
-            prepared = Prepared(image.id, picture, spec.preprocess.tensor(picture))
+            picture = network.preprocess.picture(convert.to_pil(image.pixels))
+            prepared = Prepared(image.id, picture, network.preprocess.tensor(picture))
             return prepared, prepared.nbytes
 
-        return self.cache.get_or_make((spec.name, image.id), make)
+        return self.cache.get_or_make((network.name, image.id), make)
 
 
-def check_layer(name: str, layer: str) -> LayerRow:
+def check_layer(network: Network, layer: str) -> LayerRow:
     """The architecture row of ``layer``; :class:`UnknownName` listing the layers."""
-    summary = model_summary(get_model_spec(name).name)
+    summary = network.summary
     try:
         return summary.layer(layer)
     except KeyError:
         raise UnknownName("layer", layer, [row.name for row in summary.layers]) from None
 
 
-def _device_input(prepared: Prepared, model: nn.Module) -> torch.Tensor:
-    return prepared.x.to(next(model.parameters()).device)  # (C, H, W)
-
-
-def predict_result(name: str, prepared: Prepared, device: torch.device | str, k: int) -> dict:
+def predict_result(network: Network, prepared: Prepared, k: int) -> dict[str, Any]:
     """The top ``k`` classes of the prepared image, most probable first."""
-    spec = get_model_spec(name)
-    model = get_model(name, device)
-    found = predict(model, _device_input(prepared, model), spec.labels, k)
+    found = predict(network.module, prepared.x, network.labels, k)
     return {
-        "model": spec.name,
+        "model": network.name,
         "image": prepared.image_id,
         "k": k,
-        "num_classes": spec.num_classes,
+        "num_classes": network.num_classes,
         "predictions": [p.to_dict() for p in found],
     }
 
 
 def activations_result(
-    name: str,
+    network: Network,
     prepared: Prepared,
     layer: str,
-    device: torch.device | str,
     *,
     order: featuremaps.Order = "strength",
     page: int = 0,
@@ -113,13 +117,12 @@ def activations_result(
     scale: featuremaps.Scale = "layer",
 ) -> dict[str, Any]:
     """One layer's output for the prepared image: a page of maps, or a vector's numbers."""
-    row = check_layer(name, layer)
+    row = check_layer(network, layer)
     if featuremaps.is_map_layer(row.output_shape):
         featuremaps.check_page(page, per_page, row.output_shape[0])  # before computing
-    model = get_model(name, device)
-    x = _device_input(prepared, model)[None]  # (1, C, H, W)
-    activation = LayerActivation.of(layer, layer_output(model, x, layer)[0])
-    header = {"model": name, "layer": layer, "type": row.type, "image": prepared.image_id}
+    x = prepared.x.to(network.device)[None]  # (1, C, H, W)
+    activation = LayerActivation.of(layer, layer_output(network.module, x, layer)[0])
+    header = {"model": network.name, "layer": layer, "type": row.type, "image": prepared.image_id}
     if featuremaps.is_map_layer(row.output_shape):
         shown = featuremaps.maps_page(
             activation, order=order, page=page, per_page=per_page, scale=scale
@@ -138,9 +141,10 @@ def _position(row: LayerRow, position: tuple[int, ...]) -> tuple[int, ...]:
     return position
 
 
-def _producer(name: str, model: nn.Module, layer: str) -> LayerRow | None:
+def _producer(network: Network, layer: str) -> LayerRow | None:
     """The convolution or dense layer an elementwise layer's value comes from, if any."""
-    rows = list(model_summary(name).layers)
+    model = network.module
+    rows = list(network.summary.layers)
     index = next(i for i, row in enumerate(rows) if row.name == layer)
     for row in reversed(rows[:index]):
         module = model.get_submodule(row.name)
@@ -151,10 +155,11 @@ def _producer(name: str, model: nn.Module, layer: str) -> LayerRow | None:
     return None
 
 
-def _flatten_source(name: str, model: nn.Module, layer: str) -> dict[str, Any] | None:
+def _flatten_source(network: Network, layer: str) -> dict[str, Any] | None:
     """For a dense layer fed (through elementwise layers) by a flatten: the layer before the
     flatten and its output shape, so that input i can be traced to (channel, row, column)."""
-    rows = list(model_summary(name).layers)
+    model = network.module
+    rows = list(network.summary.layers)
     index = next(i for i, row in enumerate(rows) if row.name == layer)
     for k in range(index - 1, 0, -1):
         module = model.get_submodule(rows[k].name)
@@ -166,9 +171,8 @@ def _flatten_source(name: str, model: nn.Module, layer: str) -> dict[str, Any] |
     return None
 
 
-def _softmax(name: str, logits: torch.Tensor) -> dict[str, Any]:
+def _softmax(labels: tuple[str, ...], logits: torch.Tensor) -> dict[str, Any]:
     """Softmax written out for the output layer; a long one keeps its most probable rows."""
-    labels = get_model_spec(name).labels
     steps = units.softmax_steps(logits)
     probabilities = torch.tensor(steps["probabilities"])
     count = len(labels)
@@ -192,21 +196,17 @@ def _softmax(name: str, logits: torch.Tensor) -> dict[str, Any]:
 
 
 def unit_result(
-    name: str,
-    prepared: Prepared,
-    layer: str,
-    position: tuple[int, ...],
-    device: torch.device | str,
+    network: Network, prepared: Prepared, layer: str, position: tuple[int, ...]
 ) -> dict[str, Any]:
     """How the activation of ``layer`` at ``position`` was computed for the prepared image.
 
     ``position`` is (channel, row, column) for a layer of maps, (index,) for a vector.
     """
-    row = check_layer(name, layer)
+    row = check_layer(network, layer)
     position = _position(row, position)
-    summary = model_summary(name)
-    model = get_model(name, device)
-    x = _device_input(prepared, model)  # (C, H, W)
+    summary = network.summary
+    model = network.module
+    x = prepared.x.to(network.device)  # (C, H, W)
     module = model.get_submodule(layer)
     captured = capture(model, x[None], [layer], keep_inputs=True)
     output = captured.activations[layer][0]  # without the batch dimension
@@ -214,7 +214,7 @@ def unit_result(
     field = row.receptive_field
     box = field.box(*position[1:], height, width) if len(position) == 3 else (0, 0, height, width)
     found: dict[str, Any] = {
-        "model": name,
+        "model": network.name,
         "layer": layer,
         "type": row.type,
         "image": prepared.image_id,
@@ -226,7 +226,7 @@ def unit_result(
     }
     source = row if isinstance(module, nn.Conv2d | nn.Linear) else None
     if source is None and isinstance(module, units.ELEMENTWISE):
-        source = _producer(name, model, layer)
+        source = _producer(network, layer)
         found["via"] = source.name if source else None
     if source is not None and len(source.output_shape) == len(position):
         if len(position) == 3:
@@ -239,7 +239,7 @@ def unit_result(
             found["kind"] = "dense"
             found["dense"] = {
                 **dense.to_dict(),
-                "source": _flatten_source(name, model, source.name),
+                "source": _flatten_source(network, source.name),
             }
     elif isinstance(module, nn.MaxPool2d | nn.AvgPool2d | nn.AdaptiveAvgPool2d):
         found["kind"] = "pool"
@@ -261,7 +261,7 @@ def unit_result(
             "values": [float(branch[0][position]), float(shortcut[0][position])],
         }
     if row is summary.layers[-1]:
-        found["softmax"] = _softmax(name, captured.output[0])
+        found["softmax"] = _softmax(network.labels, captured.output[0])
     return found
 
 
@@ -270,58 +270,39 @@ def input_png(prepared: Prepared) -> bytes:
     return convert.encode_png(intake.from_pil(prepared.picture))
 
 
-def _times(values: list[int]) -> str:
-    return "×".join(map(str, values))
+def prediction(network: Network, inputs: Inputs, source: ImageSource, k: int) -> dict[str, Any]:
+    """``POST .../predict``: the image sent (a file, kept, or an id), classified."""
+    return predict_result(network, inputs.sent(network, source), k)
 
 
-def _pair_text(values: list[int]) -> str:
-    return str(values[0]) if values[0] == values[1] else _times(values)
+def picture(network: Network, inputs: Inputs, image_id: str) -> bytes:
+    """``GET .../input``: the picture ``network`` sees of image ``image_id``, as PNG."""
+    return input_png(inputs.named(network, image_id))
 
 
-def describe(row: LayerRow) -> str:
-    """A layer's hyperparameters as a few words: ``6@5×5, stride 2``, ``120 → 84``."""
-    h = row.hyperparameters
-    if "out_channels" in h:
-        parts = [f"{h['out_channels']}@{_times(h['kernel'])}"]
-        if h["groups"] > 1:
-            depthwise = h["groups"] == h["in_channels"] == h["out_channels"]
-            parts.append("depthwise" if depthwise else f"{h['groups']} groups")
-        if h["stride"] != [1, 1]:
-            parts.append(f"stride {_pair_text(h['stride'])}")
-        padding = h["padding"]
-        if isinstance(padding, dict):
-            if any(padding["same"]):
-                parts.append("SAME padding " + " ".join(map(str, padding["same"])))
-        elif padding != [0, 0]:
-            parts.append(f"padding {_pair_text(padding)}")
-        if h["dilation"] != [1, 1]:
-            parts.append(f"dilation {_pair_text(h['dilation'])}")
-        if not h["bias"]:
-            parts.append("no bias")
-        return ", ".join(parts)
-    if "in_features" in h:
-        return f"{h['in_features']} → {h['out_features']}" + ("" if h["bias"] else ", no bias")
-    if "kernel" in h:
-        text = f"{_times(h['kernel'])}, stride {_pair_text(h['stride'])}"
-        return text + (f", padding {_pair_text(h['padding'])}" if h["padding"] != [0, 0] else "")
-    if "output_size" in h:
-        return f"global average → {_times(h['output_size'])}"
-    if "num_features" in h:
-        return f"{h['num_features']} channels, ε {h['eps']:g}"
-    if "p" in h:
-        return f"p = {h['p']:g} (off at inference)"
-    if "start_dim" in h:
-        return "maps → one vector"
-    if "inputs" in h:
-        return " + ".join(h["inputs"])
-    return ""
+def position_of(
+    channel: int | None, row: int | None, col: int | None, index: int | None
+) -> tuple[int, ...]:
+    """A unit as a request names it: (channel, row, col) in a map, or (index,) in a vector."""
+    if index is not None and channel is None and row is None and col is None:
+        return (index,)
+    if index is None and channel is not None and row is not None and col is not None:
+        return (channel, row, col)
+    raise ValueError("Give channel, row and col for a unit of a feature map, or index alone")
 
 
-def architecture(name: str) -> dict[str, Any]:
-    """The architecture table of model ``name``, each row with its hyperparameters in words."""
-    summary = model_summary(get_model_spec(name).name)
-    data = summary.to_dict()
-    for row, shown in zip(summary.layers, data["layers"], strict=True):
-        shown["text"] = describe(row)
-        shown["kind"] = "maps" if featuremaps.is_map_layer(row.output_shape) else "vector"
-    return {"model": name, **data}
+def activations(
+    network: Network, inputs: Inputs, image_id: str, layer: str, **options: Any
+) -> dict[str, Any]:
+    """``GET .../layers/{layer}/activations``: an unknown layer is refused before the image
+    is read."""
+    check_layer(network, layer)
+    return activations_result(network, inputs.named(network, image_id), layer, **options)
+
+
+def unit(
+    network: Network, inputs: Inputs, image_id: str, layer: str, position: tuple[int, ...]
+) -> dict[str, Any]:
+    """``GET .../layers/{layer}/unit``: how one activation was computed."""
+    check_layer(network, layer)
+    return unit_result(network, inputs.named(network, image_id), layer, position)

@@ -1,7 +1,7 @@
 """What the learned-filters page computes, free of any web code (``/networks/{name}/filters``
 and ``/api/models/{name}/filters/...`` call these functions; each returns plain data):
 
-- :func:`layers_result`: every convolution layer of a model with its kind and shapes.
+- :func:`layers_result`: every convolution layer of a network with its kind and shapes.
 - :func:`gallery`: a layer's gallery (``app.explain.filters.gallery``), kept in a small LRU
   cache: the weights never change, and a lecture hall asks for the same few layers.
 - :func:`detail_result`: one filter's numbers.
@@ -13,7 +13,6 @@ and ``/api/models/{name}/filters/...`` call these functions; each returns plain 
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 import torch
@@ -21,11 +20,12 @@ import torch
 from app.explain import featuremaps, filters
 from app.explain.maximize import Maximized
 from app.explain.topdigits import ChannelTop
-from app.nets.registry import get_model, get_model_spec
+from app.images.store import ImageSource
+from app.nets.network import Network
 from app.runtime.cache import LRUCache
-from app.services.explorer import Prepared
+from app.services.explorer import Inputs, Prepared
 
-#: Galleries kept, with their layout as JSON: (model, layer, order, scale) → (Gallery, dict).
+#: Galleries kept, with their layout as JSON: (network, layer, order, scale) → (Gallery, dict).
 #: EfficientNet-Lite0's largest atlas (the head's 1280×320 matrix) is 400 kB of PNG; its
 #: layout's colour limit (a quantile over 400,000 weights) takes longer than sending it.
 _GALLERIES: LRUCache[tuple[str, str, str, str], tuple[filters.Gallery, dict[str, Any]]] = LRUCache(
@@ -33,62 +33,62 @@ _GALLERIES: LRUCache[tuple[str, str, str, str], tuple[filters.Gallery, dict[str,
 )
 
 
-@lru_cache(maxsize=16)
-def _layers(name: str) -> tuple[dict[str, Any], ...]:
+def _layers(network: Network) -> tuple[dict[str, Any], ...]:
     rows = []
-    for layer in filters.filter_layers(get_model(name)):
+    for layer in filters.filter_layers(network.module):
         row = layer.to_dict()
         del row["norms"]  # per filter: in the gallery's answer
         rows.append(row)
     return tuple(rows)
 
 
-def layers_result(name: str) -> dict[str, Any]:
-    """The convolution layers of model ``name``: name, kind, shape, groups, stride, count,
+def layers_result(network: Network) -> dict[str, Any]:
+    """The convolution layers of ``network``: name, kind, shape, groups, stride, count,
     parameters and the layer's colour limit, in definition order."""
-    spec = get_model_spec(name)
-    return {"model": spec.name, "layers": list(_layers(spec.name))}
+    rows = network.memo("filter layers", lambda: _layers(network))
+    return {"model": network.name, "layers": list(rows)}
 
 
-def _gallery(name: str, layer: str, order: str, scale: str) -> tuple[filters.Gallery, dict]:
-    spec = get_model_spec(name)
-
+def _gallery(
+    network: Network, layer: str, order: filters.Order, scale: filters.Scale
+) -> tuple[filters.Gallery, dict[str, Any]]:
     def make() -> tuple[tuple[filters.Gallery, dict[str, Any]], int]:
-        model = get_model(spec.name)
-        found = filters.gallery(model, layer, order=order, scale=scale)  # type: ignore[arg-type]
+        found = filters.gallery(network.module, layer, order=order, scale=scale)
         return (found, found.to_dict()), len(found.png) + 16 * found.layer.count
 
-    return _GALLERIES.get_or_make((spec.name, layer, order, scale), make)
+    return _GALLERIES.get_or_make((network.name, layer, order, scale), make)
 
 
-def gallery(name: str, layer: str, order: str = "index", scale: str = "layer") -> filters.Gallery:
+def gallery(
+    network: Network, layer: str, order: filters.Order = "index", scale: filters.Scale = "layer"
+) -> filters.Gallery:
     """The gallery of ``layer`` (``ValueError`` for an unknown layer, order or scale)."""
-    return _gallery(name, layer, order, scale)[0]
+    return _gallery(network, layer, order, scale)[0]
 
 
-def gallery_layout(name: str, layer: str, order: str = "index", scale: str = "layer") -> dict:
+def gallery_layout(
+    network: Network, layer: str, order: filters.Order = "index", scale: filters.Scale = "layer"
+) -> dict[str, Any]:
     """:meth:`Gallery.to_dict` of the gallery of ``layer``, made once."""
-    return _gallery(name, layer, order, scale)[1]
+    return _gallery(network, layer, order, scale)[1]
 
 
-def detail_result(name: str, layer: str, index: int) -> dict[str, Any]:
+def detail_result(network: Network, layer: str, index: int) -> dict[str, Any]:
     """One filter's weights (C_in/g, kh, kw), bias, norm and the input channels it reads."""
-    spec = get_model_spec(name)
-    found = filters.filter_detail(get_model(spec.name), layer, index)
-    return {"model": spec.name, **found.to_dict()}
+    found = filters.filter_detail(network.module, layer, index)
+    return {"model": network.name, **found.to_dict()}
 
 
 def feature_map_result(
-    name: str, prepared: Prepared, layer: str, index: int, device: torch.device | str
+    network: Network, prepared: Prepared, layer: str, index: int
 ) -> dict[str, Any]:
     """The output channel ``index`` of the convolution ``layer`` for the prepared image
     (before BatchNorm and activation), on the explorer's colour scale for its range."""
-    model = get_model(name, device)
-    values = filters.feature_map(model, prepared.x, layer, index)  # (H', W')
+    values = filters.feature_map(network.module, prepared.x, layer, index)  # (H', W')
     low, high = torch.aminmax(values)
     colors = featuremaps.ColorRange.of(float(low), float(high))
     found: dict[str, Any] = {
-        "model": name,
+        "model": network.name,
         "layer": layer,
         "index": index,
         "image": prepared.image_id,
@@ -104,6 +104,15 @@ def feature_map_result(
     if values.numel() <= featuremaps.MAX_VALUES:
         found["values"] = values.numpy()
     return found
+
+
+def feature_map(
+    network: Network, inputs: Inputs, source: ImageSource, layer: str, index: int
+) -> dict[str, Any]:
+    """``POST .../filters/{layer}/{index}/feature-map``: the layer and index are checked
+    before the image is read."""
+    detail_result(network, layer, index)
+    return feature_map_result(network, inputs.sent(network, source), layer, index)
 
 
 def maximized_result(result: Maximized) -> dict[str, Any]:

@@ -1,56 +1,38 @@
-"""One saliency map for a registered model and an image: what the saliency endpoint and
-page compute (``POST /api/models/{name}/saliency``), free of any web code.
+"""One saliency map of a network for an image: what the saliency endpoint and page compute
+(``POST /api/models/{name}/saliency``), free of any web code.
 
-:func:`saliency` preprocesses the image as the model's spec says, predicts (the default
+:func:`saliency` preprocesses the image as the network's spec says, predicts (the default
 target is the top class), checks the target and the method's settings, runs the method and
-reduces its attribution to one value per pixel. Settings are the method's :class:`Param`
-table plus, here, what depends on the model and the image:
+reduces its attribution to one value per pixel. Each method (:mod:`app.explain.saliency`)
+owns its settings, their defaults for a network (patch and stride scaled to the input,
+Grad-CAM's default layer, the baseline) and its construction; this module only asks.
 
-- ``baseline`` (Integrated Gradients and occlusion): ``black``, ``gray`` or ``white``
-  (pixel values 0, ½ or 1, preprocessed like the image) or ``blur`` (the image blurred
-  with a Gaussian of σ = side / 20; Sturmfels, Lundberg and Lee, "Visualizing the Impact
-  of Feature Attribution Baselines", Distill 2020). Defaults: black for Integrated
-  Gradients (the paper's), gray for occlusion on photos (Zeiler and Fergus's gray square)
-  and black (the background) on digits.
-- ``layer`` (Grad-CAM): any convolution layer; default the last one with more than one
-  position (:func:`~app.explain.saliency.gradcam.default_layer`).
-- ``patch`` and ``stride`` (occlusion): defaults scaled to the input: a seventh of its side
-  and half of that (32 and 16 at 224×224, 4 and 2 for a digit).
-
-:meth:`SaliencyMap.png` colours the map for the overlay (:mod:`app.colormaps`): unsigned
-maps on the ``HOT`` scale from 0 to a cap, signed ones on the diverging scale symmetric
-about 0, with opacity growing with |value| so the image shows through where the map is 0.
-The cap is the 99th percentile of |map| for the gradient methods, whose few extreme pixels
-would otherwise leave the rest dark (Smilkov et al. 2017, §3.1), and the maximum for
-Grad-CAM and occlusion.
+:meth:`SaliencyMap.png` colours the map for the overlay (:mod:`app.images.colormaps`):
+unsigned maps on the ``HOT`` scale from 0 to a cap, signed ones on the diverging scale
+symmetric about 0, with opacity growing with |value| so the image shows through where the
+map is 0. The cap is a percentile of |map| (:attr:`Attribution.cap_percentile`): the 99th
+for the gradient methods, whose few extreme pixels would otherwise leave the rest dark
+(Smilkov et al. 2017, §3.1), and the maximum for Grad-CAM and occlusion.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from functools import cache
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from PIL import Image
 
-from app.explain.convolutions import feature_layer
 from app.explain.progress import Progress, report
 from app.explain.saliency import METHODS, Attribution
-from app.explain.saliency.base import Param, as_targets
-from app.explain.saliency.gradcam import GradCam, default_layer
-from app.explain.saliency.integrated import IntegratedGradients
-from app.explain.saliency.occlusion import PATCH, STRIDE, Occlusion
-from app.images import colormaps
+from app.explain.saliency.base import as_targets
+from app.images import colormaps, convert
+from app.images.store import ImageSource, ImageStore, StoredImage
+from app.nets.network import Network
 from app.nets.predict import Prediction, top_k
-from app.nets.registry import ModelSpec, get_model, get_model_spec
+from app.services.serialize import dumps
 
-BASELINES = ("black", "gray", "white", "blur")
-#: Percentile of |map| where the colours stop, per method (100: the maximum).
-CAP_PERCENTILE = {"gradient": 99.0, "smoothgrad": 99.0, "integrated-gradients": 99.0}
 #: Predictions listed beside a map.
 TOP = 5
 
@@ -65,95 +47,27 @@ def method_class(method: str) -> type[Attribution]:
         ) from None
 
 
-def params(method: str, spec: ModelSpec) -> tuple[Param, ...]:
-    """The settings of ``method`` for the model ``spec``, with that model's defaults."""
-    cls = method_class(method)
-    _, height, width = spec.input_shape
-    side = min(height, width)
-    if cls is IntegratedGradients:
-        return (*cls.params, Param("baseline", str, "black", choices=BASELINES, doc="x'"))
-    if cls is Occlusion:
-        patch = max(1, side // 7)
-        return (
-            Param("patch", int, patch, 1, min(PATCH.maximum, side), doc=PATCH.doc),
-            Param("stride", int, max(1, patch // 2), 1, STRIDE.maximum, doc=STRIDE.doc),
-            Param(
-                "baseline",
-                str,
-                "gray" if spec.input_shape[0] == 3 else "black",
-                choices=BASELINES,
-                doc="what covers the pixels",
-            ),
-        )
-    if cls is GradCam:
-        layer = _default_layer(spec.name)
-        return (Param("layer", str, layer, doc="the convolution layer whose maps are weighed"),)
-    return cls.params
-
-
-@cache
-def _default_layer(name: str) -> str:
-    spec = get_model_spec(name)
-    return default_layer(get_model(name), spec.input_shape)
-
-
-def methods(spec: ModelSpec) -> list[dict[str, Any]]:
+def methods(network: Network) -> list[dict[str, Any]]:
     """Every method as a page lists it: title, paper, map reduction, and its settings with
-    this model's defaults and caps."""
+    this network's defaults and caps."""
     return [
-        {**cls.describe(), "params": [param.to_dict() for param in params(name, spec)]}
-        for name, cls in METHODS.items()
+        {**cls.describe(), "params": [param.to_dict() for param in cls.settings_for(network)]}
+        for cls in METHODS.values()
     ]
 
 
 def request_key(
-    name: str, image_id: str, method: str, target: int | None, settings: Mapping[str, Any]
+    network: Network,
+    image_id: str,
+    method: str,
+    target: int | None,
+    settings: Mapping[str, Any],
 ) -> tuple[Any, ...]:
-    """What identifies one map, for a job's cache: the model, the image (its content hash or
-    sample id), the method, the class asked for and every setting (resolved first, so that
-    a default given explicitly is the same request)."""
-    resolved = resolve(method, get_model_spec(name), settings)
-    return ("saliency", name, image_id, method, target, tuple(sorted(resolved.items())))
-
-
-def resolve(method: str, spec: ModelSpec, settings: Mapping[str, Any]) -> dict[str, Any]:
-    """Every setting of ``method`` with its value: the given ones checked, defaults for the
-    rest; a ``ValueError`` for a setting the method does not have."""
-    table = {param.name: param for param in params(method, spec)}
-    unknown = sorted(set(settings) - set(table))
-    if unknown:
-        known = ", ".join(table) or "none"
-        raise ValueError(f"{unknown[0]} is not a setting of {method} (its settings: {known})")
-    resolved = {}
-    for name, param in table.items():
-        value = settings.get(name, param.default)
-        if name == "layer":
-            feature_layer(get_model(spec.name), value)  # a ValueError if not a convolution
-            resolved[name] = value
-        else:
-            resolved[name] = param.check(value)
-    return resolved
-
-
-def baseline_image(kind: str, x: torch.Tensor, spec: ModelSpec) -> torch.Tensor:
-    """(1, C, H, W) the baseline ``kind`` for the preprocessed input ``x``."""
-    if kind == "blur":
-        return gaussian_blur(x, sigma=min(x.shape[-2:]) / 20)
-    level = {"black": 0.0, "gray": 0.5, "white": 1.0}[kind]
-    return spec.preprocess.scale(torch.full_like(x, level))
-
-
-def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
-    """(N, C, H, W) each channel blurred by a Gaussian (separable, reflected borders)."""
-    radius = max(1, min(math.ceil(3 * sigma), min(x.shape[-2:]) - 1))
-    offsets = torch.arange(-radius, radius + 1, dtype=x.dtype, device=x.device)
-    kernel = torch.exp(-(offsets**2) / (2 * sigma**2))
-    kernel = kernel / kernel.sum()
-    channels = x.shape[1]
-    rows = kernel.view(1, 1, -1, 1).expand(channels, 1, -1, 1)
-    cols = kernel.view(1, 1, 1, -1).expand(channels, 1, 1, -1)
-    padded = F.pad(x, (radius, radius, radius, radius), mode="reflect")
-    return F.conv2d(F.conv2d(padded, rows, groups=channels), cols, groups=channels)
+    """What identifies one map, for a job's cache: the network, the image (its content hash
+    or sample id), the method, the class asked for and every setting (resolved first, so
+    that a default given explicitly is the same request)."""
+    resolved = method_class(method).resolve(network, settings)
+    return ("saliency", network.name, image_id, method, target, tuple(sorted(resolved.items())))
 
 
 @dataclass(frozen=True)
@@ -170,6 +84,7 @@ class SaliencyMap:
     limit: float  # where the colours stop (|value|)
     picture: Image.Image = field(repr=False)  # what the network saw (input size)
     completeness: dict[str, float] | None = None  # Integrated Gradients: Σ map vs f(x) − f(x')
+    image_id: str = ""  # the stored image the map is of, when it came from the store
 
     @property
     def nbytes(self) -> int:
@@ -205,63 +120,92 @@ class SaliencyMap:
         return colormaps.png(rgb, alpha)
 
 
-def display_limit(method: str, values: torch.Tensor) -> float:
+def display_limit(method: type[Attribution], values: torch.Tensor) -> float:
     """Where the colours stop: a percentile of |map| (see the module's docstring)."""
     magnitude = values.abs().flatten().double()
-    percentile = CAP_PERCENTILE.get(method, 100.0)
+    percentile = method.cap_percentile
     limit = float(torch.quantile(magnitude, percentile / 100)) if percentile < 100 else 0.0
     return limit if limit > 0 else float(magnitude.max()) or 1.0
 
 
 def saliency(
-    name: str,
+    network: Network,
     image: Image.Image,
     method: str,
     *,
     target: int | None = None,
     settings: Mapping[str, Any] | None = None,
-    device: torch.device | str = "cpu",
     progress: Progress | None = None,
 ) -> SaliencyMap:
     """The ``method`` map of ``image`` for class ``target`` (default: the top prediction)
-    of the registered model ``name``; ``ValueError`` for a bad setting or class."""
-    spec = get_model_spec(name)
+    of ``network``; ``ValueError`` for a bad setting or class."""
     cls = method_class(method)
-    resolved = resolve(method, spec, settings or {})
+    resolved = cls.resolve(network, settings or {})
     if target is not None:
-        as_targets(target, 1, spec.num_classes)
+        as_targets(target, 1, network.num_classes)
     report(progress, 0.0)
-    model = get_model(name, device)
-    picture = spec.preprocess.picture(image)
-    x = spec.preprocess.tensor(picture)[None].to(next(model.parameters()).device)
-    options = dict(resolved)
-    if cls is GradCam:
-        instance: Attribution = GradCam(model, options.pop("layer"))
-    elif cls is Occlusion or cls is IntegratedGradients:
-        options["baseline"] = baseline_image(options["baseline"], x, spec)
-        instance = cls(model, **{k: v for k, v in options.items() if k != "baseline"})
-        options = {"baseline": options["baseline"]}
-    else:
-        instance, options = cls(model, **options), {}
+    picture = network.preprocess.picture(image)
+    x = network.preprocess.tensor(picture)[None].to(network.device)
+    instance, options = cls.build(network, x, resolved)
     explained = instance.explain(x, target, progress=progress, **options)
     values = cls.to_map(explained.attribution)[0].detach().float().cpu()
     logits = explained.logits[0].float().cpu()  # (classes,)
     index = int(explained.target[0])
     probability = float(torch.softmax(logits.double(), dim=0)[index])
-    completeness = None
-    if isinstance(instance, IntegratedGradients):
-        delta = instance.convergence_delta(explained.attribution, x, index, **options)
-        total = float(explained.attribution.sum())
-        completeness = {"sum": total, "expected": total - float(delta[0]), "delta": float(delta[0])}
     return SaliencyMap(
-        model=name,
+        model=network.name,
         method=method,
         settings=resolved,
-        target=Prediction(index, spec.labels[index], probability),
-        predictions=top_k(logits, spec.labels, TOP),
+        target=Prediction(index, network.labels[index], probability),
+        predictions=top_k(logits, network.labels, TOP),
         map=values,
         signed=cls.signed,
-        limit=display_limit(method, values),
+        limit=display_limit(cls, values),
         picture=picture,
-        completeness=completeness,
+        completeness=instance.completeness(explained, x, **options),
     )
+
+
+# --------------------------------------------------------------------------- over HTTP
+
+
+def check(
+    network: Network,
+    images: ImageStore,
+    source: ImageSource,
+    method: str,
+    target: int | None,
+    settings: Mapping[str, Any],
+) -> tuple[StoredImage, tuple[Any, ...]]:
+    """A request checked before any job starts: its image (kept in the store) and the key of
+    the map it asks for; ``ValueError`` for a class out of range or a bad setting."""
+    image = images.resolve(source)
+    if target is not None:
+        as_targets(target, 1, network.num_classes)
+    return image, request_key(network, image.id, method, target, settings)
+
+
+def computation(
+    network: Network,
+    image: StoredImage,
+    method: str,
+    target: int | None,
+    settings: Mapping[str, Any],
+) -> Callable[[Progress], SaliencyMap]:
+    """The job's function: the map of a stored image, reporting progress to the job."""
+
+    def run(progress: Progress) -> SaliencyMap:
+        picture = convert.to_pil(image.pixels)
+        found = saliency(
+            network, picture, method, target=target, settings=settings, progress=progress
+        )
+        return replace(found, image_id=image.id)
+
+    return run
+
+
+def encode(result: SaliencyMap, format: str) -> bytes:
+    """The answer's body: the overlay PNG, or JSON with the raw map."""
+    if format == "png":
+        return result.png()
+    return dumps(result.to_dict(values=True))

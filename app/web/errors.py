@@ -1,8 +1,22 @@
 """Error answers a person can read: every 4xx/5xx has a ``detail`` sentence naming the problem.
 
-Computation raises ``ValueError`` naming the bad value; routers turn it into 422. This
-module turns framework errors (invalid JSON, missing fields, oversized bodies, a full worker
-pool) into the same shape, and serves HTML error pages to browsers.
+The one place where errors become HTTP answers; no router catches them. The computation
+raises the domain's exceptions, each with a sentence naming the bad value and the limit:
+
+=====================================  ======  =========================================
+exception                              status  meaning
+=====================================  ======  =========================================
+``ValueError``                         422     a bad value or setting
+``UnsupportedImage`` (a ValueError)    415     not an accepted image format
+``ImageTooLarge`` (a ValueError)       413     too many pixels
+``UnknownName`` (a ValueError)         404     no such model or layer (the known ones listed)
+``UnknownImage``, ``UnknownJob``       404     an id the server does not have (any more)
+``Cancelled``                          499     the client went away, or cancelled
+``PoolBusy``                           503     the compute queue is full (``Retry-After``)
+=====================================  ======  =========================================
+
+Framework errors (invalid JSON, missing fields, oversized bodies) get the same shape, and
+browsers asking for a page get a small HTML error page instead of JSON.
 """
 
 from __future__ import annotations
@@ -14,8 +28,11 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from app.explain.progress import Cancelled
 from app.images.intake import ImageTooLarge, UnsupportedImage
 from app.images.store import UnknownImage
+from app.nets.names import UnknownName
+from app.runtime.jobs import UnknownJob
 from app.runtime.workers import PoolBusy
 from app.web.responses import JSONBytes
 from app.web.templates import render
@@ -26,24 +43,32 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     422: {"description": "Invalid input; `detail` says what is wrong"},
     503: {"description": "Server busy; retry after `Retry-After` seconds"},
 }
+#: A model endpoint's 404.
+NOT_FOUND = {"description": "Unknown model or layer (the `detail` lists the valid ones), or "
+             "an unknown or evicted image id (upload it again)"}  # fmt: skip
+#: What every model endpoint documents.
+MODEL_ERRORS: dict[int | str, dict[str, Any]] = {404: NOT_FOUND, **ERROR_RESPONSES}
+#: What an endpoint that reads an uploaded image documents besides.
+UPLOAD_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Malformed multipart body, or too many parts"},
+    415: {"description": "Not multipart/form-data, or not an accepted image format"},
+}
 
-#: Image intake errors whose status is not 422: the format (415) and the size (413).
-_STATUS_BY_ERROR: tuple[tuple[type[ValueError], int], ...] = (
+#: Statuses of the domain's exceptions, most specific first (see the module's docstring).
+STATUS: tuple[tuple[type[Exception], int], ...] = (
     (UnsupportedImage, 415),
     (ImageTooLarge, 413),
+    (UnknownName, 404),
+    (UnknownImage, 404),
+    (UnknownJob, 404),
+    (Cancelled, 499),
+    (ValueError, 422),
 )
 
 
-def unprocessable(error: ValueError) -> HTTPException:
-    """A computation's ``ValueError`` as a 422 whose detail is the error's sentence.
-
-    The image intake's refusals keep their own status: an unsupported format is 415, too
-    many pixels 413 (:mod:`app.images.intake`).
-    """
-    for kind, status in _STATUS_BY_ERROR:
-        if isinstance(error, kind):
-            return HTTPException(status_code=status, detail=str(error))
-    return HTTPException(status_code=422, detail=str(error))
+def status_of(error: Exception) -> int:
+    """The HTTP status of a domain exception (500 for anything else: a bug)."""
+    return next((status for kind, status in STATUS if isinstance(error, kind)), 500)
 
 
 def _describe(error: dict[str, Any]) -> str:
@@ -112,14 +137,16 @@ async def pool_busy(request: Request, exc: PoolBusy) -> Response:
     )
 
 
-async def unknown_image(request: Request, exc: UnknownImage) -> Response:
-    """404 naming the image id, wherever an unknown or evicted id is looked up."""
-    return await http_error(request, HTTPException(404, detail=str(exc)))
+async def domain_error(request: Request, exc: Exception) -> Response:
+    """The domain's exceptions as their status (:data:`STATUS`) with their sentence."""
+    detail = f"Stopped: {exc}" if isinstance(exc, Cancelled) else str(exc)
+    return await http_error(request, HTTPException(status_of(exc), detail=detail))
 
 
 def install(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
     app.add_exception_handler(RequestValidationError, validation_error)  # type: ignore[arg-type]
-    app.add_exception_handler(UnknownImage, unknown_image)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]
     app.add_exception_handler(PoolBusy, pool_busy)  # type: ignore[arg-type]
+    for kind, _ in STATUS:
+        app.add_exception_handler(kind, domain_error)

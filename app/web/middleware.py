@@ -10,6 +10,8 @@ from starlette.exceptions import HTTPException
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.images.intake import human_size
+
 #: No inline script anywhere: pages hand data to JavaScript in
 #: ``<script type="application/json">`` blocks. Plotly sets inline styles, hence
 #: ``'unsafe-inline'`` for styles only; images may be data:/blob: URLs (figure export).
@@ -75,15 +77,6 @@ class VersionedStaticFiles(StaticFiles):
             versioned = b"v=" in scope.get("query_string", b"")
             response.headers["cache-control"] = IMMUTABLE if versioned else "no-cache"
         return response
-
-
-def human_size(n: int) -> str:
-    """Bytes as a short human figure: ``2 MB``, ``512 kB``."""
-    for unit, size in (("GB", 1 << 30), ("MB", 1 << 20), ("kB", 1 << 10)):
-        if n >= size:
-            value = n / size
-            return f"{value:.0f} {unit}" if value == int(value) else f"{value:.1f} {unit}"
-    return f"{n} bytes"
 
 
 class BodyTooLarge(HTTPException):

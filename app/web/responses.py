@@ -1,22 +1,18 @@
-"""JSON answers: bytes written by orjson (numpy arrays natively: traces hold many numbers)."""
+"""JSON answers written by :func:`app.services.serialize.dumps`, and their cache headers."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from starlette.responses import Response
+
+from app.services.serialize import dumps
 
 #: How long browsers may keep an answer that depends only on its URL (ids name content).
 CACHE = "private, max-age=3600"
 #: The media type of answers that are mostly PNG (base64): JSON all the same, but not
 #: gzipped again (zlib spends ~7 ms on 240 kB of base64 PNG to save a quarter of it).
 PICTURES_JSON = "application/vnd.convscope.pictures+json"
-
-
-def dumps(content: Any) -> bytes:
-    """JSON bytes by orjson; numpy arrays are written natively (traces hold many numbers)."""
-    return orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
 class JSONBytes(Response):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import WithJsonSchema
+from pydantic import BaseModel, ConfigDict, WithJsonSchema
 
 _NUMBER_ARRAY = {
     "type": "array",
@@ -41,3 +41,14 @@ NumberOrList = Annotated[
         }
     ),
 ]
+
+
+class Body(BaseModel):
+    """A JSON request body: unknown fields are refused ("Unknown field 'window'"), and
+    :meth:`fields` hands the values to a service as they came."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    def fields(self) -> dict[str, Any]:
+        """The fields by name, unconverted (the service validates and names bad values)."""
+        return {name: getattr(self, name) for name in type(self).model_fields}

@@ -15,7 +15,7 @@ from fastapi import HTTPException, Request
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from app.web.middleware import human_size
+from app.images.intake import human_size
 
 #: Largest text field beside the file (e.g. an ``image_id``).
 MAX_FIELD_BYTES = 1024
@@ -166,3 +166,29 @@ async def read_form(
     return Upload(
         bytes(reader.file), reader.filename, reader.content_type, reader.fields
     ), reader.fields
+
+
+#: OpenAPI for a body with an image: a file in ``image``, or the ``image_id`` of one.
+IMAGE_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "image": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "An image file (PNG, JPEG, WebP, GIF, BMP)",
+                        },
+                        "image_id": {
+                            "type": "string",
+                            "description": "Or: the id of an uploaded image, or a sample id",
+                        },
+                    },
+                }
+            }
+        },
+    }
+}

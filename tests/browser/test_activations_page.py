@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from playwright.sync_api import expect
 
-from app.ops.presets import PRESETS
+from app.ops.presets.convolution import CONVOLUTION as PRESETS
 from tests.utils.browser import screenshot
 from tests.utils.plots import wait_for_cells
 

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from app.explain.filters import filter_detail
 from app.explain.topdigits import top_digits
-from app.nets.registry import get_model, get_model_spec
+from app.nets.registry import get_model, get_model_spec, get_network
 from tests.utils.browser import screenshot
 from tests.utils.plots import wait_for_cells
 from tests.utils.samples import sample
@@ -210,7 +210,7 @@ def test_lenet_sorted_by_norm_and_the_nine_top_digits(page):
     page.wait_for_function("() => location.search.includes('channel=2')")
 
     ready(page, "#top")
-    expected = top_digits("lenet5", "conv2", 3)
+    expected = top_digits(get_network("lenet5"), "conv2", 3)
     captions = [f"a {d.label}: {fmt(d.activation)}" for d in expected.digits]
     expect(page.locator("#top-digits .digit-caption")).to_have_text(captions)
     expect(page.locator("#top-digits .digit-field")).to_have_count(9)

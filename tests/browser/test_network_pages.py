@@ -15,8 +15,7 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from app.nets.predict import classify
-from app.nets.registry import get_model, get_model_spec
-from app.nets.summary import model_summary
+from app.nets.registry import get_model, get_model_spec, get_network
 from tests.utils.browser import screenshot
 from tests.utils.samples import sample
 
@@ -118,7 +117,7 @@ def test_draw_a_digit_and_the_prediction_follows_the_pen(page):
     page.goto("/networks/lenet5")
     ready(page)
     expect(page.locator("#prediction-note")).to_have_text(
-        f"0, {percent(classify('lenet5', sample('mnist-0.png'), k=1)[0].probability)}"
+        f"0, {percent(classify(get_network('lenet5'), sample('mnist-0.png'), k=1)[0].probability)}"
     )
     bars = page.locator("#prediction-plot .bars .point")
     expect(bars).to_have_count(10)
@@ -128,7 +127,7 @@ def test_draw_a_digit_and_the_prediction_follows_the_pen(page):
     expect(page.locator("#prediction-note")).to_have_text(re.compile(r"^1, "), timeout=10000)
     page.mouse.up()
     one = drawn(page, "sample-mnist-0")
-    top = classify("lenet5", drawn_image(page, one), k=1)[0]
+    top = classify(get_network("lenet5"), drawn_image(page, one), k=1)[0]
     assert top.label == "1"
     expect(page.locator("#prediction-note")).to_have_text(f"1, {percent(top.probability)}")
     page.wait_for_function(f"() => location.search.includes('image={one}')")
@@ -163,7 +162,7 @@ def test_draw_a_digit_and_the_prediction_follows_the_pen(page):
     page.click("#draw-clear")
     stroke(page, [(0.28, 0.2), (0.72, 0.2), (0.45, 0.82)])
     seven = drawn(page, zero)
-    top = classify("lenet5", drawn_image(page, seven), k=1)[0]
+    top = classify(get_network("lenet5"), drawn_image(page, seven), k=1)[0]
     assert top.label == "7"
     expect(page.locator("#prediction-note")).to_have_text(f"7, {percent(top.probability)}")
 
@@ -195,7 +194,7 @@ def test_click_an_activation_to_see_its_receptive_field_and_computation(page):
     )
 
     # the receptive field on the input: 14×14 pixels, 2 apart
-    row = model_summary("lenet5").layer("conv2")
+    row = get_network("lenet5").summary.layer("conv2")
     top, left, bottom, right = row.receptive_field.box(7, 4, 32, 32)
     assert (top, left, bottom, right) == (14, 8, 28, 22)
     assert field_box(page) == (top, left, bottom - 1, right - 1)
@@ -304,7 +303,7 @@ def fmt4(value: float) -> str:
 def test_efficientnet_on_the_cat_with_wide_layers_paged(page):
     page.goto("/networks/efficientnet-lite0")
     ready(page)
-    top = classify("efficientnet-lite0", sample("chelsea.png"), k=1)[0]
+    top = classify(get_network("efficientnet-lite0"), sample("chelsea.png"), k=1)[0]
     assert top.label == "Egyptian cat"
     expect(page.locator("#prediction-note")).to_have_text(
         f"Egyptian cat, {percent(top.probability)}"
@@ -334,7 +333,7 @@ def test_efficientnet_on_the_cat_with_wide_layers_paged(page):
         "blocks.1.expand.conv · channel 5, row 30, column 60"
     )
     inspector_ready(page)
-    row = model_summary("efficientnet-lite0").layer("blocks.1.expand.conv")
+    row = get_network("efficientnet-lite0").summary.layer("blocks.1.expand.conv")
     top, left, bottom, right = row.receptive_field.box(30, 60, 224, 224)
     assert field_box(page) == (top, left, bottom - 1, right - 1)
     expect(page.locator("#field-caption")).to_have_text(f"{bottom - top} × {right - left} pixels")

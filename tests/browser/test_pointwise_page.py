@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from playwright.sync_api import expect
 
-from app.ops.pointwise import pointwise_presets
+from app.ops.presets.pointwise import pointwise_presets
 from tests.utils.browser import screenshot
 from tests.utils.plots import wait_for_cells
 

@@ -10,7 +10,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from app.explain.hooks import capture, hooked, layer_output, leaf_layers
-from app.nets.registry import UnknownName, get_model, get_model_spec
+from app.nets.names import UnknownName
+from app.nets.registry import get_model, get_model_spec
 from tests.utils.samples import sample
 from tests.utils.tolerance import assert_close, network_terms
 

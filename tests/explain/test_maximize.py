@@ -14,12 +14,12 @@ from app.explain.maximize import (
     resolve_settings,
 )
 from app.explain.progress import Cancelled
-from app.nets.registry import get_model, get_model_spec
+from app.nets.registry import get_model, get_model_spec, get_network
 from tests.utils.tolerance import assert_close
 
 
 def test_the_objective_rises_well_above_where_it_started():
-    result = maximize_channel("lenet5", "conv2", 3, steps=48)
+    result = maximize_channel(get_network("lenet5"), "conv2", 3, steps=48)
     assert result.picture.shape == (1, 32, 32) and result.picture.dtype == torch.uint8
     assert result.settings == {
         "steps": 48, "learning_rate": 0.05, "jitter": 1, "size": 32, "seed": 0,
@@ -32,9 +32,8 @@ def test_the_objective_rises_well_above_where_it_started():
 
 
 def test_a_colour_network_gets_a_colour_picture_and_a_deep_channel_rises():
-    result = maximize_channel(
-        "efficientnet-lite0", "blocks.10.expand", 37, steps=12, size=64, learning_rate=0.1
-    )
+    network = get_network("efficientnet-lite0")
+    result = maximize_channel(network, "blocks.10.expand", 37, steps=12, size=64, learning_rate=0.1)
     assert result.picture.shape == (3, 64, 64)
     assert result.settings["objective"] == "channel" and result.settings["jitter"] == 2
     assert result.activation > result.curve[0]
@@ -43,9 +42,9 @@ def test_a_colour_network_gets_a_colour_picture_and_a_deep_channel_rises():
 
 
 def test_the_same_settings_give_the_same_picture():
-    first = maximize_channel("simple-cnn", "conv1", 2, steps=10, seed=5)
-    again = maximize_channel("simple-cnn", "conv1", 2, steps=10, seed=5)
-    other = maximize_channel("simple-cnn", "conv1", 2, steps=10, seed=6)
+    first = maximize_channel(get_network("simple-cnn"), "conv1", 2, steps=10, seed=5)
+    again = maximize_channel(get_network("simple-cnn"), "conv1", 2, steps=10, seed=5)
+    other = maximize_channel(get_network("simple-cnn"), "conv1", 2, steps=10, seed=6)
     assert torch.equal(first.picture, again.picture) and first.curve == again.curve
     assert not torch.equal(first.picture, other.picture)
 
@@ -53,7 +52,7 @@ def test_the_same_settings_give_the_same_picture():
 def test_the_shared_model_is_left_as_it_was():
     model = get_model("simple-cnn")
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    maximize_channel("simple-cnn", "conv2", 1, steps=5)
+    maximize_channel(get_network("simple-cnn"), "conv2", 1, steps=5)
     assert all(not p.requires_grad and p.grad is None for p in model.parameters())
     assert all(not m._forward_hooks for m in model.modules())
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
@@ -75,7 +74,7 @@ def test_the_frequency_parameterisation_is_lucids():
 
 def test_progress_every_step_and_cancellation():
     seen: list[float] = []
-    maximize_channel("lenet5", "conv1", 0, steps=6, progress=seen.append)
+    maximize_channel(get_network("lenet5"), "conv1", 0, steps=6, progress=seen.append)
     assert seen == [0.0, 1 / 6, 2 / 6, 3 / 6, 4 / 6, 5 / 6, 1.0]
 
     def cancel(fraction: float) -> None:
@@ -83,36 +82,42 @@ def test_progress_every_step_and_cancellation():
             raise Cancelled
 
     with pytest.raises(Cancelled):
-        maximize_channel("lenet5", "conv1", 0, steps=100, progress=cancel)
+        maximize_channel(get_network("lenet5"), "conv1", 0, steps=100, progress=cancel)
 
 
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: maximize_channel("lenet5", "pool1", 0), "pool1 is a AvgPool2d layer"),
-        (lambda: maximize_channel("lenet5", "conv2", 16), "channel must be from 0 to 15 in conv2"),
+        (lambda: maximize_channel(get_network("lenet5"), "pool1", 0), "pool1 is a AvgPool2d layer"),
         (
-            lambda: maximize_channel("lenet5", "conv2", 1, steps=513),
+            lambda: maximize_channel(get_network("lenet5"), "conv2", 16),
+            "channel must be from 0 to 15 in conv2",
+        ),
+        (
+            lambda: maximize_channel(get_network("lenet5"), "conv2", 1, steps=513),
             "steps must be a whole number from 1 to 512",
         ),
         (
-            lambda: maximize_channel("lenet5", "conv2", 1, size=8),
+            lambda: maximize_channel(get_network("lenet5"), "conv2", 1, size=8),
             "size must be a whole number from 16",
         ),
         (
-            lambda: maximize_channel("lenet5", "conv2", 1, jitter=40),
+            lambda: maximize_channel(get_network("lenet5"), "conv2", 1, jitter=40),
             "jitter must be a whole number from 0 to 32",
         ),
         (
-            lambda: maximize_channel("lenet5", "conv2", 1, size=20, jitter=20),
+            lambda: maximize_channel(get_network("lenet5"), "conv2", 1, size=20, jitter=20),
             "must be smaller than the picture",
         ),
         (
-            lambda: maximize_channel("lenet5", "conv2", 1, objective="max"),
+            lambda: maximize_channel(get_network("lenet5"), "conv2", 1, objective="max"),
             "objective must be one of channel, centre",
         ),
-        (lambda: maximize_channel("lenet5", "conv2", 1, blur=2), "blur is not a setting"),
-        (lambda: maximize_channel("resnet", "conv2", 1), "Unknown model 'resnet'"),
+        (
+            lambda: maximize_channel(get_network("lenet5"), "conv2", 1, blur=2),
+            "blur is not a setting",
+        ),
+        (lambda: maximize_channel(get_network("resnet"), "conv2", 1), "Unknown model 'resnet'"),
     ],
 )
 def test_bad_settings_are_refused_with_a_sentence(call, message):
@@ -128,11 +133,11 @@ def test_maximize_takes_any_network_and_preprocessing():
 
 
 def test_resolved_settings_fill_the_models_defaults_and_check_the_size_first():
-    assert resolve_settings("efficientnet-lite0", "stem", 0) == {
+    assert resolve_settings(get_network("efficientnet-lite0"), "stem", 0) == {
         "steps": 128, "learning_rate": 0.05, "jitter": 8, "size": 224, "seed": 0,
         "objective": "channel",
     }  # fmt: skip
-    assert resolve_settings("lenet5", "conv2", 3, size=56)["jitter"] == 2
+    assert resolve_settings(get_network("lenet5"), "conv2", 3, size=56)["jitter"] == 2
     # an oversized picture is named as such, not through the jitter derived from it
     with pytest.raises(ValueError, match="size must be a whole number from 16 to 224"):
-        resolve_settings("lenet5", "conv2", 3, size=1024)
+        resolve_settings(get_network("lenet5"), "conv2", 3, size=1024)

@@ -11,7 +11,7 @@ from PIL import Image
 
 from app.explain.topdigits import TOP, scan, top_digits
 from app.nets.mnist import load_digits
-from app.nets.registry import get_model, get_model_spec
+from app.nets.registry import get_model, get_model_spec, get_network
 from app.nets.training import as_inputs
 from tests.utils.tolerance import approx, network_terms, tolerance
 
@@ -31,7 +31,7 @@ def lenet_conv2_by_hand():
 @pytest.mark.slow
 @pytest.mark.parametrize("channel", [0, 3, 15])
 def test_the_top_nine_are_the_digits_with_the_largest_activation(lenet_conv2_by_hand, channel):
-    result = top_digits("lenet5", "conv2", channel)
+    result = top_digits(get_network("lenet5"), "conv2", channel)
     maps = lenet_conv2_by_hand[:, channel]  # (5000, 10, 10)
     best = maps.flatten(1).amax(1)  # (5000,)
     expected = best.topk(TOP + 1)
@@ -58,7 +58,7 @@ def test_the_top_nine_are_the_digits_with_the_largest_activation(lenet_conv2_by_
 
 @pytest.mark.slow
 def test_every_conv_layer_is_scanned_once_and_kept():
-    first = scan("simple-cnn")
+    first = scan(get_network("simple-cnn"))
     assert set(first.values) == {"conv1", "conv2"}
     assert first.values["conv2"].shape == (16, TOP) and first.positions["conv2"].shape == (
         16,
@@ -66,14 +66,14 @@ def test_every_conv_layer_is_scanned_once_and_kept():
         2,
     )
     assert (first.values["conv1"][:, :-1] >= first.values["conv1"][:, 1:]).all()  # largest first
-    assert scan("simple-cnn") is first
+    assert scan(get_network("simple-cnn")) is first
     seen = []
-    assert scan("simple-cnn", progress=seen.append) is first and seen == [1.0]
+    assert scan(get_network("simple-cnn"), progress=seen.append) is first and seen == [1.0]
 
 
 @pytest.mark.slow
 def test_the_pictures_are_what_the_network_saw():
-    result = top_digits("simple-cnn", "conv1", 2)
+    result = top_digits(get_network("simple-cnn"), "conv1", 2)
     spec = get_model_spec("simple-cnn")
     digits = load_digits()
     for picture, digit in zip(result.pictures, result.digits, strict=True):
@@ -87,10 +87,19 @@ def test_the_pictures_are_what_the_network_saw():
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: top_digits("efficientnet-lite0", "stem.conv", 0), "was not trained on MNIST"),
-        (lambda: top_digits("lenet5", "fc1", 0), "fc1 is a Linear layer, not a convolution"),
-        (lambda: top_digits("lenet5", "conv1", 6), "channel must be from 0 to 5 in conv1"),
-        (lambda: top_digits("lenet5", "conv1", "2"), "channel must be a whole number"),
+        (
+            lambda: top_digits(get_network("efficientnet-lite0"), "stem.conv", 0),
+            "was not trained on MNIST",
+        ),
+        (
+            lambda: top_digits(get_network("lenet5"), "fc1", 0),
+            "fc1 is a Linear layer, not a convolution",
+        ),
+        (
+            lambda: top_digits(get_network("lenet5"), "conv1", 6),
+            "channel must be from 0 to 5 in conv1",
+        ),
+        (lambda: top_digits(get_network("lenet5"), "conv1", "2"), "channel must be a whole number"),
     ],
 )
 def test_bad_requests_are_refused_with_a_sentence(call, message):

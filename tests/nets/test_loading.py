@@ -21,7 +21,7 @@ from app.nets.efficientnet_lite import (
 from app.nets.labels import imagenet_labels, imagenet_synonyms
 from app.nets.mnist import split
 from app.nets.predict import classify
-from app.nets.registry import MODEL_DIR, get_model, get_model_spec
+from app.nets.registry import MODEL_DIR, get_model, get_model_spec, get_network
 from app.nets.training import as_inputs, evaluate
 from tests.utils.samples import sample
 from tests.utils.tolerance import approx, assert_close, network_terms
@@ -86,7 +86,7 @@ def test_our_efficientnet_computes_what_an_independent_implementation_does():
 
 
 def test_efficientnet_sees_the_cat_and_the_espresso():
-    cat = classify("efficientnet-lite0", sample("chelsea.png"), k=3)
+    cat = classify(get_network("efficientnet-lite0"), sample("chelsea.png"), k=3)
     assert [p.label for p in cat] == ["Egyptian cat", "tiger cat", "tabby"]
     model = get_model("efficientnet-lite0")
     x = get_model_spec("efficientnet-lite0").preprocess(sample("chelsea.png"))[None]
@@ -99,7 +99,7 @@ def test_efficientnet_sees_the_cat_and_the_espresso():
     scale = 2 * exact * float(logits.abs().max())
     assert cat[0].index == 285
     assert cat[0].probability == approx(exact, terms=network_terms(model), scale=scale)
-    coffee = classify("efficientnet-lite0", sample("coffee.png"), k=1)
+    coffee = classify(get_network("efficientnet-lite0"), sample("coffee.png"), k=1)
     assert (coffee[0].index, coffee[0].label) == (967, "espresso")
     assert coffee[0].probability > 0.9
 

@@ -8,8 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.explain.hooks import leaf_layers
+from app.nets.names import UnknownName
 from app.nets.predict import classify, explore, predict, top_k
-from app.nets.registry import UnknownName, get_model, get_model_spec
+from app.nets.registry import get_model, get_model_spec, get_network
 from tests.utils.samples import sample
 from tests.utils.tolerance import approx, assert_close, network_terms
 
@@ -44,24 +45,24 @@ def test_predict_the_sample_digits():
         spec = get_model_spec(name)
         right = 0
         for digit in range(10):
-            found = classify(name, sample(f"mnist-{digit}.png"), k=3)
+            found = classify(get_network(name), sample(f"mnist-{digit}.png"), k=3)
             right += found[0].label == str(digit) and found[0].index == digit
             assert str(digit) in [p.label for p in found], (name, digit)
         assert right >= 9, name  # SimpleCNN reads the looped 5 of mnist-5.png as a 3
     with pytest.raises(ValueError, match="from 1 to 10"):
-        classify("lenet5", sample("mnist-0.png"), k=11)
+        classify(get_network("lenet5"), sample("mnist-0.png"), k=11)
     with pytest.raises(UnknownName):
-        classify("lenet6", sample("mnist-0.png"))
+        classify(get_network("lenet6"), sample("mnist-0.png"))
     x = spec.preprocess(sample("mnist-2.png"))
     assert predict(get_model("simple-cnn"), x, spec.labels, k=1)[0].label == "2"
 
 
 def test_explore_gives_every_layer_and_the_prediction():
-    found = explore("lenet5", sample("mnist-8.png"), k=4)
+    found = explore(get_network("lenet5"), sample("mnist-8.png"), k=4)
     model = get_model("lenet5")
     assert list(found.layers) == leaf_layers(model)
     assert [p.to_dict() for p in found.predictions] == [
-        p.to_dict() for p in classify("lenet5", sample("mnist-8.png"), k=4)
+        p.to_dict() for p in classify(get_network("lenet5"), sample("mnist-8.png"), k=4)
     ]
     assert found.predictions[0].label == "8"
     assert found.picture.size == (32, 32)
@@ -81,10 +82,12 @@ def test_explore_gives_every_layer_and_the_prediction():
 
 
 def test_explore_chosen_layers_of_efficientnet():
-    found = explore("efficientnet-lite0", sample("chelsea.png"), layers=["stem.act", "head.act"])
+    found = explore(
+        get_network("efficientnet-lite0"), sample("chelsea.png"), layers=["stem.act", "head.act"]
+    )
     assert list(found.layers) == ["stem.act", "head.act"]
     assert found.layers["stem.act"].values.shape == (32, 112, 112)
     assert found.layers["stem.act"].minimum >= 0 and found.layers["stem.act"].maximum <= 6
     assert found.predictions[0].label == "Egyptian cat"
     with pytest.raises(UnknownName, match=r"Unknown layer 'stem\.relu'"):
-        explore("efficientnet-lite0", sample("chelsea.png"), layers=["stem.relu"])
+        explore(get_network("efficientnet-lite0"), sample("chelsea.png"), layers=["stem.relu"])

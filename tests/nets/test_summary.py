@@ -18,8 +18,9 @@ from torch import nn
 
 from app.explain.hooks import capture, hooked, leaf_layers
 from app.nets.layers import Conv2dSame
-from app.nets.registry import UnknownName, get_model_spec
-from app.nets.summary import model_summary, summarize
+from app.nets.names import UnknownName
+from app.nets.registry import get_model_spec, get_network
+from app.nets.summary import summarize
 
 
 def positive_copy(model: nn.Module) -> nn.Module:
@@ -257,8 +258,8 @@ def test_every_leaf_is_a_row_in_execution_order():
 
 
 def test_the_summary_of_a_registered_model_is_computed_once():
-    first = model_summary("simple-cnn")
-    assert model_summary("simple-cnn") is first
+    first = get_network("simple-cnn").summary
+    assert get_network("simple-cnn").summary is first
     assert first.total_parameters == get_model_spec("simple-cnn").parameter_count
     with pytest.raises(UnknownName):
-        model_summary("vgg16")
+        get_network("vgg16")

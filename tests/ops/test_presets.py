@@ -1,54 +1,149 @@
-"""Every lecture preset: the engine, F.conv2d and the (corrected) slide agree."""
+"""Every lecture preset of every operation page: the engine, ``torch.nn.functional`` and the
+(corrected) slide agree; the slides' mistakes are corrected and explained."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 import torch
 import torch.nn.functional as F
 
+from app.images.samples import load_sample
 from app.ops.arrays import to_tensor, to_vector
-from app.ops.conv import conv2d_trace
 from app.ops.kernels import KERNELS, get_kernel
-from app.ops.presets import PRESETS
+from app.ops.presets import DEFAULTS, Preset, presets
+from app.ops.presets.pointwise import LUMA
 from tests.utils.tolerance import assert_close, magnitude
 
+OPERATIONS = ("convolution", "pooling", "transposed", "pointwise")
+ALL = [preset for operation in OPERATIONS for preset in presets(operation).values()]
 
-@pytest.mark.parametrize("name", list(PRESETS))
-def test_preset_matches_torch(name):
-    preset = PRESETS[name]
-    x = to_tensor(preset.input, "input", dims=(2, 3))
-    weight = to_tensor(preset.kernel, "kernel", dims=(2, 3, 4))
-    x3 = x if x.dim() == 3 else x[None]
+
+def as_stack(values: Any) -> torch.Tensor:
+    x = to_tensor(values, "input", dims=(2, 3))
+    return x if x.dim() == 3 else x[None]  # (C, H, W)
+
+
+def convolution(preset: Preset) -> tuple[torch.Tensor, int, float]:
+    s = preset.settings
+    weight = to_tensor(s["kernel"], "kernel", dims=(2, 3, 4))
     w4 = (
         weight if weight.dim() == 4 else (weight[None] if weight.dim() == 3 else weight[None, None])
     )
-    bias = to_vector(preset.bias, "bias", w4.shape[0])
-    trace = conv2d_trace(
-        x,
-        weight,
-        bias,
-        stride=preset.stride,
-        padding=preset.padding,
-        dilation=preset.dilation,
-        flip=preset.flip,
-    )
-    applied = torch.flip(w4, (-2, -1)) if preset.flip else w4
-    options = {"stride": preset.stride, "padding": preset.padding, "dilation": preset.dilation}
-    expected = F.conv2d(x3[None], applied, bias, **options)[0]
+    applied = torch.flip(w4, (-2, -1)) if s["flip"] else w4
+    bias = to_vector(s["bias"], "bias", w4.shape[0])
+    options = {"stride": s["stride"], "padding": s["padding"], "dilation": s["dilation"]}
+    x = as_stack(preset.input)[None]
     # float64 sums of C·kh·kw products and the bias (exact for the slides' small numbers)
     terms = applied[0].numel() + 1
-    scale = magnitude(F.conv2d, x3[None], applied, bias, **options)
+    scale = magnitude(F.conv2d, x, applied, bias, **options)
+    return F.conv2d(x, applied, bias, **options)[0], terms, scale
+
+
+def pooling(preset: Preset) -> tuple[torch.Tensor, int, float]:
+    s = preset.settings
+    size, padding = s["size"], s["padding"]
+    stride = size if s["stride"] is None else s["stride"]
+    k = (size, size) if isinstance(size, int) else size
+
+    def pool(values: torch.Tensor) -> torch.Tensor:
+        if s["kind"] == "max":
+            return F.max_pool2d(values[None], size, stride, padding)[0]
+        mean = F.avg_pool2d(values[None], size, stride, padding)[0]
+        return mean * k[0] * k[1] if s["kind"] == "sum" else mean
+
+    x = as_stack(preset.input)
+    # float64: a max is exact; a mean or sum rounds kh·kw additions, a division, a product
+    return pool(x), k[0] * k[1] + 2, float(pool(x.abs()).max())
+
+
+def transposed(preset: Preset) -> tuple[torch.Tensor, int, float]:
+    s = preset.settings
+    weight = to_tensor(s["kernel"], "kernel", dims=(2, 4))
+    weight = weight if weight.dim() == 4 else weight[None, None]
+    bias = to_vector(s["bias"], "bias", weight.shape[1])
+    options = {key: s[key] for key in ("stride", "padding", "output_padding", "dilation")}
+    x = as_stack(preset.input)[None]
+    # float64: an output sums at most C_in·kh·kw stamps and the bias
+    terms = weight.shape[0] * weight.shape[2] * weight.shape[3] + 1
+    scale = magnitude(F.conv_transpose2d, x, weight, bias, **options)
+    return F.conv_transpose2d(x, weight, bias, **options)[0], terms, scale
+
+
+def pointwise(preset: Preset) -> tuple[torch.Tensor, int, float]:
+    """A 1×1 convolution is the mixing matrix at every pixel: W·x + b."""
+    x = as_stack(preset.input)
+    w = torch.tensor(preset.settings["weights"], dtype=torch.float64)  # (O, C)
+    b = torch.tensor(preset.settings["bias"], dtype=torch.float64)
+    c, h, width = x.shape
+    mixed = (w @ x.reshape(c, -1) + b[:, None]).reshape(-1, h, width)
+    scale = float((w.abs() @ x.reshape(c, -1).abs() + b.abs()[:, None]).max())
+    return mixed, c + 1, scale  # float64, C products + bias
+
+
+REFERENCE = {
+    "convolution": convolution,
+    "pooling": pooling,
+    "transposed": transposed,
+    "pointwise": pointwise,
+}
+
+
+@pytest.mark.parametrize("preset", ALL, ids=[f"{p.operation}-{p.name}" for p in ALL])
+def test_every_preset_matches_torch_and_its_slide(preset):
+    expected, terms, scale = REFERENCE[preset.operation](preset)
+    trace = preset.run()
     assert_close(trace.output, expected, terms=terms, scale=scale)
     if preset.expected is not None:
         slide = torch.tensor(preset.expected, dtype=torch.float64)
         assert_close(trace.output.reshape(slide.shape), slide, terms=terms, scale=scale)
 
 
+def test_every_page_opens_on_one_of_its_presets():
+    for operation in OPERATIONS:
+        assert DEFAULTS[operation] in presets(operation)
+    assert DEFAULTS["transposed"] == "slides_upsampling"
+    assert {p.settings["kind"] for p in presets("pooling").values()} == {"max", "avg", "sum"}
+
+
+def test_a_preset_lists_its_settings_beside_its_input():
+    found = presets("convolution")["d2l_padding"].to_dict()
+    assert set(found) == {
+        "name", "title", "source", "input", "kernel", "bias", "stride", "padding",
+        "dilation", "flip", "expected", "note", "tags",
+    }  # fmt: skip
+    assert found["padding"] == 1 and found["tags"] == ["lecture", "padding"]
+
+
 def test_the_slides_mistakes_are_corrected_and_explained():
-    assert PRESETS["vertical_edge_numbers"].expected[1][0] == -10  # the slide says −16
-    assert "−16" in PRESETS["vertical_edge_numbers"].note
-    assert PRESETS["sharpen_padded"].expected[4][0] == 4  # the slide says 5
-    assert PRESETS["sharpen_stride"].expected[2][0] == 4
+    conv = presets("convolution")
+    assert conv["vertical_edge_numbers"].expected[1][0] == -10  # the slide says −16
+    assert "−16" in conv["vertical_edge_numbers"].note
+    assert conv["sharpen_padded"].expected[4][0] == 4  # the slide says 5
+    assert conv["sharpen_stride"].expected[2][0] == 4
+    pool = presets("pooling")
+    assert pool["leong_max"].expected == [[20, 30], [112, 37]]
+    assert pool["d2l_max"].expected[0][0] == 4  # max(0, 1, 3, 4) = 4
+    upsampling = presets("transposed")["slides_upsampling"]
+    slide = [[0, 1, 0, 0], [1, 0, 0, 0], [2, 2, 3, 0], [0, 3, 0, 0]]  # as printed
+    assert upsampling.expected != slide
+    assert upsampling.expected[2:] == [[0, 2, 0, 3], [2, 0, 3, 0]]
+    assert "2 2 3 0 and 0 3 0 0" in upsampling.note
+
+
+def test_a_1x1_convolution_counts_its_parameters_as_a_dense_layer_per_pixel():
+    for preset in presets("pointwise").values():
+        c, o = len(preset.input), len(preset.settings["weights"])
+        assert preset.run().parameters()["conv"] == (c + 1) * o
+
+
+def test_grayscale_preset_is_pillows_conversion_up_to_rounding():
+    preset = presets("pointwise")["gray"]
+    rgb = torch.tensor(preset.input, dtype=torch.float64)
+    gray = torch.tensordot(torch.tensor(LUMA, dtype=torch.float64), rgb, dims=1)
+    pillow = load_sample("chelsea", 12, "L")[0] * 255  # Pillow's own "L" conversion
+    assert (gray - pillow).abs().max() < 2.5  # Pillow rounds before and after shrinking
 
 
 def test_classic_kernels():

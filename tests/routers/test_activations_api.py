@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from app.ops.presets import PRESETS
+from app.ops.presets.convolution import CONVOLUTION as PRESETS
 
 
 def test_catalogue(client):

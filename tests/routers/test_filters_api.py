@@ -22,7 +22,7 @@ from app.explain.filters import GAP, GAP_GRAY
 from app.explain.maximize import maximize_channel
 from app.explain.topdigits import top_digits
 from app.main import create_app
-from app.nets.registry import get_model, get_model_spec
+from app.nets.registry import get_model, get_model_spec, get_network
 from app.settings import Settings
 from tests.utils.jobs import wait_until
 from tests.utils.samples import SAMPLES, sample
@@ -249,7 +249,7 @@ def test_activation_maximisation_is_the_engines_and_is_cached(client):
     assert response.status_code == 200
     found = response.json()
     assert set(found) == MAXIMIZED_KEYS
-    expected = maximize_channel("lenet5", "conv2", 3, steps=6, seed=2)
+    expected = maximize_channel(get_network("lenet5"), "conv2", 3, steps=6, seed=2)
     assert found["settings"] == expected.settings
     # the same seeded computation (its picture is compared exactly below)
     assert found["curve"] == expected.curve and len(found["curve"]) == 6
@@ -287,7 +287,7 @@ def test_the_top_digits_are_the_engines(client):
     response = client.get("/api/models/lenet5/layers/conv2/channels/3/top-digits")
     assert response.status_code == 200
     found = response.json()
-    expected = top_digits("lenet5", "conv2", 3)
+    expected = top_digits(get_network("lenet5"), "conv2", 3)
     assert set(found) == {"model", "layer", "channel", "digits", "size", "png"}
     assert found["digits"] == [digit.to_dict() for digit in expected.digits]
     assert [d["activation"] for d in found["digits"]] == sorted(

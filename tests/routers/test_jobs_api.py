@@ -1,5 +1,6 @@
 """The jobs API: start a job (202), follow it (poll, server-sent events), fetch its result,
-cancel it and see its worker freed; the synchronous form shares and caches."""
+cancel it and see its worker freed; the synchronous form, made from the same definition
+(``app.web.jobs.job_endpoints``), shares and caches."""
 
 from __future__ import annotations
 
@@ -8,13 +9,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 
 from app.main import create_app
 from app.settings import Settings
-from app.web.api.jobs import run_job, start_job
-from app.web.deps import JobsDep
+from app.web.jobs import Planned, job_endpoints
 from tests.utils.jobs import Work, wait_until
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -49,19 +50,17 @@ def failing(progress) -> None:  # type: ignore[no-untyped-def]
 jobs_router = APIRouter()
 
 
-@jobs_router.post("/test/jobs/{name}", status_code=202)
-def start(name: str, jobs: JobsDep):  # type: ignore[no-untyped-def]
-    if name == "failing":
-        return start_job(jobs, ("test", name), failing)
-    return start_job(jobs, ("test", name), work(name))
+def answer(result: Result) -> JSONResponse:
+    return JSONResponse(result.to_dict())
 
 
-@jobs_router.post("/test/run/{name}")
-async def run(name: str, request: Request, jobs: JobsDep):  # type: ignore[no-untyped-def]
-    result = await run_job(
-        request, jobs, ("test", name), failing if name == "failing" else work(name)
-    )
-    return result.to_dict()
+@job_endpoints(
+    jobs_router, "/test/{name}", respond=answer, summary="Test", description="A test job",
+    job_summary="Test as a job", job_description="A test job, started",
+)  # fmt: skip
+async def plan(name: str) -> Planned:
+    """One definition: ``POST /test/{name}`` waits, ``POST /test/{name}/jobs`` starts."""
+    return Planned(("test", name), failing if name == "failing" else work(name))
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +80,7 @@ def status(client: TestClient, job_id: str) -> dict[str, Any]:
 
 
 def test_a_started_job_answers_202_with_where_to_follow_it(jobs_client: TestClient) -> None:
-    response = jobs_client.post("/test/jobs/started")
+    response = jobs_client.post("/test/started/jobs")
     assert response.status_code == 202
     job = response.json()
     assert set(job) == {"id", "status", "progress", "error", "url", "events", "result"}
@@ -105,13 +104,13 @@ def test_a_started_job_answers_202_with_where_to_follow_it(jobs_client: TestClie
     assert picture.headers["content-type"] == "image/png"
     assert picture.content.startswith(PNG_SIGNATURE)
 
-    again = jobs_client.post("/test/jobs/started").json()  # the cache answers at once
+    again = jobs_client.post("/test/started/jobs").json()  # the cache answers at once
     assert again["status"] == "done" and again["id"] != job["id"]
     assert item.calls == 1
 
 
 def test_the_event_stream_follows_the_job_to_its_end(jobs_client: TestClient) -> None:
-    job = jobs_client.post("/test/jobs/streamed").json()
+    job = jobs_client.post("/test/streamed/jobs").json()
     item = work("streamed")
     item.go(4)
     with jobs_client.stream("GET", job["events"]) as response:
@@ -126,7 +125,7 @@ def test_the_event_stream_follows_the_job_to_its_end(jobs_client: TestClient) ->
 
 
 def test_cancelling_stops_the_job_and_frees_the_worker(jobs_client: TestClient) -> None:
-    job = jobs_client.post("/test/jobs/cancelled").json()
+    job = jobs_client.post("/test/cancelled/jobs").json()
     item = work("cancelled")
     wait_until(item.started.is_set)
     answer = jobs_client.delete(job["url"])
@@ -139,27 +138,27 @@ def test_cancelling_stops_the_job_and_frees_the_worker(jobs_client: TestClient) 
     assert "cancelled" in result.json()["detail"]
 
     # The single worker is free: another job runs to its end.
-    other = jobs_client.post("/test/jobs/after-cancel").json()
+    other = jobs_client.post("/test/after-cancel/jobs").json()
     work("after-cancel").go(4)
     wait_until(lambda: status(jobs_client, other["id"])["status"] == "done")
 
 
 def test_a_failed_job_answers_its_sentence(jobs_client: TestClient) -> None:
-    job = jobs_client.post("/test/jobs/failing").json()
+    job = jobs_client.post("/test/failing/jobs").json()
     wait_until(lambda: status(jobs_client, job["id"])["status"] == "failed")
     assert status(jobs_client, job["id"])["error"] == "patch must be at most 112 (it was 500)"
     result = jobs_client.get(job["result"])
     assert result.status_code == 422
     assert result.json()["detail"] == "patch must be at most 112 (it was 500)"
-    sync = jobs_client.post("/test/run/failing")
+    sync = jobs_client.post("/test/failing")
     assert sync.status_code == 422
     assert "patch must be at most 112" in sync.json()["detail"]
 
 
 def test_the_synchronous_form_waits_and_shares(jobs_client: TestClient) -> None:
     work("sync").go(4)
-    assert jobs_client.post("/test/run/sync").json() == {"value": len("sync")}
-    assert jobs_client.post("/test/run/sync").json() == {"value": len("sync")}
+    assert jobs_client.post("/test/sync").json() == {"value": len("sync")}
+    assert jobs_client.post("/test/sync").json() == {"value": len("sync")}
     assert work("sync").calls == 1
 
 
@@ -183,7 +182,7 @@ def test_unknown_and_malformed_job_ids(
 
 
 def test_a_bad_format_is_a_422(jobs_client: TestClient) -> None:
-    job = jobs_client.post("/test/jobs/formats").json()
+    job = jobs_client.post("/test/formats/jobs").json()
     work("formats").go(4)
     wait_until(lambda: status(jobs_client, job["id"])["status"] == "done")
     response = jobs_client.get(job["result"], params={"format": "gif"})

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from app.images import convert
 from app.main import create_app
 from app.nets.predict import classify
-from app.nets.registry import get_model
+from app.nets.registry import get_model, get_network
 from app.settings import Settings
 from tests.utils import images as corpus
 from tests.utils.samples import sample
@@ -91,7 +91,7 @@ def test_predict_a_sample_by_id_and_a_file(client):
     assert set(data) == {"model", "image", "k", "num_classes", "predictions"}
     assert data["image"] == "sample-mnist-3" and data["k"] == 3
     assert [set(p) for p in data["predictions"]] == [{"index", "label", "probability"}] * 3
-    expected = [p.to_dict() for p in classify("lenet5", sample("mnist-3.png"), k=3)]
+    expected = [p.to_dict() for p in classify(get_network("lenet5"), sample("mnist-3.png"), k=3)]
     assert data["predictions"] == expected
     probabilities = [p["probability"] for p in data["predictions"]]
     assert (

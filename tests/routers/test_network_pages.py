@@ -10,11 +10,11 @@ from fastapi import APIRouter
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from app.nets.summary import model_summary
+from app.nets.registry import get_network
 from app.settings import Settings
-from app.web.lessons import available_paths
 from app.web.middleware import CONTENT_SECURITY_POLICY
-from app.web.pages.networks import NETWORK_VIEWS, network_tabs
+from app.web.pages import networks
+from app.web.pages.networks import NETWORK_VIEWS, network_tabs, network_view
 
 
 class Page(HTMLParser):
@@ -77,7 +77,7 @@ def test_the_explorer_page(client):
     assert page.h1 == ["LeNet-5"]
     assert {"picker", "digit-canvas", "draw-clear", "seen-plot", "prediction-plot", "layers",
             "inspector", "unit-stepper", "stage", "error", "payload"} <= page.ids  # fmt: skip
-    assert page.rows == [row.name for row in model_summary("lenet5").layers]
+    assert page.rows == [row.name for row in get_network("lenet5").summary.layers]
     assert "6@5×5" in html and "14 × 14" in html and "61,706" in html and "416,520" in html
     data = payload(html)
     assert set(data) == {
@@ -128,10 +128,14 @@ def test_no_inline_script_and_the_security_headers(client):
 
 def test_view_tabs_appear_once_their_routes_exist():
     app = create_app(Settings(device="cpu", preload_models=False))
-    views = {route for _, _, route in NETWORK_VIEWS[1:]}
-    app.router.routes[:] = [  # the app without the routers of the other views
-        route for route in app.router.routes if not available_paths([route]) & views
+    app.router.routes[:] = [  # the app with the explorer as the only view of a network
+        route
+        for route in app.router.routes
+        if getattr(route, "original_router", None) is not networks.router
     ]
+    only = APIRouter()
+    only.add_api_route(NETWORK_VIEWS[0].route, network_view(NETWORK_VIEWS[0]), methods=["GET"])
+    app.include_router(only)
     with TestClient(app) as client:
         html = client.get("/networks/lenet5").text
         assert 'class="view-tabs"' not in html  # one view only: no tab bar

@@ -17,9 +17,10 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from app.explain.saliency import METHODS, Occlusion
+from app.explain.saliency.baselines import baseline_image
 from app.main import create_app
-from app.nets.registry import get_model, get_model_spec
-from app.services.saliency import baseline_image, saliency
+from app.nets.registry import get_model, get_model_spec, get_network
+from app.services.saliency import saliency
 from app.settings import Settings
 from tests.utils.jobs import wait_until
 from tests.utils.samples import SAMPLES, sample
@@ -80,7 +81,7 @@ def bound(name: str, image, method: str, settings: dict[str, Any]) -> tuple[int,
     if method == "occlusion":  # differences of two logits: as precise as the logits are
         patch, stride = settings["patch"], settings["stride"]
         rows, cols = Occlusion(model, patch=patch, stride=stride).positions(*x.shape[-2:])
-        base = baseline_image(settings["baseline"], x, spec)
+        base = baseline_image(settings["baseline"], x, spec.preprocess)
         copies = [x]
         for row in rows:
             for col in cols:
@@ -105,7 +106,7 @@ def test_json_is_the_services_map_for_every_method(api):
         assert response.headers["content-type"] == "application/json"
         data = response.json()
         assert set(data) == KEYS
-        expected = saliency("lenet5", DIGIT, method, settings=settings)
+        expected = saliency(get_network("lenet5"), DIGIT, method, settings=settings)
         values = torch.tensor(data["map"], dtype=torch.float32)
         assert values.shape == (32, 32) and data["shape"] == [32, 32]  # the input's H×W
         terms, scale = bound("lenet5", DIGIT, method, expected.settings)
@@ -129,7 +130,7 @@ def test_png_is_the_services_overlay(api):
     assert response.headers["content-type"] == "image/png"
     picture = Image.open(io.BytesIO(response.content))
     assert picture.size == (32, 32) and picture.mode == "RGBA"
-    expected = saliency("lenet5", DIGIT, "gradient", target=8)
+    expected = saliency(get_network("lenet5"), DIGIT, "gradient", target=8)
     assert response.content == expected.png()
 
 
@@ -141,7 +142,7 @@ def test_a_photo_on_efficientnet_for_a_chosen_class(api):
     assert response.status_code == 200, response.text
     data = response.json()
     assert data["shape"] == [224, 224] and data["target"]["label"] == "tiger cat"
-    expected = saliency("efficientnet-lite0", CAT, "grad-cam", target=282)
+    expected = saliency(get_network("efficientnet-lite0"), CAT, "grad-cam", target=282)
     terms, scale = bound("efficientnet-lite0", CAT, "grad-cam", expected.settings)
     values = torch.tensor(data["map"], dtype=torch.float32)
     assert_close(values, expected.map, terms=terms, scale=scale)
@@ -240,7 +241,9 @@ def test_the_job_form_answers_202_and_its_result_is_the_map(api):
     job = response.json()
     assert set(job) == JOB_KEYS
     wait_until(lambda: api.get(job["url"]).json()["status"] == "done")
-    expected = saliency("lenet5", DIGIT, "smoothgrad", settings={"samples": 3, "seed": 5})
+    expected = saliency(
+        get_network("lenet5"), DIGIT, "smoothgrad", settings={"samples": 3, "seed": 5}
+    )
     picture = api.get(job["result"], params={"format": "png"})
     assert picture.headers["content-type"] == "image/png" and picture.content == expected.png()
     data = api.get(job["result"]).json()

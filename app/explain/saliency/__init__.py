@@ -15,12 +15,13 @@ name                      class                          paper
 ========================  =============================  =====================================
 
 ``METHODS`` maps the names (the enumerated ``method`` of the API) to the classes;
-:mod:`app.explain.saliency.service` runs one for a registered model and an image.
+:mod:`app.services.saliency` runs one for a network and an image.
 """
 
 from __future__ import annotations
 
-from app.explain.saliency.base import Attribution, Param
+from app.explain.params import Param
+from app.explain.saliency.base import Attribution
 from app.explain.saliency.gradcam import GradCam
 from app.explain.saliency.gradient import SmoothGrad, VanillaGradient
 from app.explain.saliency.integrated import IntegratedGradients

@@ -1,14 +1,14 @@
 """The shape every saliency method shares, after Captum: the model (and layer) fixed in the
 constructor, one verb, ``attribute(x, target)``.
 
-- :class:`Param`: one setting of a method (samples, noise, steps, patch, ...), its default
-  and its cap; ``check`` refuses a value outside them with a sentence naming the cap. The
-  classes check their settings in the constructor; the service and the future endpoint
-  list them (OpenAPI, the page's controls) from the same table.
 - :class:`Attribution`: the base class. ``attribute(x, target, progress=None)`` takes a
   batch ``x`` (N, C, H, W) and a class index (one for all, or one per image) and returns
   an attribution the shape of ``x`` (Grad-CAM: (N, 1, H, W)); ``to_map`` reduces it to the
   (N, H, W) map a page overlays on the image, the way the method's paper shows it.
+  Each method owns its settings (:class:`~app.explain.params.Param` tables, checked in the
+  constructor) and, for a whole network, their defaults and its construction
+  (:meth:`Attribution.settings_for`, :meth:`~Attribution.resolve`,
+  :meth:`~Attribution.build`): a subclass overrides only what differs.
 - :func:`input_gradients`: one forward and backward pass for the gradient of the target
   logits with respect to the input: what vanilla gradient, SmoothGrad and Integrated
   Gradients are made of.
@@ -29,14 +29,16 @@ tests against Captum on EfficientNet-Lite0 give Captum the same layout.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
+from app.explain.params import Param
 from app.explain.progress import Progress
+from app.nets.network import Network
 
 #: Default batch size, in input elements: 8 EfficientNet-Lite0 inputs of 3×224×224 at a
 #: time. Larger batches are slower on the CPU, not faster: a 25- or 32-image batch keeps
@@ -45,49 +47,6 @@ from app.explain.progress import Progress
 BATCH_ELEMENTS = 8 * 3 * 224 * 224
 
 Target = int | Sequence[int] | torch.Tensor
-
-
-@dataclass(frozen=True)
-class Param:
-    """One setting of a method: its kind, default, bounds (or choices) and meaning."""
-
-    name: str
-    kind: type  # int, float or str
-    default: Any
-    minimum: float | None = None
-    maximum: float | None = None
-    choices: tuple[str, ...] = ()
-    doc: str = ""
-
-    def check(self, value: Any) -> Any:
-        """``value`` if it is allowed, else a ``ValueError`` naming the bounds."""
-        if self.kind is str:
-            if value not in self.choices:
-                raise ValueError(
-                    f"{self.name} must be one of {', '.join(self.choices)} (got {value!r})"
-                )
-            return value
-        whole = self.kind is int
-        wrong_type = isinstance(value, bool) or not isinstance(value, int if whole else int | float)
-        if wrong_type or not math.isfinite(value):
-            kind = "a whole number" if whole else "a number"
-            raise ValueError(f"{self.name} must be {kind} (got {value!r})")
-        low, high = self.minimum, self.maximum
-        if (low is not None and value < low) or (high is not None and value > high):
-            kind = "a whole number" if whole else "a number"
-            raise ValueError(f"{self.name} must be {kind} from {low:g} to {high:g} (got {value!r})")
-        return value if whole else float(value)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "type": {int: "integer", float: "number", str: "string"}[self.kind],
-            "default": self.default,
-            "minimum": self.minimum,
-            "maximum": self.maximum,
-            "choices": list(self.choices) or None,
-            "doc": self.doc,
-        }
 
 
 BATCH_SIZE = Param("batch_size", int, None, 1, 4096, doc="images per forward/backward pass")
@@ -202,6 +161,8 @@ class Attribution:
     signed: ClassVar[bool] = False
     #: The settings the constructor takes besides the model (and ``batch_size``).
     params: ClassVar[tuple[Param, ...]] = ()
+    #: Percentile of |map| where an overlay's colours stop (100: the maximum).
+    cap_percentile: ClassVar[float] = 100.0
 
     def __init__(self, model: nn.Module, *, batch_size: int | None = None) -> None:
         self.model = model
@@ -250,6 +211,47 @@ class Attribution:
     def to_map(attribution: torch.Tensor) -> torch.Tensor:
         """(N, H, W): one value per pixel, as the method's paper shows it."""
         raise NotImplementedError
+
+    # --- on a whole network: settings with its defaults, and construction ------------------
+
+    @classmethod
+    def settings_for(cls, network: Network) -> tuple[Param, ...]:
+        """The settings a request may give for ``network``, with this network's defaults."""
+        return cls.params
+
+    @classmethod
+    def resolve(cls, network: Network, given: Mapping[str, Any]) -> dict[str, Any]:
+        """Every setting with its value: the given ones checked, defaults for the rest (so a
+        default given explicitly resolves the same); ``ValueError`` for a setting the method
+        does not have, naming the ones it has."""
+        table = {param.name: param for param in cls.settings_for(network)}
+        unknown = sorted(set(given) - set(table))
+        if unknown:
+            known = ", ".join(table) or "none"
+            raise ValueError(f"{unknown[0]} is not a setting of {cls.name} (its settings: {known})")
+        return {
+            name: cls.check_setting(network, param, given.get(name, param.default))
+            for name, param in table.items()
+        }
+
+    @classmethod
+    def check_setting(cls, network: Network, param: Param, value: Any) -> Any:
+        """``value`` for ``param`` on ``network``, or a ``ValueError`` saying why not."""
+        return param.check(value)
+
+    @classmethod
+    def build(
+        cls, network: Network, x: torch.Tensor, settings: Mapping[str, Any]
+    ) -> tuple[Attribution, dict[str, Any]]:
+        """The method on ``network`` with resolved ``settings``, and the options its
+        :meth:`explain` takes for the input ``x`` (N, C, H, W)."""
+        return cls(network.module, **settings), {}
+
+    def completeness(
+        self, explained: Explanation, x: torch.Tensor, **options: Any
+    ) -> dict[str, float] | None:
+        """How far the map is from a property the method promises (None: it promises none)."""
+        return None
 
     @classmethod
     def describe(cls) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from torch import nn
 
 from app.explain.convolutions import feature_layer, feature_layers
 from app.explain.hooks import hooked
+from app.explain.params import Param
 from app.explain.progress import Progress, report
 from app.explain.saliency.base import (
     Attribution,
@@ -35,6 +36,7 @@ from app.explain.saliency.base import (
     resolve_targets,
     target_scores,
 )
+from app.nets.network import Network
 
 
 def default_layer(model: nn.Module, input_shape: tuple[int, int, int]) -> str:
@@ -60,6 +62,21 @@ class GradCam(Attribution):
         "Visual Explanations from Deep Networks via Gradient-based Localization. ICCV 2017."
     )
     reduction = "one map: ReLU of the gradient-weighted feature maps, upsampled bilinearly"
+
+    @classmethod
+    def settings_for(cls, network: Network) -> tuple[Param, ...]:
+        """The layer, by default the last convolution with more than one position."""
+        layer = network.memo(
+            "grad-cam layer", lambda: default_layer(network.module, network.input_shape)
+        )
+        return (Param("layer", str, layer, doc="the convolution layer whose maps are weighed"),)
+
+    @classmethod
+    def check_setting(cls, network: Network, param: Param, value: Any) -> Any:
+        """The layer: any convolution, convolution block or layer after a block's
+        convolution (``ValueError`` naming some otherwise)."""
+        feature_layer(network.module, value)
+        return value
 
     def __init__(self, model: nn.Module, layer: str) -> None:
         super().__init__(model)

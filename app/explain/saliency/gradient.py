@@ -23,11 +23,11 @@ from typing import Any
 
 import torch
 
+from app.explain.params import Param
 from app.explain.progress import Progress, batches
 from app.explain.saliency.base import (
     Attribution,
     Explanation,
-    Param,
     Target,
     as_targets,
     forward_backward,
@@ -49,6 +49,7 @@ class VanillaGradient(Attribution):
         "Visualising Image Classification Models and Saliency Maps. ICLR workshop, 2014."
     )
     reduction = "max over colour channels of |∂ score / ∂ pixel|"
+    cap_percentile = 99.0  # a few extreme pixels would leave the rest dark (Smilkov et al. §3.1)
 
     def attribute(
         self, x: torch.Tensor, target: Target, *, progress: Progress | None = None
@@ -93,6 +94,7 @@ class SmoothGrad(Attribution):
     )
     reduction = "max over colour channels of |mean gradient over the noisy copies|"
     params = (SAMPLES, NOISE, SEED)
+    cap_percentile = 99.0
 
     def __init__(
         self,

@@ -20,13 +20,15 @@ and the map itself adds up to f(x) − f(x').
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 
+from app.explain.params import Param
 from app.explain.progress import Progress, batches
 from app.explain.saliency.base import (
-    Attribution,
-    Param,
+    Explanation,
     Target,
     as_baseline,
     as_targets,
@@ -34,6 +36,8 @@ from app.explain.saliency.base import (
     network_layout,
     target_scores,
 )
+from app.explain.saliency.baselines import WithBaseline, baseline_param
+from app.nets.network import Network
 
 RULES = ("gausslegendre", "riemann_trapezoid", "riemann_left", "riemann_right", "riemann_middle")
 STEPS = Param("steps", int, 32, 1, 300, doc="points along the path from the baseline")
@@ -63,13 +67,14 @@ def quadrature(rule: str, steps: int) -> tuple[torch.Tensor, torch.Tensor]:
     return alphas, torch.tensor(sizes)
 
 
-class IntegratedGradients(Attribution):
+class IntegratedGradients(WithBaseline):
     name = "integrated-gradients"
     title = "Integrated Gradients"
     paper = "M. Sundararajan, A. Taly, Q. Yan. Axiomatic Attribution for Deep Networks. ICML 2017."
     reduction = "sum over colour channels (signed; the map adds up to f(x) − f(baseline))"
     signed = True
     params = (STEPS, RULE)
+    cap_percentile = 99.0
 
     def __init__(
         self,
@@ -109,6 +114,20 @@ class IntegratedGradients(Attribution):
             weighted = grads.view(len(a), n, *shape) * weights[part, None, None, None, None]
             total += weighted.sum(dim=0)
         return total * delta
+
+    @classmethod
+    def settings_for(cls, network: Network) -> tuple[Param, ...]:
+        """Steps and rule, and the baseline (black, the paper's)."""
+        return (*cls.params, baseline_param("black", "x'"))
+
+    def completeness(
+        self, explained: Explanation, x: torch.Tensor, **options: Any
+    ) -> dict[str, float] | None:
+        """Σ map against f(x) − f(x'): the integral's error for the first image."""
+        target = int(explained.target[0])
+        delta = float(self.convergence_delta(explained.attribution, x, target, **options)[0])
+        total = float(explained.attribution.sum())
+        return {"sum": total, "expected": total - delta, "delta": delta}
 
     def convergence_delta(
         self,

@@ -28,16 +28,17 @@ import math
 import torch
 from torch import nn
 
+from app.explain.params import Param
 from app.explain.progress import Progress, batches
 from app.explain.saliency.base import (
-    Attribution,
-    Param,
     Target,
     as_baseline,
     as_targets,
     network_layout,
     target_scores,
 )
+from app.explain.saliency.baselines import WithBaseline, baseline_param
+from app.nets.network import Network
 
 PATCH = Param("patch", int, 32, 1, 112, doc="side of the square that covers the image")
 STRIDE = Param("stride", int, 16, 1, 112, doc="pixels between neighbouring squares")
@@ -50,7 +51,7 @@ def starts(size: int, patch: int, stride: int) -> list[int]:
     return [i * stride for i in range(math.ceil((size - patch) / stride) + 1)]
 
 
-class Occlusion(Attribution):
+class Occlusion(WithBaseline):
     name = "occlusion"
     title = "Occlusion sensitivity"
     paper = (
@@ -76,6 +77,20 @@ class Occlusion(Attribution):
                 f"the stride ({stride}) must not exceed the patch ({patch}): pixels between "
                 "the squares would never be covered"
             )
+
+    @classmethod
+    def settings_for(cls, network: Network) -> tuple[Param, ...]:
+        """Patch and stride scaled to the input (a seventh of its side and half of that: 32
+        and 16 at 224×224, 4 and 2 for a digit), and what covers the pixels: gray on photos
+        (Zeiler and Fergus's gray square), black (the background) on digits."""
+        channels, height, width = network.input_shape
+        side = min(height, width)
+        patch = max(1, side // 7)
+        return (
+            Param("patch", int, patch, 1, min(PATCH.maximum, side), doc=PATCH.doc),
+            Param("stride", int, max(1, patch // 2), 1, STRIDE.maximum, doc=STRIDE.doc),
+            baseline_param("gray" if channels == 3 else "black", "what covers the pixels"),
+        )
 
     def positions(self, height: int, width: int) -> tuple[list[int], list[int]]:
         """The squares' top rows and left columns; ``ValueError`` if too many or too big."""

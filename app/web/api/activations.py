@@ -6,18 +6,16 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import ConfigDict, Field, WithJsonSchema
 from starlette.responses import Response
 
-from app.images.samples import SAMPLES
 from app.ops import activations as act
 from app.ops import demo_maps
-from app.ops.arrays import to_tensor
-from app.ops.kernels import KERNELS
-from app.ops.presets import PRESETS
+from app.services import activations
 from app.web.deps import Pool
-from app.web.errors import ERROR_RESPONSES, unprocessable
-from app.web.responses import JSONBytes, dumps
+from app.web.errors import ERROR_RESPONSES
+from app.web.responses import JSONBytes
+from app.web.schemas import Body
 
 router = APIRouter(prefix="/api", tags=["activations"])
 
@@ -26,7 +24,7 @@ Number = Annotated[Any, WithJsonSchema({"type": "number"})]
 Text = Annotated[Any, WithJsonSchema({"type": "string"})]
 
 
-class CurveRequest(BaseModel):
+class CurveRequest(Body):
     """A function and its setting."""
 
     model_config = ConfigDict(
@@ -65,41 +63,6 @@ class ApplyRequest(CurveRequest):
     kernel: Text = Field(None, description="A classic kernel's name, applied to `image`")
 
 
-def _feature_map(body: ApplyRequest) -> tuple[Any, str]:
-    given = [name for name in ("input", "preset", "image") if getattr(body, name) is not None]
-    if len(given) != 1:
-        raise ValueError(
-            "give exactly one feature map: input (numbers), preset (a name) or image and "
-            f"kernel (names); got {', '.join(given) or 'none'}"
-        )
-    if body.input is not None:
-        x = to_tensor(body.input, "input", dims=(2,))
-        if max(x.shape) > act.MAX_MAP_SIDE:
-            raise ValueError(
-                f"input is {x.shape[0]}×{x.shape[1]}; the limit is "
-                f"{act.MAX_MAP_SIDE}×{act.MAX_MAP_SIDE}"
-            )
-        return x, "your numbers"
-    if body.preset is not None:
-        return demo_maps.from_preset(body.preset)
-    if body.kernel is None:
-        raise ValueError("image needs a kernel to make a feature map, e.g. 'sobel_left'")
-    return demo_maps.from_image(body.image, body.kernel)
-
-
-def curve_json(body: CurveRequest) -> bytes:
-    function = act.get_activation(body.function)
-    value = act.setting(function, body.negative_slope, body.alpha)
-    return dumps(act.curve(function, value))
-
-
-def apply_json(body: ApplyRequest) -> bytes:
-    function = act.get_activation(body.function)
-    value = act.setting(function, body.negative_slope, body.alpha)
-    before, source = _feature_map(body)
-    return dumps({**act.apply(function, value, before), "source": source})
-
-
 @router.post(
     "/activations/curve",
     summary="An activation function and its derivative on [−5, 5]",
@@ -109,10 +72,7 @@ def apply_json(body: ApplyRequest) -> bytes:
 )
 async def activation_curve(body: CurveRequest, pool: Pool) -> Response:
     """Sample one activation function and its derivative."""
-    try:
-        content = await pool.run(curve_json, body)
-    except ValueError as error:
-        raise unprocessable(error) from error
+    content = await pool.run(activations.curve, **body.fields())
     return Response(content, media_type="application/json")
 
 
@@ -127,29 +87,11 @@ async def activation_curve(body: CurveRequest, pool: Pool) -> Response:
 )
 async def activation_apply(body: ApplyRequest, pool: Pool) -> Response:
     """Apply an activation to a feature map."""
-    try:
-        content = await pool.run(apply_json, body)
-    except ValueError as error:
-        raise unprocessable(error) from error
+    content = await pool.run(activations.apply, **body.fields())
     return Response(content, media_type="application/json")
-
-
-def activations_config() -> dict[str, Any]:
-    """The activations page's data: functions, their default curves, maxout, map sources."""
-    return {
-        "functions": [a.to_dict() for a in act.ACTIVATIONS.values()],
-        "defaults": act.DEFAULTS,
-        "limits": {"max_slope": act.MAX_SLOPE, "max_alpha": act.MAX_ALPHA},
-        "curves": act.all_curves(**act.DEFAULTS),
-        "maxout": act.maxout_example(),
-        "presets": [{"name": p.name, "title": p.title} for p in PRESETS.values()],
-        "images": [{"name": s.name, "title": s.title} for s in SAMPLES.values()],
-        "kernels": [{"name": k.name, "title": k.title} for k in KERNELS.values()],
-        "default_map": {"preset": "vertical_edge_numbers"},
-    }
 
 
 @router.get("/activations", summary="Activation functions, default curves, maxout, map sources")
 def activations_catalogue() -> Response:
     """Everything the activations page starts from."""
-    return JSONBytes(activations_config())
+    return JSONBytes(activations.config())

@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from starlette.responses import Response
 
-from app.ops.arrays import to_tensor, to_vector
-from app.ops.conv import LIMITS, conv2d_trace
-from app.ops.kernels import KERNELS
-from app.ops.presets import PRESETS
+from app.ops.conv import LIMITS
+from app.services import operations
 from app.web.deps import Pool
-from app.web.errors import ERROR_RESPONSES, unprocessable
-from app.web.responses import JSONBytes, dumps
-from app.web.schemas import IntOrPair, NumberArray, NumberOrList
+from app.web.errors import ERROR_RESPONSES
+from app.web.responses import JSONBytes
+from app.web.schemas import Body, IntOrPair, NumberArray, NumberOrList
 
 router = APIRouter(prefix="/api", tags=["convolution"])
-
-DEFAULT_PRESET = "sharpen"
 
 LIMITS_TEXT = (
     f"Limits: input up to {LIMITS.max_size}×{LIMITS.max_size} per channel and "
@@ -31,7 +26,7 @@ LIMITS_TEXT = (
 )
 
 
-class ConvolutionRequest(BaseModel):
+class ConvolutionRequest(Body):
     """An input, a kernel and the layer's settings."""
 
     model_config = ConfigDict(
@@ -87,24 +82,6 @@ class ConvolutionResponse(BaseModel):
     steps: list[Step] = Field(description="One per output element, (o, i, j) row-major")
 
 
-def convolution_json(body: ConvolutionRequest) -> bytes:
-    """Validate, trace and serialise: the whole computation, run on a worker thread."""
-    x = to_tensor(body.input, "input", dims=(2, 3))
-    weight = to_tensor(body.kernel, "kernel", dims=(2, 3, 4))
-    out_channels = weight.shape[0] if weight.dim() == 4 else 1
-    bias = to_vector(body.bias, "bias", out_channels)
-    trace = conv2d_trace(
-        x,
-        weight,
-        bias,
-        stride=body.stride,
-        padding=body.padding,
-        dilation=body.dilation,
-        flip=body.flip,
-    )
-    return dumps(trace.to_dict())
-
-
 @router.post(
     "/convolution",
     response_model=ConvolutionResponse,
@@ -116,24 +93,11 @@ def convolution_json(body: ConvolutionRequest) -> bytes:
 )
 async def convolution(body: ConvolutionRequest, pool: Pool) -> Response:
     """Convolve an input with a kernel and return every multiply-and-sum."""
-    try:
-        content = await pool.run(convolution_json, body)
-    except ValueError as error:
-        raise unprocessable(error) from error
+    content = await pool.run(operations.trace, "convolution", **body.fields())
     return Response(content, media_type="application/json")
-
-
-def playground_config() -> dict[str, Any]:
-    """What the playground page needs besides traces: presets, classic kernels, limits."""
-    return {
-        "presets": [preset.to_dict() for preset in PRESETS.values()],
-        "kernels": [kernel.to_dict() for kernel in KERNELS.values()],
-        "limits": asdict(LIMITS),
-        "default_preset": DEFAULT_PRESET,
-    }
 
 
 @router.get("/convolution/presets", summary="Presets, classic kernels and limits of the playground")
 def convolution_presets() -> Response:
     """The lecture's worked examples (checked against torch) and the classic kernels."""
-    return JSONBytes(playground_config())
+    return JSONBytes(operations.convolution_config())

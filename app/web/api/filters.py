@@ -3,7 +3,7 @@ filters a network learned, and what its channels respond to.
 
 - the convolution layers with their kind and shapes; a layer's gallery (one PNG atlas, and
   the layout JSON that maps a click on it back to a filter); one filter's numbers; the map
-  one filter produces on an image (``app.filterviews``);
+  one filter produces on an image (``app.services.filters``);
 - activation maximisation of any channel of any convolution layer
   (``app.explain.maximize``), and for the MNIST models the nine digits of the shipped
   sample that excite a channel most (``app.explain.topdigits``). Both take seconds: each
@@ -21,30 +21,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from app.explain import maximize, topdigits
 from app.explain.progress import Progress
-from app.images.store import ImageStore
-from app.services import filters as filterviews
-from app.web.api.jobs import run_job, start_job
-from app.web.api.models import (
-    CACHE,
-    ERRORS,
-    NOT_FOUND,
-    PREDICT_BODY,
-    Inputs,
-    ModelName,
-    compute,
-    model_spec,
-    stored_image,
-)
-from app.web.deps import Images, JobsDep, Pool, SettingsDep
-from app.web.responses import JSONBytes
-from app.web.uploads import Upload, read_form
+from app.services import filters
+from app.web.deps import ImageForm, InputsDep, NetworkDep, Pool
+from app.web.errors import MODEL_ERRORS, NOT_FOUND, UPLOAD_ERRORS
+from app.web.jobs import Planned, job_endpoints
+from app.web.responses import CACHE, JSONBytes
+from app.web.uploads import IMAGE_BODY
 
 router = APIRouter(prefix="/api/models", tags=["filters"])
 
@@ -69,6 +57,7 @@ ScaleQuery = Annotated[
     Query(description="`layer`: one colour scale for the layer; `filter`: one per filter"),
 ]
 PNG = {200: {"content": {"image/png": {}}}}
+CHANNELS = "/{name}/layers/{layer}/channels/{channel}"
 
 
 class MaximizeSettings(BaseModel):
@@ -99,36 +88,25 @@ class MaximizeSettings(BaseModel):
 
 
 @router.get("/{name}/filters", summary="The convolution layers", responses={404: NOT_FOUND})
-async def filter_layers(name: ModelName, pool: Pool) -> Response:
+async def filter_layers(network: NetworkDep, pool: Pool) -> Response:
     """Every `nn.Conv2d` in definition order: `name`, `kind` (`rgb`: a first layer on colour
     input, shown in colour; `single`: one input channel; `channels`: one kernel per input
     channel; `depthwise`: one kernel per channel; `pointwise`: a 1×1 convolution, a matrix),
     `shape` (C_out, C_in / groups, kh, kw), `groups`, `stride`, `count` (filters),
     `parameters` and `limit` (the ± end of the layer's diverging colour scale: the 99th
     percentile of |w|)."""
-    spec = model_spec(name)
-    return JSONBytes(
-        await compute(pool, filterviews.layers_result, spec.name), headers={"cache-control": CACHE}
-    )
-
-
-def _gallery_png_url(name: str, layer: str, order: str, scale: str) -> str:
-    return f"/api/models/{name}/filters/{layer}/gallery.png?order={order}&scale={scale}"
-
-
-def gallery_json(name: str, layer: str, order: str, scale: str) -> dict[str, Any]:
-    layout = filterviews.gallery_layout(name, layer, order, scale)
-    return {**layout, "png": _gallery_png_url(name, layer, order, scale)}
+    data = await pool.run(filters.layers_result, network)
+    return JSONBytes(data, headers={"cache-control": CACHE})
 
 
 @router.get(
     "/{name}/filters/{layer}/gallery.png",
     summary="A layer's gallery (PNG)",
     response_class=Response,
-    responses={**PNG, **ERRORS},
+    responses={**PNG, **MODEL_ERRORS},
 )
 async def gallery_png(
-    name: ModelName,
+    network: NetworkDep,
     layer: ConvName,
     pool: Pool,
     order: OrderQuery = "index",
@@ -136,14 +114,13 @@ async def gallery_png(
 ) -> Response:
     """The atlas of the layer's filters: one pixel per weight, tiles separated by 1-pixel
     gray gaps (`GET .../filters/{layer}` gives the layout)."""
-    spec = model_spec(name)
-    found = await compute(pool, filterviews.gallery, spec.name, layer, order, scale)
+    found = await pool.run(filters.gallery, network, layer, order, scale)
     return Response(found.png, media_type="image/png", headers={"cache-control": CACHE})
 
 
-@router.get("/{name}/filters/{layer}", summary="A layer's gallery (layout)", responses=ERRORS)
+@router.get("/{name}/filters/{layer}", summary="A layer's gallery (layout)", responses=MODEL_ERRORS)
 async def gallery(
-    name: ModelName,
+    network: NetworkDep,
     layer: ConvName,
     pool: Pool,
     order: OrderQuery = "index",
@@ -157,58 +134,38 @@ async def gallery(
     `pointwise` layers are one C_out × C_in matrix (row i is filter `order[i]`). `scale`,
     `limit` (the ± end of a layer-wide diverging scale, else null) and `colorscale` (its
     stops; null for `rgb`, where each filter's three channels are R, G and B)."""
-    spec = model_spec(name)
-    data = await compute(pool, gallery_json, spec.name, layer, order, scale)
-    return JSONBytes(data, headers={"cache-control": CACHE})
+    layout = await pool.run(filters.gallery_layout, network, layer, order, scale)
+    png = f"/api/models/{network.name}/filters/{layer}/gallery.png?order={order}&scale={scale}"
+    return JSONBytes({**layout, "png": png}, headers={"cache-control": CACHE})
 
 
-@router.get("/{name}/filters/{layer}/{index}", summary="One filter's numbers", responses=ERRORS)
+@router.get(
+    "/{name}/filters/{layer}/{index}", summary="One filter's numbers", responses=MODEL_ERRORS
+)
 async def filter_detail(
-    name: ModelName, layer: ConvName, index: FilterIndex, pool: Pool
+    network: NetworkDep, layer: ConvName, index: FilterIndex, pool: Pool
 ) -> Response:
     """The filter's `weights` (C_in / groups × kh × kw, exactly the layer's weight
     `[index]`), `bias`, `norm` (L2), `channel_norms` (per input slice), `input_channels`
     (which of the layer's input channels it reads: all of them, or its group's) and
     `range` (min, max)."""
-    spec = model_spec(name)
-    data = await compute(pool, filterviews.detail_result, spec.name, layer, index)
+    data = await pool.run(filters.detail_result, network, layer, index)
     return JSONBytes(data, headers={"cache-control": CACHE})
-
-
-def feature_map_json(
-    name: str,
-    layer: str,
-    index: int,
-    images: ImageStore,
-    inputs: Any,
-    upload: Upload | None,
-    fields: dict[str, str],
-    device: Any,
-) -> dict[str, Any]:
-    filterviews.detail_result(name, layer, index)  # the layer and index, before the image
-    prepared = inputs.get(name, stored_image(images, upload, fields))
-    return filterviews.feature_map_result(name, prepared, layer, index, device)
 
 
 @router.post(
     "/{name}/filters/{layer}/{index}/feature-map",
     summary="The map one filter produces on an image",
-    openapi_extra=PREDICT_BODY,
-    responses={
-        400: {"description": "Malformed multipart body, or too many parts"},
-        415: {"description": "Not multipart/form-data, or not an accepted image format"},
-        **ERRORS,
-    },
+    openapi_extra=IMAGE_BODY,
+    responses={**UPLOAD_ERRORS, **MODEL_ERRORS},
 )
 async def feature_map(
-    name: ModelName,
+    network: NetworkDep,
     layer: ConvName,
     index: FilterIndex,
-    request: Request,
     pool: Pool,
-    images: Images,
-    inputs: Inputs,
-    settings: SettingsDep,
+    inputs: InputsDep,
+    source: ImageForm,
 ) -> Response:
     """Send an image file in the multipart field `image`, or an `image_id` (an upload's, or
     a sample's such as `sample-chelsea`). The image is preprocessed for the model and the
@@ -216,135 +173,84 @@ async def feature_map(
     activation), as `png` (a `data:` URL, one pixel per value, on the explorer's colour
     scale `color` for the map's `min` and `max`) and, up to 8192 of them, its `values`.
     `image` is the id the image is kept under."""
-    spec = model_spec(name)
-    upload, fields = await read_form(
-        request,
-        field_name="image",
-        max_bytes=settings.max_upload_bytes,
-        max_parts=settings.max_upload_parts,
-    )
-    data = await compute(
-        pool, feature_map_json, spec.name, layer, index, images, inputs, upload, fields,
-        request.app.state.device,
-    )  # fmt: skip
+    data = await pool.run(filters.feature_map, network, inputs, source, layer, index)
     return JSONBytes(data)
 
 
 # ------------------------------------------------------------------ what a channel responds to
 
-JOB_STARTED = {202: {"description": "The job: follow `events`, fetch `result` when done"}}
-CHANNELS = "/{name}/layers/{layer}/channels/{channel}"
+
+async def maximized(result: maximize.Maximized, pool: Pool) -> Response:
+    """The synchronous answer: settings, curve, activation and the picture (``png``)."""
+    return JSONBytes(await pool.run(filters.maximized_result, result))
 
 
-async def _maximize_job(
-    request: Request, pool: Pool, name: str, layer: str, channel: int, body: MaximizeSettings
-) -> tuple[tuple[Any, ...], Any]:
-    """The job's key and computation, once every setting is checked (422 before any work)."""
-    spec = model_spec(name)
-    settings = await compute(
-        pool, maximize.resolve_settings, spec.name, layer, channel, **body.given()
-    )
-    device = request.app.state.device
-    key = ("maximize", spec.name, layer, channel, tuple(sorted(settings.items())))
-
-    def run(progress: Progress) -> maximize.Maximized:
-        return maximize.maximize_channel(
-            spec.name, layer, channel, device=device, progress=progress, **settings
-        )
-
-    return key, run
-
-
-@router.post(
+@job_endpoints(
+    router,
     f"{CHANNELS}/maximize",
+    respond=maximized,
     summary="What a channel responds to (activation maximisation)",
-    responses=ERRORS,
+    description="A picture optimised to excite `channel` of `layer` most: Adam on the "
+    "picture's scaled Fourier coefficients with random jitter (Olah et al., \"Feature "
+    'Visualization", Distill 2017), a fixed number of `steps` from a seeded start, so the '
+    "same settings give the same picture (computed once, then answered from the cache). "
+    "Answers the `settings` used (defaults filled in), the objective at each step "
+    "(`curve`), the final `activation`, the picture's `size` and the picture (`png`, a "
+    "`data:` URL). Waits until it is done (a client that goes away stops it); pages use "
+    "`.../maximize/jobs`. A setting over its cap, an unknown layer or a channel out of "
+    "range is a 422 saying which.",
+    job_summary="Start activation maximisation as a job",
+    job_description="What `.../maximize` computes, as a job: 202 with its `id`, `events` "
+    "(server-sent progress), `result` (`?format=json`: settings, curve, activation; "
+    "`?format=png`: the picture) and `url` (DELETE it to cancel). Bad settings are refused "
+    "at once (422).",
+    responses=MODEL_ERRORS,
 )
 async def maximize_channel(
-    name: ModelName,
+    network: NetworkDep,
     layer: FeatureLayer,
     channel: Channel,
-    request: Request,
     pool: Pool,
-    jobs: JobsDep,
     body: MaximizeSettings | None = None,
-) -> Response:
-    """A picture optimised to excite `channel` of `layer` most: Adam on the picture's
-    scaled Fourier coefficients with random jitter (Olah et al., "Feature Visualization",
-    Distill 2017), a fixed number of `steps` from a seeded start, so the same settings give
-    the same picture (computed once, then answered from the cache). Answers the `settings`
-    used (defaults filled in), the objective at each step (`curve`), the final `activation`,
-    the picture's `size` and the picture (`png`, a `data:` URL). Waits until it is done (a
-    client that goes away stops it); pages use `.../maximize/jobs`. A setting over its cap,
-    an unknown layer or a channel out of range is a 422 saying which."""
-    key, run = await _maximize_job(request, pool, name, layer, channel, body or MaximizeSettings())
-    result = await run_job(request, jobs, key, run)
-    return JSONBytes(await pool.run(filterviews.maximized_result, result))
+) -> Planned:
+    """Every setting checked (422 before any work); the job's key and computation."""
+    given = (body or MaximizeSettings()).given()
+    settings = await pool.run(maximize.resolve_settings, network, layer, channel, **given)
+
+    def run(progress: Progress) -> maximize.Maximized:
+        return maximize.maximize_channel(network, layer, channel, progress=progress, **settings)
+
+    return Planned(("maximize", network.name, layer, channel, tuple(sorted(settings.items()))), run)
 
 
-@router.post(
-    f"{CHANNELS}/maximize/jobs",
-    summary="Start activation maximisation as a job",
-    status_code=202,
-    responses={**JOB_STARTED, **ERRORS},
+async def top_digits_answer(result: topdigits.ChannelTop, pool: Pool) -> Response:
+    """The synchronous answer: the nine digits and their pictures (``png``)."""
+    return JSONBytes(await pool.run(filters.top_digits_result, result))
+
+
+@job_endpoints(
+    router,
+    f"{CHANNELS}/top-digits",
+    method="GET",
+    respond=top_digits_answer,
+    summary="The nine digits that excite a channel most (MNIST models)",
+    description="Of the 5,000 MNIST digits shipped with the app, the nine whose largest "
+    "value in `channel` of the convolution `layer` is largest, strongest first: each "
+    "digit's `index` in the sample, `label`, `activation`, the `position` (row, col) of "
+    "that value in the map and its receptive field `box` (top, left, bottom, right; the "
+    "last two exclusive) in the picture the network sees; `size` of a picture and `png`, "
+    "the nine side by side (a `data:` URL, 2-pixel gaps). The first request scans the "
+    "sample (seconds; later ones are instant). A model not trained on MNIST is a 422.",
+    job_summary="Start the top digits as a job",
+    job_description="What `.../top-digits` computes, as a job (`result?format=png`: the "
+    "nine digits).",
+    responses=MODEL_ERRORS,
 )
-async def maximize_job(
-    name: ModelName,
-    layer: FeatureLayer,
-    channel: Channel,
-    request: Request,
-    pool: Pool,
-    jobs: JobsDep,
-    body: MaximizeSettings | None = None,
-) -> JSONResponse:
-    """What `.../maximize` computes, as a job: 202 with its `id`, `events` (server-sent
-    progress), `result` (`?format=json`: settings, curve, activation; `?format=png`: the
-    picture) and `url` (DELETE it to cancel). Bad settings are refused at once (422)."""
-    key, run = await _maximize_job(request, pool, name, layer, channel, body or MaximizeSettings())
-    return start_job(jobs, key, run)
-
-
-async def _top_digits_job(
-    pool: Pool, name: str, layer: str, channel: int
-) -> tuple[tuple[Any, ...], Any]:
-    spec = model_spec(name)
-    await compute(pool, topdigits.check_request, spec.name, layer, channel)
+async def top_digits(network: NetworkDep, layer: ConvName, channel: Channel, pool: Pool) -> Planned:
+    """The request checked before any scan starts; the job's key and computation."""
+    await pool.run(topdigits.check_request, network, layer, channel)
 
     def run(progress: Progress) -> topdigits.ChannelTop:
-        return topdigits.top_digits(spec.name, layer, channel, progress)
+        return topdigits.top_digits(network, layer, channel, progress)
 
-    return ("top-digits", spec.name, layer, channel), run
-
-
-@router.get(
-    f"{CHANNELS}/top-digits",
-    summary="The nine digits that excite a channel most (MNIST models)",
-    responses=ERRORS,
-)
-async def top_digits(
-    name: ModelName, layer: ConvName, channel: Channel, request: Request, pool: Pool, jobs: JobsDep
-) -> Response:
-    """Of the 5,000 MNIST digits shipped with the app, the nine whose largest value in
-    `channel` of the convolution `layer` is largest, strongest first: each digit's `index`
-    in the sample, `label`, `activation`, the `position` (row, col) of that value in the map
-    and its receptive field `box` (top, left, bottom, right; the last two exclusive) in the
-    picture the network sees; `size` of a picture and `png`, the nine side by side (a
-    `data:` URL, 2-pixel gaps). The first request scans the sample (seconds; later ones
-    are instant). A model not trained on MNIST is a 422."""
-    key, run = await _top_digits_job(pool, name, layer, channel)
-    result = await run_job(request, jobs, key, run)
-    return JSONBytes(await pool.run(filterviews.top_digits_result, result))
-
-
-@router.post(
-    f"{CHANNELS}/top-digits/jobs",
-    summary="Start the top digits as a job",
-    status_code=202,
-    responses={**JOB_STARTED, **ERRORS},
-)
-async def top_digits_job(
-    name: ModelName, layer: ConvName, channel: Channel, pool: Pool, jobs: JobsDep
-) -> JSONResponse:
-    """What `.../top-digits` computes, as a job (`result?format=png`: the nine digits)."""
-    key, run = await _top_digits_job(pool, name, layer, channel)
-    return start_job(jobs, key, run)
+    return Planned(("top-digits", network.name, layer, channel), run)

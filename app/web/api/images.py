@@ -7,26 +7,19 @@ Nothing uploaded is ever served back as it came: PNGs here are re-encoded from t
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-import torch
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from app.images import convert, intake
-from app.images.samples import DEFAULT_SAMPLE, sample_list
-from app.images.store import ImageStore, StoredImage
-from app.settings import Settings
+from app.images.samples import sample_list
+from app.services import images as service
 from app.web.deps import Images, Pool, SettingsDep
-from app.web.errors import unprocessable
-from app.web.middleware import human_size
-from app.web.responses import JSONBytes, dumps
+from app.web.responses import JSONBytes
 from app.web.uploads import read_upload
 
 router = APIRouter(prefix="/api/images", tags=["images"])
 
-#: Largest window of numbers one ``/pixels`` request returns.
-MAX_WINDOW = 64
 #: How long browsers may keep a re-encoded PNG (ids name content, samples rarely change).
 PNG_CACHE = "private, max-age=3600"
 
@@ -56,39 +49,6 @@ UPLOAD_BODY = {
 }
 
 
-def limits_text(settings: Settings) -> str:
-    return (
-        f"Accepted: {intake.ACCEPTED} (the first frame of an animation). Limits: "
-        f"{human_size(settings.max_upload_bytes)} per upload and "
-        f"{intake.megapixels(settings.max_image_pixels)} per image."
-    )
-
-
-def images_config(settings: Settings) -> dict[str, Any]:
-    """What a page that works on images needs: samples, accepted types, limits, the luma."""
-    return {
-        "samples": sample_list(),
-        "default": DEFAULT_SAMPLE,
-        "accept_types": ",".join(intake.MEDIA_TYPES),
-        "limits": {
-            "max_upload_bytes": settings.max_upload_bytes,
-            "max_image_pixels": settings.max_image_pixels,
-            "text": limits_text(settings),
-        },
-        "luma": {
-            "weights": [w / 1000 for w in convert.LUMA_PER_MILLE],
-            "formula": convert.LUMA_FORMULA,
-        },
-        "max_window": MAX_WINDOW,
-        "display_max_side": settings.display_max_side,
-    }
-
-
-def view_size(image: StoredImage, size: int | None) -> tuple[int, int]:
-    """(height, width) of the image resized to fit ``size`` (never enlarged)."""
-    return convert.fit_within(image.height, image.width, max_side=size)
-
-
 @router.post(
     "",
     summary="Upload an image",
@@ -115,10 +75,7 @@ async def upload(request: Request, pool: Pool, images: Images, settings: Setting
         max_parts=settings.max_upload_parts,
     )
     assert sent is not None  # required=True
-    try:
-        stored = await pool.run(images.add, sent.data)
-    except ValueError as error:
-        raise unprocessable(error) from error
+    stored = await pool.run(images.add, sent.data)
     return JSONBytes(stored.info())
 
 
@@ -132,15 +89,7 @@ def samples() -> Response:
 async def image_info(image_id: str, images: Images, pool: Pool, size: Size = None) -> Response:
     """Size, channels, source format and mode of an uploaded or sample image; with `size`,
     also the `view` size it has once resized to that longest side."""
-    stored = await pool.run(images.get, image_id)
-    height, width = view_size(stored, size)
-    return JSONBytes({**stored.info(), "view": {"width": width, "height": height}})
-
-
-def png_bytes(images: ImageStore, image_id: str, size: int | None, channel: str) -> bytes:
-    stored = images.get(image_id)
-    pixels = images.resized(stored, *view_size(stored, size))
-    return convert.encode_png(convert.channel_view(pixels, channel))
+    return JSONBytes(await pool.run(service.info, images, image_id, size))
 
 
 @router.get(
@@ -160,43 +109,8 @@ async def image_png(
     ] = "rgb",
 ) -> Response:
     """The decoded pixels as a fresh PNG, optionally resized or as one channel."""
-    try:
-        content = await pool.run(png_bytes, images, image_id, size, channel)
-    except ValueError as error:
-        raise unprocessable(error) from error
+    content = await pool.run(service.png_bytes, images, image_id, size, channel)
     return Response(content, media_type="image/png", headers={"cache-control": PNG_CACHE})
-
-
-def pixel_window(
-    images: ImageStore, image_id: str, size: int | None, top: int, left: int, rows: int, cols: int
-) -> dict[str, Any]:
-    """The numbers of a window of the (resized) image, and its gray levels."""
-    stored = images.get(image_id)
-    height, width = view_size(stored, size)
-    if top >= height or left >= width:
-        raise ValueError(
-            f"the window starts at row {top}, column {left}, outside the {height}×{width} image"
-        )
-    pixels = images.resized(stored, height, width)
-    bottom, right = min(top + rows, height), min(left + cols, width)
-    window = pixels[:, top:bottom, left:right]  # (C, rows, cols)
-    data: dict[str, Any] = {
-        "id": stored.id,
-        "width": width,
-        "height": height,
-        "channels": stored.channels,
-        "names": list(convert.CHANNEL_NAMES[stored.channels]),
-        "top": top,
-        "left": left,
-        "rows": bottom - top,
-        "cols": right - left,
-        "values": window.permute(1, 2, 0).contiguous().numpy(),  # (rows, cols, C)
-    }
-    if stored.channels == 3:
-        luma = convert.luma_per_mille(window)[0]  # (rows, cols), gray × 1000, exact
-        data["gray"] = convert.to_gray(window)[0].numpy()
-        data["luma"] = (luma.to(torch.float64) / 1000).numpy()
-    return data
 
 
 @router.get("/{image_id}/pixels", summary="The numbers in a window of the image")
@@ -207,13 +121,10 @@ async def image_pixels(
     size: Size = None,
     top: Annotated[int, Query(ge=0, description="First row of the window")] = 0,
     left: Annotated[int, Query(ge=0, description="First column of the window")] = 0,
-    rows: Annotated[int, Query(ge=1, le=MAX_WINDOW)] = 16,
-    cols: Annotated[int, Query(ge=1, le=MAX_WINDOW)] = 16,
+    rows: Annotated[int, Query(ge=1, le=service.MAX_WINDOW)] = 16,
+    cols: Annotated[int, Query(ge=1, le=service.MAX_WINDOW)] = 16,
 ) -> Response:
     """Pixel values (rows × cols × C, C = 3 for RGB or 1 for gray) of a window of the image
     resized to `size`, with the gray level and exact luma of each RGB pixel."""
-    try:
-        data = await pool.run(pixel_window, images, image_id, size, top, left, rows, cols)
-    except ValueError as error:
-        raise unprocessable(error) from error
-    return Response(dumps(data), media_type="application/json")
+    data = await pool.run(service.pixel_window, images, image_id, size, top, left, rows, cols)
+    return JSONBytes(data)

@@ -1,38 +1,26 @@
-"""HTTP for long computations (:mod:`app.jobs`): start one, follow its progress, cancel it,
-fetch what it produced.
+"""``/api/jobs``: a long computation (:mod:`app.runtime.jobs`) followed, fetched and cancelled.
 
-Endpoints that compute something slow (a SmoothGrad map, an activation maximisation) come
-in two forms built on the helpers here:
-
-- synchronous: :func:`run_job` claims the job for the request's key, waits, and answers
-  with the result. Two students asking for the same map share one computation, a repeated
-  request is answered from the result cache, and a client that hangs up releases its claim,
-  so the worker stops at its next batch;
-- for pages: :func:`start_job` answers ``202`` at once with the job's id and URLs. The page
-  follows ``GET /api/jobs/{id}/events`` (server-sent events: one JSON snapshot
-  ``{id, status, progress, error}`` per change, the last when it finishes) or polls
-  ``GET /api/jobs/{id}``, fetches ``GET /api/jobs/{id}/result`` when it is done, and
-  ``DELETE /api/jobs/{id}`` when the user cancels or leaves. A tab that closes without a
-  word stops being asked about, and its job stops after ``job_abandon_after_s``.
-
-A job's result is an object with ``to_dict()`` (``format=json``) and ``png()``
-(``format=png``): the computations' result types all have both.
+Jobs are started by the endpoints that compute something slow (their ``.../jobs`` twins,
+:mod:`app.web.jobs`); here a page follows one (``GET /api/jobs/{id}/events``, server-sent
+events: one JSON snapshot ``{id, status, progress, error}`` per change, the last when it
+finishes) or polls it (``GET /api/jobs/{id}``), fetches its result and withdraws its claim
+(``DELETE``). A tab that closes without a word stops being asked about, and its job stops
+after ``job_abandon_after_s``.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Hashable
+from collections.abc import AsyncIterator
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi.responses import StreamingResponse
 from starlette.responses import Response
 
-from app.explain.progress import Cancelled, Progress
-from app.runtime.jobs import Job, Jobs, UnknownJob
 from app.web.deps import JobsDep, Pool
-from app.web.errors import ERROR_RESPONSES, unprocessable
+from app.web.errors import ERROR_RESPONSES
+from app.web.jobs import job_urls
 from app.web.responses import JSONBytes, dumps
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])
@@ -47,48 +35,6 @@ class ResultFormat(StrEnum):
     png = "png"
 
 
-def job_urls(job: Job) -> dict[str, Any]:
-    """A job's snapshot with where to follow it, fetch its result and cancel it."""
-    url = f"/api/jobs/{job.id}"
-    return {**job.snapshot(), "url": url, "events": f"{url}/events", "result": f"{url}/result"}
-
-
-def start_job(
-    jobs: Jobs, key: Hashable, fn: Callable[[Progress], Any], **kwargs: Any
-) -> JSONResponse:
-    """Start (or join, or find cached) the job for ``key``: 202 with :func:`job_urls`.
-
-    The page holds the claim this makes until it cancels (``DELETE``); it keeps the job
-    alive by following its events or polling."""
-    job = jobs.start(key, fn, **kwargs)
-    return JSONResponse(job_urls(job), status_code=202)
-
-
-async def run_job(
-    request: Request, jobs: Jobs, key: Hashable, fn: Callable[[Progress], Any], **kwargs: Any
-) -> Any:
-    """The result of the job for ``key``, claimed for the duration of this request.
-
-    A ``ValueError`` of the computation (a bad setting found while it ran) is the 422 with
-    its sentence, as :func:`job_result` answers it; any other exception is raised again.
-    When the client goes away, the claim is released (the worker stops at its next batch
-    unless someone else wants the result) and the request ends with a 499 nobody reads."""
-    async with jobs.claim(key, fn, **kwargs) as job:
-        try:
-            return await jobs.wait(job, disconnected=request.is_disconnected)
-        except Cancelled as error:
-            raise HTTPException(499, detail=f"Stopped: {error}") from None
-        except ValueError as error:
-            raise unprocessable(error) from error
-
-
-def _job(jobs: Jobs, job_id: str) -> Job:
-    try:
-        return jobs.get(job_id)
-    except UnknownJob as error:
-        raise HTTPException(404, detail=str(error)) from None
-
-
 @router.get(
     "/{job_id}",
     summary="A job's status and progress (poll it)",
@@ -97,7 +43,7 @@ def _job(jobs: Jobs, job_id: str) -> Job:
 def job_status(job_id: JobId, jobs: JobsDep) -> Response:
     """`status` (queued, running, done, failed, cancelled), `progress` from 0 to 1, and
     `error`, the sentence of a failed job."""
-    return JSONBytes(job_urls(_job(jobs, job_id)))
+    return JSONBytes(job_urls(jobs.get(job_id)))
 
 
 @router.get(
@@ -111,7 +57,7 @@ def job_status(job_id: JobId, jobs: JobsDep) -> Response:
 async def job_events(job_id: JobId, jobs: JobsDep) -> StreamingResponse:
     """A `text/event-stream`: each event's data is the job's snapshot as JSON, sent when the
     status or progress changes; the stream ends after the snapshot of the finished job."""
-    job = _job(jobs, job_id)
+    job = jobs.get(job_id)
 
     async def events() -> AsyncIterator[bytes]:
         # Starlette cancels this when the client goes away: the job is no longer touched.
@@ -133,11 +79,7 @@ async def job_events(job_id: JobId, jobs: JobsDep) -> StreamingResponse:
 def cancel_job(job_id: JobId, jobs: JobsDep) -> Response:
     """Withdraw the page's claim: the job stops at its next step unless another client
     still wants its result (it then goes on, and this answer says `running`)."""
-    try:
-        job = jobs.cancel(job_id)
-    except UnknownJob as error:
-        raise HTTPException(404, detail=str(error)) from None
-    return JSONBytes(job_urls(job))
+    return JSONBytes(job_urls(jobs.cancel(job_id)))
 
 
 @router.get(
@@ -160,15 +102,12 @@ async def job_result(
 ) -> Response:
     """The result as JSON or as a PNG. A job still running or cancelled is a 409; one that
     failed on bad settings is the 422 its request would have been."""
-    job = _job(jobs, job_id)
+    job = jobs.get(job_id)
     if not job.finished:
         raise HTTPException(409, detail=f"The job is {job.status} ({job.progress:.0%}); wait")
-    try:
-        result = jobs.outcome(job)
-    except Cancelled:
-        raise HTTPException(409, detail="The job was cancelled; start it again") from None
-    except ValueError as error:
-        raise unprocessable(error) from error
+    if job.status == "cancelled":
+        raise HTTPException(409, detail="The job was cancelled; start it again")
+    result = jobs.outcome(job)  # a failed job's ValueError is the 422 its request would be
     headers = {"Cache-Control": "private, max-age=3600"}  # a job's result never changes
     if format is ResultFormat.png:
         return Response(await pool.run(result.png), media_type="image/png", headers=headers)

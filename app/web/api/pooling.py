@@ -3,23 +3,19 @@ the translation-invariance demonstration."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from starlette.responses import Response
 
-from app.images.samples import load_sample
-from app.ops.arrays import to_tensor
-from app.ops.invariance import D2L_EDGES, D2L_KERNEL, SHIFTS, shift_demo
-from app.ops.kernels import KERNELS
-from app.ops.pool import KINDS, LIMITS, pool2d_trace
-from app.ops.pool_presets import DEFAULT_POOL_PRESET, POOL_PRESETS
+from app.ops.invariance import D2L_EDGES, D2L_KERNEL, SHIFTS
+from app.ops.pool import KINDS, LIMITS
+from app.services import operations
 from app.web.deps import Pool
-from app.web.errors import ERROR_RESPONSES, unprocessable
-from app.web.responses import JSONBytes, dumps
-from app.web.schemas import IntOrPair, NumberArray
+from app.web.errors import ERROR_RESPONSES
+from app.web.responses import JSONBytes
+from app.web.schemas import Body, IntOrPair, NumberArray
 
 router = APIRouter(prefix="/api", tags=["pooling"])
 
@@ -39,7 +35,7 @@ Kind = Annotated[Any, WithJsonSchema({"type": "string", "enum": list(KINDS)})]
 Direction = Annotated[Any, WithJsonSchema({"type": "string", "enum": list(SHIFTS)})]
 
 
-class PoolingRequest(BaseModel):
+class PoolingRequest(Body):
     """An input and the pooling's settings."""
 
     model_config = ConfigDict(
@@ -89,13 +85,6 @@ class PoolingResponse(BaseModel):
     steps: list[PoolingStep] = Field(description="One per output element, (c, i, j) row-major")
 
 
-def pooling_json(body: PoolingRequest) -> bytes:
-    """Validate, trace and serialise: the whole computation, run on a worker thread."""
-    x = to_tensor(body.input, "input", dims=(2, 3))
-    trace = pool2d_trace(x, body.kind, body.size, body.stride, body.padding)
-    return dumps(trace.to_dict())
-
-
 @router.post(
     "/pooling",
     response_model=PoolingResponse,
@@ -107,14 +96,11 @@ def pooling_json(body: PoolingRequest) -> bytes:
 )
 async def pooling(body: PoolingRequest, pool: Pool) -> Response:
     """Pool an input and return every window."""
-    try:
-        content = await pool.run(pooling_json, body)
-    except ValueError as error:
-        raise unprocessable(error) from error
+    content = await pool.run(operations.trace, "pooling", **body.fields())
     return Response(content, media_type="application/json")
 
 
-class ShiftRequest(BaseModel):
+class ShiftRequest(Body):
     """An image, a kernel, a direction and the max pooling that follows the convolution."""
 
     model_config = ConfigDict(
@@ -131,13 +117,6 @@ class ShiftRequest(BaseModel):
     stride: IntOrPair | None = Field(None, description="Max-pooling stride (default: the window)")
 
 
-def shift_json(body: ShiftRequest) -> bytes:
-    """Convolve and pool the image and its shifted copy; compare."""
-    x = to_tensor(body.input, "input", dims=(2,))
-    kernel = to_tensor(body.kernel, "kernel", dims=(2,))
-    return dumps(shift_demo(x, kernel, body.shift, body.size, body.stride))
-
-
 @router.post(
     "/pooling/shift",
     summary="Translation invariance: shift the input, compare convolution and max pooling",
@@ -150,50 +129,11 @@ def shift_json(body: ShiftRequest) -> bytes:
 )
 async def pooling_shift(body: ShiftRequest, pool: Pool) -> Response:
     """Shift an image one pixel and compare how convolution and max pooling respond."""
-    try:
-        content = await pool.run(shift_json, body)
-    except ValueError as error:
-        raise unprocessable(error) from error
+    content = await pool.run(operations.shift, **body.fields())
     return Response(content, media_type="application/json")
-
-
-def demo_examples() -> list[dict[str, Any]]:
-    """Images for the shift demonstration: the d2l edges and two digits (0–255), as numbers."""
-    digits = [
-        {
-            "name": f"mnist-{d}",
-            "title": f"Handwritten {d} (MNIST, 28×28)",
-            "input": (load_sample(f"mnist-{d}", 28)[0] * 255).round().int().tolist(),
-            "kernel": [list(r) for r in KERNELS["sobel_left"].weights],
-            "size": 3,
-        }
-        for d in (3, 7)
-    ]
-    edges = {
-        "name": "d2l_edges",
-        "title": "Two vertical edges (d2l §7.5)",
-        "input": D2L_EDGES,
-        "kernel": D2L_KERNEL,
-        "size": 2,
-        "stride": 1,
-    }
-    return [edges, *digits]
-
-
-def pooling_config() -> dict[str, Any]:
-    """What the pooling page needs besides traces: presets, limits, the shift examples."""
-    return {
-        "presets": [preset.to_dict() for preset in POOL_PRESETS.values()],
-        "default_preset": DEFAULT_POOL_PRESET,
-        "kinds": list(KINDS),
-        "limits": asdict(LIMITS),
-        "shifts": list(SHIFTS),
-        "demos": demo_examples(),
-        "kernels": [kernel.to_dict() for kernel in KERNELS.values()],
-    }
 
 
 @router.get("/pooling/presets", summary="Presets, limits and shift examples of the pooling page")
 def pooling_presets() -> Response:
     """The lecture's pooling examples (checked against torch) and the shift demonstration's."""
-    return JSONBytes(pooling_config())
+    return JSONBytes(operations.pooling_config())

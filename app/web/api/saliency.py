@@ -22,30 +22,22 @@ is not a convolution, a setting over its cap.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from app.explain.convolutions import feature_layers
-from app.explain.progress import Progress
 from app.explain.saliency import METHODS
-from app.explain.saliency.base import as_targets
-from app.images import convert
-from app.images.store import ImageStore, StoredImage
 from app.nets.classes import MAX_RESULTS, find_classes
-from app.nets.registry import get_model, get_model_spec
-from app.services.saliency import SaliencyMap, methods, request_key, saliency
-from app.web.api.jobs import run_job, start_job
-from app.web.api.models import ERRORS, PREDICT_BODY, ModelName, model_spec, stored_image
-from app.web.deps import Images, JobsDep, SettingsDep
-from app.web.errors import unprocessable
-from app.web.responses import JSONBytes, dumps
-from app.web.uploads import read_form
+from app.services import networks, saliency
+from app.web.deps import ImageForm, InputsDep, NetworkDep, Spec
+from app.web.errors import MODEL_ERRORS
+from app.web.jobs import Planned, job_endpoints
+from app.web.responses import JSONBytes
+from app.web.uploads import IMAGE_BODY
 
 router = APIRouter(prefix="/api/models", tags=["saliency"])
 
@@ -111,65 +103,6 @@ def saliency_query(
 SaliencyParams = Annotated[SaliencyQuery, Depends(saliency_query)]
 
 
-@dataclass(frozen=True)
-class Prepared:
-    """A checked request: its image and its job key."""
-
-    image: StoredImage
-    key: tuple[Any, ...]
-
-
-def prepare(
-    name: str, query: SaliencyQuery, images: ImageStore, upload: Any, fields: dict[str, str]
-) -> Prepared:
-    """The image, and the request checked (target, settings): ``ValueError`` otherwise."""
-    image = stored_image(images, upload, fields)
-    if query.target is not None:
-        as_targets(query.target, 1, get_model_spec(name).num_classes)
-    key = request_key(name, image.id, query.method, query.target, query.settings)
-    return Prepared(image, key)
-
-
-async def checked(
-    name: str, query: SaliencyQuery, request: Request, images: Images, max_bytes: int,
-    max_parts: int,
-) -> Prepared:  # fmt: skip
-    """Read the multipart body and check the request; 4xx with a sentence.
-
-    The check runs on a thread of its own, not in the compute pool: a request must not wait
-    behind the long maps that fill the pool (nor be refused when it is full) to be told
-    that its patch is too large, or to join a job that is already running."""
-    upload, fields = await read_form(
-        request, field_name="image", max_bytes=max_bytes, max_parts=max_parts
-    )
-    try:
-        return await run_in_threadpool(prepare, name, query, images, upload, fields)
-    except ValueError as error:  # an unknown layer is a bad setting here: 422, not 404
-        raise unprocessable(error) from error
-
-
-def computation(
-    name: str, query: SaliencyQuery, image: StoredImage, device: Any
-) -> Callable[[Progress], SaliencyMap]:
-    """The job's function: the map, reporting progress to the job."""
-
-    def run(progress: Progress) -> SaliencyMap:
-        picture = convert.to_pil(image.pixels)
-        return saliency(
-            name, picture, query.method, target=query.target, settings=query.settings,
-            device=device, progress=progress,
-        )  # fmt: skip
-
-    return run
-
-
-def encode(result: SaliencyMap, format: str) -> bytes:
-    """The answer's body: the overlay PNG, or JSON with the raw map."""
-    if format == "png":
-        return result.png()
-    return dumps(result.to_dict(values=True))
-
-
 SALIENCY_DESCRIPTION = (
     "Send the image as multipart (`image`: a file, or `image_id`: an upload's or a sample's "
     "id); everything else is a query parameter. Answers the map coloured for an overlay "
@@ -183,94 +116,66 @@ SALIENCY_DESCRIPTION = (
 )
 
 
-@router.post(
-    "/{name}/saliency",
-    summary="A saliency map of an image",
-    description=SALIENCY_DESCRIPTION,
-    openapi_extra=PREDICT_BODY,
-    response_class=Response,
-    responses={200: {"content": {"image/png": {}, "application/json": {}}}, **ERRORS},
-)
-async def saliency_map(
-    name: ModelName,
-    query: SaliencyParams,
-    request: Request,
-    jobs: JobsDep,
-    images: Images,
-    settings: SettingsDep,
+async def answer(
+    result: saliency.SaliencyMap,
     format: Annotated[
         Literal["png", "json"], Query(description="`png` (the overlay) or `json` (the values)")
     ] = "png",
 ) -> Response:
-    """The map as PNG, or as numbers with `format=json`."""
-    spec = model_spec(name)
-    ready = await checked(
-        spec.name, query, request, images, settings.max_upload_bytes,
-        settings.max_upload_parts,
-    )  # fmt: skip
-    fn = computation(spec.name, query, ready.image, request.app.state.device)
-    result = await run_job(request, jobs, ready.key, fn)
-    body = await run_in_threadpool(encode, result, format)  # not behind the long jobs
+    """The map as the overlay PNG, or as JSON with its values (encoded off the compute
+    pool: never behind the long jobs)."""
+    body = await run_in_threadpool(saliency.encode, result, format)
     media = "image/png" if format == "png" else "application/json"
-    return Response(body, media_type=media, headers={"x-image-id": ready.image.id})
+    return Response(body, media_type=media, headers={"x-image-id": result.image_id})
 
 
-@router.post(
-    "/{name}/saliency/jobs",
-    summary="A saliency map as a job (for pages)",
-    description="The same request as `POST /api/models/{name}/saliency`, started as a job: "
-    "202 with its `id`, `status`, `progress` and the URLs to follow it (`events`, "
+@job_endpoints(
+    router,
+    "/{name}/saliency",
+    respond=answer,
+    summary="A saliency map of an image",
+    description=SALIENCY_DESCRIPTION,
+    job_summary="A saliency map as a job (for pages)",
+    job_description="The same request as `POST /api/models/{name}/saliency`, started as a "
+    "job: 202 with its `id`, `status`, `progress` and the URLs to follow it (`events`, "
     "server-sent), cancel it (`DELETE url`) and fetch its `result` (`?format=png|json`).",
-    openapi_extra=PREDICT_BODY,
-    status_code=202,
-    responses=ERRORS,
+    openapi_extra=IMAGE_BODY,
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}, "application/json": {}}}, **MODEL_ERRORS},
 )
-async def saliency_job(
-    name: ModelName,
-    query: SaliencyParams,
-    request: Request,
-    jobs: JobsDep,
-    images: Images,
-    settings: SettingsDep,
-) -> Response:
-    """Start (or join) the computation of one map."""
-    spec = model_spec(name)
-    ready = await checked(
-        spec.name, query, request, images, settings.max_upload_bytes,
-        settings.max_upload_parts,
+async def saliency_map(
+    network: NetworkDep, query: SaliencyParams, inputs: InputsDep, source: ImageForm
+) -> Planned:
+    """The request checked on a thread of its own, not in the compute pool: a request must
+    not wait behind the long maps that fill the pool (nor be refused when it is full) to be
+    told that its patch is too large, or to join a job that is already running."""
+    image, key = await run_in_threadpool(
+        saliency.check, network, inputs.images, source, query.method, query.target,
+        query.settings,
     )  # fmt: skip
-    fn = computation(spec.name, query, ready.image, request.app.state.device)
-    return start_job(jobs, ready.key, fn)
+    return Planned(key, saliency.computation(network, image, query.method, query.target,
+                                             query.settings))  # fmt: skip
 
 
 @router.get(
-    "/{name}/saliency/methods", summary="The saliency methods and their settings", responses=ERRORS
+    "/{name}/saliency/methods",
+    summary="The saliency methods and their settings",
+    responses=MODEL_ERRORS,
 )
-def saliency_methods(name: ModelName) -> Response:
+def saliency_methods(network: NetworkDep) -> Response:
     """`methods`: each method's `name`, `title`, `paper`, `reduction`, `signed` and `params`
     (`name`, `type`, `default` for this model, `minimum`, `maximum`, `choices`, `doc`);
     `layers`: the convolution layers Grad-CAM takes."""
-    spec = model_spec(name)
-    return JSONBytes(methods_info(spec.name))
+    return JSONBytes(networks.saliency_methods(network))
 
 
-def methods_info(name: str) -> dict[str, Any]:
-    """What the methods endpoint and the page say about the methods for model ``name``."""
-    spec = get_model_spec(name)
-    return {"methods": methods(spec), "layers": feature_layers(get_model(name))}
-
-
-@router.get("/{name}/classes", summary="Classes by name", responses=ERRORS)
+@router.get("/{name}/classes", summary="Classes by name", responses=MODEL_ERRORS)
 def classes(
-    name: ModelName,
+    spec: Spec,
     q: Annotated[str, Query(max_length=100, description="Part of a class name, e.g. `dog`")],
     limit: Annotated[int, Query(description=f"At most this many (1–{MAX_RESULTS})")] = 20,
 ) -> Response:
     """Classes whose names match `q`, best first, each with `index`, `label`, `names` (its
     synonyms) and `rank` (0 the whole label, 1 a group such as the ImageNet dogs for
     "dog", 2 the label's start, 3 a word of a synonym, 4 any part)."""
-    spec = model_spec(name)
-    try:
-        return JSONBytes({"query": q, "classes": find_classes(spec, q, limit)})
-    except ValueError as error:
-        raise unprocessable(error) from error
+    return JSONBytes({"query": q, "classes": find_classes(spec, q, limit)})

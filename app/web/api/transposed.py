@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
-from app.ops.arrays import to_tensor, to_vector
-from app.ops.transposed import LIMITS, conv_transpose2d_trace
-from app.ops.transposed_presets import DEFAULT_TRANSPOSED_PRESET, TRANSPOSED_PRESETS
+from app.ops.transposed import LIMITS
+from app.services import operations
 from app.web.deps import Pool
-from app.web.errors import ERROR_RESPONSES, unprocessable
-from app.web.responses import JSONBytes, dumps
-from app.web.schemas import IntOrPair, NumberArray, NumberOrList
+from app.web.errors import ERROR_RESPONSES
+from app.web.responses import JSONBytes
+from app.web.schemas import Body, IntOrPair, NumberArray, NumberOrList
 
 router = APIRouter(prefix="/api", tags=["transposed convolution"])
 
@@ -29,7 +27,7 @@ LIMITS_TEXT = (
 )
 
 
-class TransposedRequest(BaseModel):
+class TransposedRequest(Body):
     """An input, a kernel in torch's ConvTranspose2d layout and the layer's settings."""
 
     model_config = ConfigDict(
@@ -97,24 +95,6 @@ class TransposedResponse(BaseModel):
     )
 
 
-def transposed_json(body: TransposedRequest) -> bytes:
-    """Validate, trace and serialise: the whole computation, run on a worker thread."""
-    x = to_tensor(body.input, "input", dims=(2, 3))
-    weight = to_tensor(body.kernel, "kernel", dims=(2, 3, 4))
-    out_channels = weight.shape[1] if weight.dim() == 4 else 1
-    bias = to_vector(body.bias, "bias", out_channels)
-    trace = conv_transpose2d_trace(
-        x,
-        weight,
-        bias,
-        stride=body.stride,
-        padding=body.padding,
-        output_padding=body.output_padding,
-        dilation=body.dilation,
-    )
-    return dumps(trace.to_dict())
-
-
 @router.post(
     "/transposed-convolution",
     response_model=TransposedResponse,
@@ -128,20 +108,8 @@ def transposed_json(body: TransposedRequest) -> bytes:
 )
 async def transposed_convolution(body: TransposedRequest, pool: Pool) -> Response:
     """Transposed-convolve an input with a kernel and return every stamp."""
-    try:
-        content = await pool.run(transposed_json, body)
-    except ValueError as error:
-        raise unprocessable(error) from error
+    content = await pool.run(operations.trace, "transposed", **body.fields())
     return Response(content, media_type="application/json")
-
-
-def transposed_config() -> dict[str, Any]:
-    """What the transposed-convolution page needs besides traces: presets and limits."""
-    return {
-        "presets": [preset.to_dict() for preset in TRANSPOSED_PRESETS.values()],
-        "default_preset": DEFAULT_TRANSPOSED_PRESET,
-        "limits": asdict(LIMITS),
-    }
 
 
 @router.get(
@@ -150,4 +118,4 @@ def transposed_config() -> dict[str, Any]:
 )
 def transposed_presets() -> Response:
     """Worked examples (checked against torch, the slide's mistake noted) and the limits."""
-    return JSONBytes(transposed_config())
+    return JSONBytes(operations.transposed_config())

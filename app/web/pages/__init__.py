@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.web.pages import assets, filters, lessons, networks, operations, saliency
+from app.web.pages import assets, lessons, networks
 
-ROUTERS: tuple[APIRouter, ...] = tuple(
-    module.router for module in (lessons, operations, networks, filters, saliency, assets)
-)
+ROUTERS: tuple[APIRouter, ...] = (lessons.router, networks.router, assets.router)

@@ -1,63 +1,73 @@
-"""HTML pages of the model zoo: ``/networks`` (a card per model) and the explorer
-``/networks/{name}``. They get their data from the same functions as ``/api/models``.
+"""The pages of the model zoo: ``/networks`` (a card per model) and each network's views,
+the explorer ``/networks/{name}``, its learned filters and its saliency maps. They get their
+data from the same service functions as ``/api/models`` (:mod:`app.services.networks`).
 
-Each network has several views (this explorer; learned filters and saliency come from other
-modules): :func:`network_tabs` lists those whose routes the app serves, so that a view
-becomes a tab of every network page as soon as its router is included.
+A view is a tab of every network page as soon as its route exists (:func:`network_tabs`),
+so a new view appears in the navigation by being served.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from app.images.samples import SAMPLES
-from app.nets.registry import ModelSpec, get_model_spec, list_models
-from app.services import explorer
-from app.web.api.images import images_config
-from app.web.api.models import model_dict, model_spec
-from app.web.deps import SettingsDep
+from app.nets.network import Network
+from app.nets.registry import get_model_spec, list_models
+from app.services import networks
+from app.settings import Settings
+from app.web.deps import NetworkDep, SettingsDep
 from app.web.lessons import available_paths
 from app.web.templates import render
 
 router = APIRouter(include_in_schema=False)
 
-#: The views of one network: (slug, tab label, route). A view is a tab once its route exists.
-NETWORK_VIEWS: tuple[tuple[str, str, str], ...] = (
-    ("explorer", "Layer by layer", "/networks/{name}"),
-    ("filters", "Learned filters", "/networks/{name}/filters"),
-    ("saliency", "Saliency", "/networks/{name}/saliency"),
-)
 
-#: The explorer's bar chart shows every class up to this many, else the top TOP_K.
-SHOW_ALL = 10
-TOP_K = 5
+class View(NamedTuple):
+    """One view of a network: its tab, route and template, and where its data comes from."""
+
+    slug: str
+    label: str  # the tab's
+    route: str
+    template: str
+    title: str  # the page's, with the network's title for {title}
+    payload: Callable[[Network, Settings], dict[str, Any]]
+
+
+#: The views of one network, in tab order. A view is a tab once its route exists.
+NETWORK_VIEWS: tuple[View, ...] = (
+    View("explorer", "Layer by layer", "/networks/{name}", "network.html",
+         "{title}, layer by layer", networks.explorer_page),
+    View("filters", "Learned filters", "/networks/{name}/filters", "filters.html",
+         "{title}, learned filters", networks.filters_page),
+    View("saliency", "Saliency", "/networks/{name}/saliency", "saliency.html",
+         "{title}: saliency", networks.saliency_page),
+)  # fmt: skip
 
 
 def network_tabs(request: Request, name: str, current: str) -> list[dict[str, Any]]:
     """The views of network ``name`` the app serves, for ``templates/_network_nav.html``."""
     paths = available_paths(request.app.routes)
     return [
-        {"slug": slug, "label": label, "href": route.format(name=name), "current": slug == current}
-        for slug, label, route in NETWORK_VIEWS
-        if route in paths
+        {
+            "slug": view.slug,
+            "label": view.label,
+            "href": view.route.format(name=name),
+            "current": view.slug == current,
+        }
+        for view in NETWORK_VIEWS
+        if view.route in paths
     ]
 
 
-def takes_drawings(spec: ModelSpec) -> bool:
-    """A model whose samples are all digits reads hand drawings (MNIST's preprocessing)."""
-    by_file = {sample.file: sample for sample in SAMPLES.values()}
-    return all(by_file[file].kind == "digit" for file in spec.samples)
-
-
-def network_nav(request: Request, spec: ModelSpec, current: str) -> dict[str, Any]:
+def network_nav(request: Request, network: Network, current: str) -> dict[str, Any]:
     """What ``_network_nav.html`` draws: the model menu and the view tabs."""
     return {
-        "name": spec.name,
+        "name": network.name,
         "models": [{"name": n, "title": get_model_spec(n).title} for n in list_models()],
-        "tabs": network_tabs(request, spec.name, current),
+        "tabs": network_tabs(request, network.name, current),
         "current": current,
     }
 
@@ -65,32 +75,28 @@ def network_nav(request: Request, spec: ModelSpec, current: str) -> dict[str, An
 @router.get("/networks")
 def networks_page(request: Request) -> Response:
     """The model zoo: a card per model."""
-    cards = [model_dict(get_model_spec(name)) for name in list_models()]
+    cards = networks.cards()
     return render(request, "networks.html", {"title": "Networks, layer by layer", "cards": cards})
 
 
-@router.get("/networks/{name}")
-def network_page(request: Request, name: str, settings: SettingsDep) -> Response:
-    """The explorer: architecture, input, prediction, feature maps, one unit's computation."""
-    spec = model_spec(name)  # 404 naming the models
-    info = model_dict(spec)
-    payload = {
-        "model": info,
-        "architecture": explorer.architecture(spec.name),
-        "images": images_config(settings),
-        "default_image": info["sample_ids"][0],
-        "drawable": takes_drawings(spec),
-        "k": spec.num_classes if spec.num_classes <= SHOW_ALL else TOP_K,
-        "labels": list(spec.labels) if spec.num_classes <= SHOW_ALL else None,
-    }
-    return render(
-        request,
-        "network.html",
-        {
-            "title": f"{spec.title}, layer by layer",
-            "model": info,
-            "architecture": payload["architecture"],
-            "nav": network_nav(request, spec, "explorer"),
-            "payload": payload,
-        },
-    )
+def network_view(view: View) -> Callable[[Request, NetworkDep, SettingsDep], Response]:
+    """The page of one view: its template with the view's data, the model and the tabs."""
+
+    def page(request: Request, network: NetworkDep, settings: SettingsDep) -> Response:
+        data = view.payload(network, settings)
+        context = {
+            "title": view.title.format(title=network.title),
+            "model": data["model"],
+            "nav": network_nav(request, network, view.slug),
+            "payload": data,
+            **{key: data[key] for key in ("architecture", "methods") if key in data},
+        }
+        return render(request, view.template, context)
+
+    page.__name__ = f"{view.slug}_page"
+    page.__doc__ = view.title.format(title="A network")
+    return page
+
+
+for _view in NETWORK_VIEWS:
+    router.add_api_route(_view.route, network_view(_view), methods=["GET"])

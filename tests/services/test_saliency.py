@@ -1,4 +1,4 @@
-"""One saliency map for a registered model and an image: defaults, targets, settings, the
+"""One saliency map for a network and an image: defaults, targets, settings, the
 completeness check, the coloured overlay, and every bad input the endpoint will see."""
 
 from __future__ import annotations
@@ -11,17 +11,9 @@ import torch
 from PIL import Image
 
 from app.explain.saliency import METHODS, GradCam, VanillaGradient
-from app.nets.registry import get_model, get_model_spec
-from app.services.saliency import (
-    baseline_image,
-    display_limit,
-    gaussian_blur,
-    methods,
-    params,
-    request_key,
-    resolve,
-    saliency,
-)
+from app.explain.saliency.baselines import baseline_image, gaussian_blur
+from app.nets.registry import get_model, get_model_spec, get_network
+from app.services.saliency import display_limit, methods, request_key, saliency
 from tests.utils.samples import sample
 from tests.utils.tolerance import approx, assert_close, network_terms
 
@@ -35,7 +27,7 @@ KEYS = {
 
 @pytest.mark.parametrize("method", list(METHODS))
 def test_every_method_on_a_digit(method):
-    result = saliency("lenet5", DIGIT, method)
+    result = saliency(get_network("lenet5"), DIGIT, method)
     data = result.to_dict(values=True)
     assert set(data) == KEYS | {"map"}
     assert data["target"]["index"] == 3 and data["target"]["label"] == "3"  # the top prediction
@@ -52,12 +44,12 @@ def test_every_method_on_a_digit(method):
 def test_the_map_is_the_methods_own():
     spec, model = get_model_spec("lenet5"), get_model("lenet5")
     x = spec.preprocess(DIGIT)[None]
-    result = saliency("lenet5", DIGIT, "gradient", target=8)
+    result = saliency(get_network("lenet5"), DIGIT, "gradient", target=8)
     terms = network_terms(model, passes=2)  # a forward and a backward pass, maybe split otherwise
     expected = VanillaGradient.to_map(VanillaGradient(model).attribute(x, 8))[0]
     assert_close(result.map, expected, terms=terms)
     assert result.target.index == 8 and result.target.probability < 0.01
-    cam = saliency("lenet5", DIGIT, "grad-cam", settings={"layer": "conv1"})
+    cam = saliency(get_network("lenet5"), DIGIT, "grad-cam", settings={"layer": "conv1"})
     # and Grad-CAM's mean over 28·28 gradients, its sum over 6 channels, the upsampling
     expected = GradCam(model, "conv1").attribute(x, 3)[0, 0]
     assert_close(cam.map, expected, terms=terms + 28 * 28 + 6 + 4)
@@ -65,8 +57,8 @@ def test_the_map_is_the_methods_own():
 
 @pytest.mark.slow
 def test_two_classes_of_the_cat_give_two_maps():
-    egyptian = saliency("efficientnet-lite0", CAT, "grad-cam")
-    tiger = saliency("efficientnet-lite0", CAT, "grad-cam", target=282)
+    egyptian = saliency(get_network("efficientnet-lite0"), CAT, "grad-cam")
+    tiger = saliency(get_network("efficientnet-lite0"), CAT, "grad-cam", target=282)
     assert egyptian.target.label == "Egyptian cat" and tiger.target.label == "tiger cat"
     assert egyptian.settings == {"layer": "head"}
     assert egyptian.map.shape == (224, 224)
@@ -76,7 +68,7 @@ def test_two_classes_of_the_cat_give_two_maps():
 
 
 def test_integrated_gradients_reports_completeness():
-    result = saliency("lenet5", DIGIT, "integrated-gradients", settings={"steps": 64})
+    result = saliency(get_network("lenet5"), DIGIT, "integrated-gradients", settings={"steps": 64})
     check = result.completeness
     assert check is not None
     # the same 32·32 signed values (one channel) summed in two shapes: they cancel
@@ -96,21 +88,23 @@ def test_integrated_gradients_reports_completeness():
 
 
 def test_defaults_depend_on_the_model():
-    digits, photos = get_model_spec("simple-cnn"), get_model_spec("efficientnet-lite0")
-    assert resolve("occlusion", digits, {}) == {"patch": 4, "stride": 2, "baseline": "black"}
-    assert resolve("occlusion", photos, {}) == {"patch": 32, "stride": 16, "baseline": "gray"}
-    assert resolve("grad-cam", digits, {}) == {"layer": "conv2"}
-    assert resolve("grad-cam", photos, {}) == {"layer": "head"}
-    assert resolve("integrated-gradients", photos, {"steps": 8}) == {
+    digits, photos = get_network("simple-cnn"), get_network("efficientnet-lite0")
+    occlusion, cam = METHODS["occlusion"], METHODS["grad-cam"]
+    assert occlusion.resolve(digits, {}) == {"patch": 4, "stride": 2, "baseline": "black"}
+    assert occlusion.resolve(photos, {}) == {"patch": 32, "stride": 16, "baseline": "gray"}
+    assert cam.resolve(digits, {}) == {"layer": "conv2"}
+    assert cam.resolve(photos, {}) == {"layer": "head"}
+    assert METHODS["integrated-gradients"].resolve(photos, {"steps": 8}) == {
         "steps": 8, "rule": "gausslegendre", "baseline": "black",
     }  # fmt: skip
-    assert resolve("smoothgrad", photos, {}) == {"samples": 25, "noise": 0.15, "seed": 0}
-    assert resolve("gradient", photos, {}) == {}
-    assert [p.name for p in params("occlusion", digits)] == ["patch", "stride", "baseline"]
+    smoothgrad = {"samples": 25, "noise": 0.15, "seed": 0}
+    assert METHODS["smoothgrad"].resolve(photos, {}) == smoothgrad
+    assert METHODS["gradient"].resolve(photos, {}) == {}
+    assert [p.name for p in occlusion.settings_for(digits)] == ["patch", "stride", "baseline"]
 
 
 def test_methods_list_their_settings_for_the_model():
-    listed = methods(get_model_spec("simple-cnn"))
+    listed = methods(get_network("simple-cnn"))
     assert [m["name"] for m in listed] == list(METHODS)
     occlusion = next(m for m in listed if m["name"] == "occlusion")
     assert [(p["name"], p["default"]) for p in occlusion["params"]] == [
@@ -120,23 +114,32 @@ def test_methods_list_their_settings_for_the_model():
 
 
 def test_a_request_is_known_by_its_resolved_settings():
-    same = request_key("lenet5", "sample-mnist-3", "smoothgrad", None, {})
-    assert same == request_key("lenet5", "sample-mnist-3", "smoothgrad", None, {"samples": 25})
-    assert same != request_key("lenet5", "sample-mnist-3", "smoothgrad", 4, {})
-    assert same != request_key("lenet5", "sample-mnist-3", "smoothgrad", None, {"seed": 1})
+    lenet = get_network("lenet5")
+
+    def key(target, settings):  # type: ignore[no-untyped-def]
+        return request_key(lenet, "sample-mnist-3", "smoothgrad", target, settings)
+
+    same = key(None, {})
+    assert same == key(None, {"samples": 25})
+    assert same != key(4, {})
+    assert same != key(None, {"seed": 1})
     with pytest.raises(ValueError, match="samples must be"):
-        request_key("lenet5", "sample-mnist-3", "smoothgrad", None, {"samples": 0})
+        key(None, {"samples": 0})
 
 
 def test_baselines():
     lenet, photos = get_model_spec("lenet5"), get_model_spec("efficientnet-lite0")
     x = lenet.preprocess(DIGIT)[None]
-    assert torch.equal(baseline_image("black", x, lenet), torch.full_like(x, -0.1))
+    assert torch.equal(baseline_image("black", x, lenet.preprocess), torch.full_like(x, -0.1))
     # float32 1·1.275 − 0.1: 1.275 and 0.1 rounded, then the difference
-    assert baseline_image("white", x, lenet).unique().tolist() == approx([1.175], terms=3)
+    assert baseline_image("white", x, lenet.preprocess).unique().tolist() == approx(
+        [1.175], terms=3
+    )
     cat = photos.preprocess(CAT)[None]
-    assert baseline_image("gray", cat, photos).unique().tolist() == [0.5 / 128]  # dyadic: exact
-    blurred = baseline_image("blur", cat, photos)
+    assert baseline_image("gray", cat, photos.preprocess).unique().tolist() == [
+        0.5 / 128
+    ]  # dyadic: exact
+    blurred = baseline_image("blur", cat, photos.preprocess)
     assert blurred.shape == cat.shape
     assert float(blurred.std()) < float(cat.std())
     flat = torch.full((1, 3, 20, 20), 0.3)
@@ -148,13 +151,15 @@ def test_baselines():
 def test_the_gradient_colours_stop_at_the_99th_percentile():
     values = torch.arange(1000, dtype=torch.float32)
     # float64: 989 + 0.01·(990 − 989), through the percentile's quotient and interpolation
-    assert display_limit("gradient", values) == approx(989.01, terms=4, dtype=torch.float64)
-    assert display_limit("grad-cam", values) == 999.0
-    assert display_limit("occlusion", torch.zeros(4)) == 1.0
+    assert display_limit(METHODS["gradient"], values) == approx(
+        989.01, terms=4, dtype=torch.float64
+    )
+    assert display_limit(METHODS["grad-cam"], values) == 999.0
+    assert display_limit(METHODS["occlusion"], torch.zeros(4)) == 1.0
 
 
 def test_the_overlay_is_transparent_where_the_map_is_zero():
-    result = saliency("lenet5", DIGIT, "grad-cam")
+    result = saliency(get_network("lenet5"), DIGIT, "grad-cam")
     rgba = np.asarray(Image.open(io.BytesIO(result.png())))
     zero = (result.map == 0).numpy()
     assert zero.any() and (rgba[..., 3][zero] == 0).all()
@@ -199,14 +204,16 @@ def test_the_overlay_is_transparent_where_the_map_is_zero():
 )
 def test_bad_input_is_refused_with_a_sentence(method, options, message):
     if message is None:  # 1,024 positions on 32×32: within the cap
-        assert saliency("lenet5", DIGIT, method, **options).map.shape == (32, 32)
+        assert saliency(get_network("lenet5"), DIGIT, method, **options).map.shape == (32, 32)
         return
     with pytest.raises(ValueError, match=message):
-        saliency("lenet5", DIGIT, method, **options)
+        saliency(get_network("lenet5"), DIGIT, method, **options)
 
 
 def test_too_many_occlusion_positions_on_a_photo():
     with pytest.raises(
         ValueError, match="needs 50,176 positions on a 224×224 image; at most 4,096"
     ):
-        saliency("efficientnet-lite0", CAT, "occlusion", settings={"patch": 1, "stride": 1})
+        saliency(
+            get_network("efficientnet-lite0"), CAT, "occlusion", settings={"patch": 1, "stride": 1}
+        )

@@ -1,58 +1,32 @@
 """Transposed-convolution examples, as presets of the transposed-convolution page.
 
-Every ``expected`` output was checked against ``F.conv_transpose2d``
-(tests/ops/test_transposed_presets.py keeps it checked). The lecture's upsampling example
-prints a wrong result: the preset shows the right one and a note saying what the slide got
-wrong.
+Every ``expected`` output was checked against ``F.conv_transpose2d``. The lecture's
+upsampling example prints a wrong result: the preset shows the right one and a note saying
+what the slide got wrong.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from app.ops.arrays import to_tensor, to_vector
-from app.ops.transposed import TransposedTrace, conv_transpose2d_trace
+from app.ops.presets.base import Preset
 
 Grid = list[list[float]]
 
 
-@dataclass(frozen=True)
-class TransposedPreset:
-    """One configuration of the transposed-convolution page, with where it comes from."""
-
-    name: str
-    title: str
-    source: str
-    input: list[Any]  # H×W or C×H×W
-    kernel: list[Any]  # kh×kw or C_in×C_out×kh×kw
-    bias: float | list[float] = 0
-    stride: int | list[int] = 1
-    padding: int | list[int] = 0
-    output_padding: int | list[int] = 0
-    dilation: int | list[int] = 1
-    expected: list[Any] | None = None  # the correct output (H'×W' or O×H'×W')
-    note: str = ""
-    tags: tuple[str, ...] = field(default_factory=tuple)
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["tags"] = list(self.tags)
-        return data
-
-    def run(self) -> TransposedTrace:
-        """The transposed convolution this preset sets up, computed."""
-        weight = to_tensor(self.kernel, "kernel", dims=(2, 4))
-        bias = to_vector(self.bias, "bias", weight.shape[1] if weight.dim() == 4 else 1)
-        return conv_transpose2d_trace(
-            to_tensor(self.input, "input", dims=(2, 3)),
-            weight,
-            bias,
-            stride=self.stride,
-            padding=self.padding,
-            output_padding=self.output_padding,
-            dilation=self.dilation,
-        )
+def transposed(
+    name: str, title: str, source: str, input: list[Any], kernel: list[Any], *,
+    bias: float | list[float] = 0, stride: int | list[int] = 1, padding: int | list[int] = 0,
+    output_padding: int | list[int] = 0, dilation: int | list[int] = 1,
+    expected: list[Any] | None = None, note: str = "", tags: tuple[str, ...] = (),
+) -> Preset:  # fmt: skip
+    """A transposed-convolution preset: an input, a kernel (kh×kw or C_in×C_out×kh×kw) and
+    the layer's settings; ``expected`` is the output (H'×W' or O×H'×W')."""
+    settings = dict(
+        kernel=kernel, bias=bias, stride=stride, padding=padding,
+        output_padding=output_padding, dilation=dilation,
+    )  # fmt: skip
+    return Preset("transposed", name, title, source, input, settings, expected, note, tags)
 
 
 _SLIDE_X: Grid = [[1, 0], [2, 3]]
@@ -60,10 +34,10 @@ _SLIDE_K: Grid = [[0, 1], [1, 0]]
 _D2L_X: Grid = [[0, 1], [2, 3]]
 _D2L_SOURCE = "Zhang et al., d2l.ai §14.10 'Transposed Convolution'"
 
-TRANSPOSED_PRESETS: dict[str, TransposedPreset] = {
+TRANSPOSED: dict[str, Preset] = {
     p.name: p
     for p in [
-        TransposedPreset(
+        transposed(
             "slides_upsampling",
             "Upsampling a 2×2 input to 4×4 (stride 2)",
             "Data 182, 'Transpose convolution' (input [[1, 0], [2, 3]], kernel [[0, 1], [1, 0]])",
@@ -79,7 +53,7 @@ TRANSPOSED_PRESETS: dict[str, TransposedPreset] = {
             "equivalent convolution pads one more at the top and left too.",
             tags=("lecture",),
         ),
-        TransposedPreset(
+        transposed(
             "slides_stride_1",
             "The same input and kernel, stride 1",
             "Data 182, 'Transpose convolution', with stride 1",
@@ -88,7 +62,7 @@ TRANSPOSED_PRESETS: dict[str, TransposedPreset] = {
             expected=[[0, 1, 0], [1, 2, 3], [2, 3, 0]],
             tags=("lecture",),
         ),
-        TransposedPreset(
+        transposed(
             "d2l_basic",
             "Each input cell stamps the scaled kernel",
             _D2L_SOURCE,
@@ -96,7 +70,7 @@ TRANSPOSED_PRESETS: dict[str, TransposedPreset] = {
             [[0, 1], [2, 3]],
             expected=[[0, 0, 1], [0, 4, 6], [4, 12, 9]],
         ),
-        TransposedPreset(
+        transposed(
             "d2l_stride",
             "Stride 2: the stamps move two cells apart",
             f"{_D2L_SOURCE}, stride 2",
@@ -106,7 +80,7 @@ TRANSPOSED_PRESETS: dict[str, TransposedPreset] = {
             expected=[[0, 0, 0, 1], [0, 0, 2, 3], [0, 2, 0, 3], [4, 6, 6, 9]],
             tags=("stride",),
         ),
-        TransposedPreset(
+        transposed(
             "d2l_padding",
             "Padding 1 crops a row and a column from each side",
             f"{_D2L_SOURCE}, padding 1",
@@ -116,7 +90,7 @@ TRANSPOSED_PRESETS: dict[str, TransposedPreset] = {
             expected=[[4]],
             tags=("padding",),
         ),
-        TransposedPreset(
+        transposed(
             "double_size",
             "Exactly twice the size: 3×3 → 6×6",
             "convscope: stride 2, padding 1, output padding 1, as in decoder networks",
@@ -135,7 +109,7 @@ TRANSPOSED_PRESETS: dict[str, TransposedPreset] = {
             ],
             tags=("output_padding",),
         ),
-        TransposedPreset(
+        transposed(
             "dilated",
             "Dilation 2: each stamp spreads out",
             "convscope: dilated transposed convolution",
@@ -145,7 +119,7 @@ TRANSPOSED_PRESETS: dict[str, TransposedPreset] = {
             expected=[[1, 2, 2, 4], [3, 4, 6, 8], [3, 6, 4, 8], [9, 12, 12, 16]],
             tags=("dilation",),
         ),
-        TransposedPreset(
+        transposed(
             "two_channels",
             "Two input channels add into one output",
             "convscope: one kernel slice per input channel, stride 2, bias 1",
@@ -158,4 +132,4 @@ TRANSPOSED_PRESETS: dict[str, TransposedPreset] = {
         ),
     ]
 }
-DEFAULT_TRANSPOSED_PRESET = "slides_upsampling"
+DEFAULT = "slides_upsampling"

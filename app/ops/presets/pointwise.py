@@ -8,31 +8,23 @@ C_out×C_in×1×1 kernel; tests/ops/test_pointwise.py checks that equals the mat
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from app.images.samples import load_sample
+from app.ops.presets.base import Preset
 
 #: ITU-R BT.601 luma weights, which Pillow's grayscale conversion uses.
 LUMA = [0.299, 0.587, 0.114]
 
 
-@dataclass(frozen=True)
-class PointwisePreset:
-    """An input stack and a mixing matrix, with where they come from."""
-
-    name: str
-    title: str
-    source: str
-    input: list[Any]  # C_in×H×W
-    weights: list[list[float]]  # C_out×C_in: the mixing matrix
-    bias: list[float]
-    tags: tuple[str, ...] = field(default_factory=tuple)
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["tags"] = list(self.tags)
-        return data
+def pointwise(
+    name: str, title: str, source: str, input: list[Any], weights: list[list[float]],
+    bias: list[float], tags: tuple[str, ...] = (),
+) -> Preset:  # fmt: skip
+    """A 1×1 preset: an input stack (C_in×H×W) and a mixing matrix ``weights`` (C_out×C_in)."""
+    return Preset(
+        "pointwise", name, title, source, input, dict(weights=weights, bias=bias), tags=tags
+    )
 
 
 def _cat() -> list[Any]:
@@ -40,7 +32,7 @@ def _cat() -> list[Any]:
     return (load_sample("chelsea", 12, "RGB") * 255).round().int().tolist()
 
 
-def pointwise_presets() -> dict[str, PointwisePreset]:
+def pointwise_presets() -> dict[str, Preset]:
     """The presets (built on demand: one reads a sample image)."""
     cat = _cat()
     three = [
@@ -51,7 +43,7 @@ def pointwise_presets() -> dict[str, PointwisePreset]:
     return {
         p.name: p
         for p in [
-            PointwisePreset(
+            pointwise(
                 "fuse_channels",
                 "Three channels fused into two",
                 "Lipton & Chai, '1 x 1 Convolutional Layer' (it doesn't recognize spatial "
@@ -61,7 +53,7 @@ def pointwise_presets() -> dict[str, PointwisePreset]:
                 [0, 1],
                 tags=("lecture",),
             ),
-            PointwisePreset(
+            pointwise(
                 "gray",
                 "Colour to grayscale is a 1×1 convolution",
                 "convscope: ITU-R BT.601 luma 0.299 R + 0.587 G + 0.114 B, on Chelsea the cat",
@@ -70,7 +62,7 @@ def pointwise_presets() -> dict[str, PointwisePreset]:
                 [0],
                 tags=("lecture",),
             ),
-            PointwisePreset(
+            pointwise(
                 "swap",
                 "Swap red and blue",
                 "convscope: a permutation matrix only reorders the channels",
@@ -78,7 +70,7 @@ def pointwise_presets() -> dict[str, PointwisePreset]:
                 [[0, 0, 1], [0, 1, 0], [1, 0, 0]],
                 [0, 0, 0],
             ),
-            PointwisePreset(
+            pointwise(
                 "condense",
                 "Condense four channels into one",
                 "CNN overview, 'Other Techniques' (with a 1x1 filter size you can condense "
@@ -91,4 +83,4 @@ def pointwise_presets() -> dict[str, PointwisePreset]:
     }
 
 
-DEFAULT_POINTWISE_PRESET = "fuse_channels"
+DEFAULT = "fuse_channels"

@@ -16,21 +16,22 @@ from app.explain.featuremaps import ColorRange
 from app.explain.units import conv_unit, dense_unit
 from app.images import convert
 from app.images.store import ImageStore
+from app.nets.names import UnknownName
 from app.nets.predict import classify
-from app.nets.registry import UnknownName, get_model, get_model_spec
-from app.nets.summary import model_summary
+from app.nets.registry import get_model, get_model_spec, get_network
 from app.services import explorer
+from app.services.architecture import architecture
 from app.settings import ROOT
 from tests.utils.tolerance import approx, assert_close, network_terms
 
 STORE = ImageStore(
     max_items=8, max_bytes=1 << 26, max_pixels=10**8, sample_dir=ROOT / "static" / "samples"
 )
-INPUTS = explorer.Inputs(16, 1 << 26)
+INPUTS = explorer.Inputs(STORE, 16, 1 << 26)
 
 
 def prepared(name: str, image: str) -> explorer.Prepared:
-    return INPUTS.get(name, STORE.get(image))
+    return INPUTS.named(get_network(name), image)
 
 
 def plain_forward(name: str, x: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -62,15 +63,17 @@ def test_inputs_are_preprocessed_once_as_the_model_says():
 def test_an_empty_drawing_cannot_be_prepared():
     black = STORE.add(convert.encode_png(torch.zeros(1, 64, 64, dtype=torch.uint8)))
     with pytest.raises(ValueError, match="the image is empty: there is no digit in it"):
-        INPUTS.get("lenet5", black)
+        INPUTS.get(get_network("lenet5"), black)
 
 
 def test_predict_is_the_registry_s_classify():
     found = explorer.predict_result(
-        "efficientnet-lite0", prepared("efficientnet-lite0", "sample-coffee"), "cpu", 3
+        get_network("efficientnet-lite0"), prepared("efficientnet-lite0", "sample-coffee"), 3
     )
     image = convert.to_pil(STORE.get("sample-coffee").pixels)
-    assert found["predictions"] == [p.to_dict() for p in classify("efficientnet-lite0", image, k=3)]
+    assert found["predictions"] == [
+        p.to_dict() for p in classify(get_network("efficientnet-lite0"), image, k=3)
+    ]
     assert found["predictions"][0]["label"] == "espresso"
     assert found["image"] == "sample-coffee" and found["num_classes"] == 1000
 
@@ -80,8 +83,10 @@ def test_every_layer_s_activations_equal_a_plain_forward_pass(name):
     p = prepared(name, "sample-mnist-7")
     reference = plain_forward(name, p.x)
     model = get_model(name)
-    for row in model_summary(name).layers:
-        found = explorer.activations_result(name, p, row.name, "cpu", order="index", per_page=64)
+    for row in get_network(name).summary.layers:
+        found = explorer.activations_result(
+            get_network(name), p, row.name, order="index", per_page=64
+        )
         expected = reference[row.name]
         assert found["layer"] == row.name and found["type"] == row.type
         assert found["shape"] == list(expected.shape) == list(row.output_shape)
@@ -108,7 +113,7 @@ def test_an_efficientnet_layer_as_pictures():
         block = model.blocks[8]
         expected = block.depthwise(block.expand(y))[0]  # (480, 14, 14)
     found = explorer.activations_result(
-        "efficientnet-lite0", p, "blocks.8.depthwise.act", "cpu", page=1, per_page=16
+        get_network("efficientnet-lite0"), p, "blocks.8.depthwise.act", page=1, per_page=16
     )
     assert found["shape"] == [480, 14, 14] and found["pages"] == 30
     # float32, every layer up to this one: the same pass, maybe other kernels' rounding
@@ -131,19 +136,19 @@ def test_an_efficientnet_layer_as_pictures():
 
 def test_unknown_layers_are_named():
     with pytest.raises(UnknownName, match=r"Unknown layer 'conv9': the layers are conv1, tanh1"):
-        explorer.check_layer("lenet5", "conv9")
+        explorer.check_layer(get_network("lenet5"), "conv9")
 
 
-LAYERS = [row.name for row in model_summary("lenet5").layers]
+LAYERS = [row.name for row in get_network("lenet5").summary.layers]
 
 
 @settings(max_examples=40, deadline=None)
 @given(st.sampled_from(LAYERS), st.data())
 def test_a_unit_s_value_and_field_match_the_forward_pass(layer, data):
     p = prepared("lenet5", "sample-mnist-3")
-    row = model_summary("lenet5").layer(layer)
+    row = get_network("lenet5").summary.layer(layer)
     position = tuple(data.draw(st.integers(0, n - 1)) for n in row.output_shape)
-    found = explorer.unit_result("lenet5", p, layer, position, "cpu")
+    found = explorer.unit_result(get_network("lenet5"), p, layer, position)
     forward = plain_forward("lenet5", p.x)
     expected = forward[layer]
     # float32, every layer up to this one, relative to the layer's largest value
@@ -169,8 +174,8 @@ def test_a_unit_s_value_and_field_match_the_forward_pass(layer, data):
 
 def test_an_activation_after_a_convolution_shows_that_convolution():
     p = prepared("lenet5", "sample-mnist-3")
-    found = explorer.unit_result("lenet5", p, "tanh2", (3, 4, 5), "cpu")
-    unit = conv_unit(get_model("lenet5"), p.x, model_summary("lenet5"), "conv2", (3, 4, 5))
+    found = explorer.unit_result(get_network("lenet5"), p, "tanh2", (3, 4, 5))
+    unit = conv_unit(get_model("lenet5"), p.x, get_network("lenet5").summary, "conv2", (3, 4, 5))
     assert found["via"] == "conv2" and found["kind"] == "conv"
     assert found["conv"] == {**unit.to_dict(), "type": "Conv2d", "groups": 1}
     assert found["value"] == unit.after[0].value  # the same pass's number
@@ -178,8 +183,8 @@ def test_an_activation_after_a_convolution_shows_that_convolution():
 
 def test_dense_units_say_where_their_inputs_come_from():
     p = prepared("simple-cnn", "sample-mnist-7")
-    found = explorer.unit_result("simple-cnn", p, "relu3", (17,), "cpu")
-    unit = dense_unit(get_model("simple-cnn"), p.x, model_summary("simple-cnn"), "fc1", 17)
+    found = explorer.unit_result(get_network("simple-cnn"), p, "relu3", (17,))
+    unit = dense_unit(get_model("simple-cnn"), p.x, get_network("simple-cnn").summary, "fc1", 17)
     assert found["via"] == "fc1" and found["dense"]["index"] == 17
     assert found["dense"]["products"] == unit.to_dict()["products"]
     assert found["dense"]["source"] == {"flatten": "flatten", "from": "pool2", "shape": [16, 7, 7]}
@@ -187,7 +192,7 @@ def test_dense_units_say_where_their_inputs_come_from():
 
 def test_flatten_maps_an_index_back_to_its_map():
     p = prepared("simple-cnn", "sample-mnist-7")
-    found = explorer.unit_result("simple-cnn", p, "flatten", (100,), "cpu")
+    found = explorer.unit_result(get_network("simple-cnn"), p, "flatten", (100,))
     assert found["flatten"] == {"from": "pool2", "shape": [16, 7, 7], "position": [2, 0, 2]}
     pool2 = plain_forward("simple-cnn", p.x)["pool2"]
     assert found["value"] == float(pool2[2, 0, 2])
@@ -195,7 +200,7 @@ def test_flatten_maps_an_index_back_to_its_map():
 
 def test_a_residual_sum_shows_both_inputs():
     p = prepared("efficientnet-lite0", "sample-chelsea")
-    found = explorer.unit_result("efficientnet-lite0", p, "blocks.2.add", (5, 20, 30), "cpu")
+    found = explorer.unit_result(get_network("efficientnet-lite0"), p, "blocks.2.add", (5, 20, 30))
     assert found["kind"] == "sum"
     assert found["sum"]["inputs"] == ["blocks.2.project.bn", "blocks.1.project.bn"]
     # float64 sum of the two float32 inputs against their float32 sum: one rounding
@@ -205,7 +210,7 @@ def test_a_residual_sum_shows_both_inputs():
 
 def test_the_output_layer_writes_softmax_out():
     p = prepared("efficientnet-lite0", "sample-chelsea")
-    found = explorer.unit_result("efficientnet-lite0", p, "fc", (285,), "cpu")
+    found = explorer.unit_result(get_network("efficientnet-lite0"), p, "fc", (285,))
     softmax = found["softmax"]
     assert softmax["classes"] == 1000 and len(softmax["rows"]) == explorer.SOFTMAX_ROWS
     model = get_model("efficientnet-lite0")
@@ -224,7 +229,9 @@ def test_the_output_layer_writes_softmax_out():
     assert len(set(indices)) == len(indices)
     assert rows == approx(probabilities[indices].tolist(), terms=terms, scale=scale)
     assert softmax["rows"][0]["label"] == "Egyptian cat" and softmax["rows"][0]["exp"] == 1.0
-    lenet = explorer.unit_result("lenet5", prepared("lenet5", "sample-mnist-3"), "fc2", (3,), "cpu")
+    lenet = explorer.unit_result(
+        get_network("lenet5"), prepared("lenet5", "sample-mnist-3"), "fc2", (3,)
+    )
     assert [r["index"] for r in lenet["softmax"]["rows"]] == list(range(10))
     assert lenet["dense"]["after"] == []
 
@@ -234,15 +241,15 @@ def test_bad_positions_are_refused():
     with pytest.raises(
         ValueError, match=r"conv2 has outputs of shape \[16, 10, 10\]: give channel"
     ):
-        explorer.unit_result("lenet5", p, "conv2", (3,), "cpu")
+        explorer.unit_result(get_network("lenet5"), p, "conv2", (3,))
     with pytest.raises(ValueError, match="fc1 has outputs of shape \\[84\\]: give index"):
-        explorer.unit_result("lenet5", p, "fc1", (0, 0, 0), "cpu")
+        explorer.unit_result(get_network("lenet5"), p, "fc1", (0, 0, 0))
     with pytest.raises(ValueError, match="row must be from 0 to 9 in conv2"):
-        explorer.unit_result("lenet5", p, "conv2", (0, 10, 0), "cpu")
+        explorer.unit_result(get_network("lenet5"), p, "conv2", (0, 10, 0))
 
 
 def test_the_architecture_in_words():
-    rows = {row["name"]: row for row in explorer.architecture("efficientnet-lite0")["layers"]}
+    rows = {row["name"]: row for row in architecture(get_network("efficientnet-lite0"))["layers"]}
     assert rows["stem.conv"]["text"] == "32@3×3, stride 2, SAME padding 0 1 0 1, no bias"
     assert rows["blocks.1.depthwise.conv"]["text"] == (
         "96@3×3, depthwise, stride 2, SAME padding 0 1 0 1, no bias"
@@ -252,10 +259,10 @@ def test_the_architecture_in_words():
     assert rows["pool"]["text"] == "global average → 1×1"
     assert rows["dropout"]["text"] == "p = 0.2 (off at inference)"
     assert rows["fc"]["text"] == "1280 → 1000" and rows["fc"]["kind"] == "vector"
-    lenet = {row["name"]: row for row in explorer.architecture("lenet5")["layers"]}
+    lenet = {row["name"]: row for row in architecture(get_network("lenet5"))["layers"]}
     assert [lenet[n]["text"] for n in ("conv1", "pool1", "fc1", "tanh1", "flatten")] == [
         "6@5×5", "2×2, stride 2", "120 → 84", "", "maps → one vector",
     ]  # fmt: skip
     assert lenet["conv3"]["kind"] == "vector" and lenet["conv2"]["kind"] == "maps"
-    simple = {row["name"]: row for row in explorer.architecture("simple-cnn")["layers"]}
+    simple = {row["name"]: row for row in architecture(get_network("simple-cnn"))["layers"]}
     assert simple["conv1"]["text"] == "6@3×3, padding 1"

@@ -1,45 +1,27 @@
 """Pooling examples from the lecture notes (``shared/seeds``), as presets of the pooling page.
 
 Every ``expected`` output was checked against ``F.max_pool2d`` / ``F.avg_pool2d`` (sum:
-average × window area); tests/ops/test_pool_presets.py keeps it checked.
+average × window area).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from app.ops.arrays import to_tensor
-from app.ops.pool import PoolTrace, pool2d_trace
+from app.ops.presets.base import Preset
 
 Grid = list[list[float]]
 
 
-@dataclass(frozen=True)
-class PoolPreset:
-    """One configuration of the pooling page, with where it comes from."""
-
-    name: str
-    title: str
-    source: str
-    input: list[Any]  # H×W or C×H×W
-    kind: str
-    size: int | list[int]
-    stride: int | list[int] | None = None  # None: the window size
-    padding: int | list[int] = 0
-    expected: list[Any] | None = None  # the correct output (H'×W' or C×H'×W')
-    note: str = ""
-    tags: tuple[str, ...] = field(default_factory=tuple)
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["tags"] = list(self.tags)
-        return data
-
-    def run(self) -> PoolTrace:
-        """The pooling this preset sets up, computed."""
-        x = to_tensor(self.input, "input", dims=(2, 3))
-        return pool2d_trace(x, self.kind, self.size, self.stride, self.padding)
+def pool(
+    name: str, title: str, source: str, input: list[Any], kind: str, size: int | list[int], *,
+    stride: int | list[int] | None = None, padding: int | list[int] = 0,
+    expected: list[Any] | None = None, note: str = "", tags: tuple[str, ...] = (),
+) -> Preset:  # fmt: skip
+    """A pooling preset: an input, the kind and window (``stride`` None: the window size);
+    ``expected`` is the output (H'×W' or C×H'×W')."""
+    settings = dict(kind=kind, size=size, stride=stride, padding=padding)
+    return Preset("pooling", name, title, source, input, settings, expected, note, tags)
 
 
 _LEONG: Grid = [[12, 20, 30, 0], [8, 12, 2, 0], [34, 70, 37, 4], [112, 100, 25, 12]]
@@ -52,10 +34,10 @@ _D2L_STRIDE = (
     "Stride, and Multiple Channels' lost its figure)"
 )
 
-POOL_PRESETS: dict[str, PoolPreset] = {
+POOLING: dict[str, Preset] = {
     p.name: p
     for p in [
-        PoolPreset(
+        pool(
             "leong_max",
             "2×2 max pooling of a 4×4 feature map",
             _LEONG_SOURCE,
@@ -65,7 +47,7 @@ POOL_PRESETS: dict[str, PoolPreset] = {
             expected=[[20, 30], [112, 37]],
             tags=("lecture",),
         ),
-        PoolPreset(
+        pool(
             "leong_avg",
             "The same map, 2×2 average pooling",
             f"{_LEONG_SOURCE}: average instead of max",
@@ -75,7 +57,7 @@ POOL_PRESETS: dict[str, PoolPreset] = {
             expected=[[13, 8], [79, 19.5]],
             tags=("lecture",),
         ),
-        PoolPreset(
+        pool(
             "leong_sum",
             "The same map, 2×2 sum pooling",
             "Leong, 'Pooling Layer' (aggregation methods: Max-Pool, Average-Pool, Sum-Pool)",
@@ -85,7 +67,7 @@ POOL_PRESETS: dict[str, PoolPreset] = {
             expected=[[52, 32], [316, 78]],
             tags=("lecture",),
         ),
-        PoolPreset(
+        pool(
             "d2l_max",
             "2-D max pooling: max(0, 1, 3, 4) = 4",
             "Lipton & Chai, '2-D Max Pooling' (3×3 input, 2×2 window, stride 1)",
@@ -96,7 +78,7 @@ POOL_PRESETS: dict[str, PoolPreset] = {
             expected=[[4, 5], [7, 8]],
             tags=("lecture",),
         ),
-        PoolPreset(
+        pool(
             "d2l_avg",
             "2-D average pooling of the same grid",
             "Lipton & Chai, 'Max vs Mean' (average pooling, 2×2 window, stride 1)",
@@ -107,7 +89,7 @@ POOL_PRESETS: dict[str, PoolPreset] = {
             expected=[[2, 3], [5, 6]],
             tags=("lecture",),
         ),
-        PoolPreset(
+        pool(
             "d2l_padding_stride",
             "3×3 window, padding 1, stride 2",
             _D2L_STRIDE,
@@ -119,7 +101,7 @@ POOL_PRESETS: dict[str, PoolPreset] = {
             expected=[[5, 7], [13, 15]],
             tags=("lecture", "padding"),
         ),
-        PoolPreset(
+        pool(
             "d2l_rectangular",
             "A 2×3 window, stride (2, 3), padding (0, 1)",
             _D2L_STRIDE,
@@ -131,7 +113,7 @@ POOL_PRESETS: dict[str, PoolPreset] = {
             expected=[[5, 7], [13, 15]],
             tags=("lecture", "padding"),
         ),
-        PoolPreset(
+        pool(
             "d2l_channels",
             "Two channels, pooled separately",
             "Lipton & Chai, 'Padding, Stride, and Multiple Channels' (#output channels = "
@@ -144,7 +126,7 @@ POOL_PRESETS: dict[str, PoolPreset] = {
             expected=[[[5, 7], [13, 15]], [[6, 8], [14, 16]]],
             tags=("lecture", "channels"),
         ),
-        PoolPreset(
+        pool(
             "grayscale_max",
             "Max pooling a 4×4 grayscale image (2×2, stride 2)",
             "CNN overview, 'Max Pooling' (2x2 filter size, stride 2)",
@@ -154,7 +136,7 @@ POOL_PRESETS: dict[str, PoolPreset] = {
             expected=[[1, 1], [1, 1]],
             tags=("lecture",),
         ),
-        PoolPreset(
+        pool(
             "grayscale_avg",
             "Average pooling the same image",
             "CNN overview, 'Average Pooling' (2x2 filter size)",
@@ -164,7 +146,7 @@ POOL_PRESETS: dict[str, PoolPreset] = {
             expected=[[0.4375, 0.625], [0.4375, 0.75]],
             tags=("lecture",),
         ),
-        PoolPreset(
+        pool(
             "overlapping",
             "Overlapping windows: 3×3, stride 2 (as in AlexNet)",
             "convscope: Krizhevsky et al. (2012) pool with z = 3, s = 2",
@@ -182,7 +164,7 @@ POOL_PRESETS: dict[str, PoolPreset] = {
             stride=2,
             tags=("stride",),
         ),
-        PoolPreset(
+        pool(
             "average_padding",
             "Average pooling counts padded zeros",
             "convscope: count_include_pad=True, torch's default",
@@ -196,4 +178,4 @@ POOL_PRESETS: dict[str, PoolPreset] = {
         ),
     ]
 }
-DEFAULT_POOL_PRESET = "leong_max"
+DEFAULT = "leong_max"

@@ -1,59 +1,32 @@
 """Worked examples from the lecture notes (``shared/seeds``), as convolution-playground presets.
 
-Every ``expected`` output here was checked against ``torch.nn.functional.conv2d``
-(tests/ops/test_presets.py keeps it checked). Where a slide printed a wrong number, the
-preset carries the right one and a ``note`` saying what the slide got wrong: the page shows
-that note, because a student who compares with the slide deserves to know.
+Every ``expected`` output here was checked against ``torch.nn.functional.conv2d``. Where a
+slide printed a wrong number, the preset carries the right one and a ``note`` saying what
+the slide got wrong.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from app.ops.arrays import to_tensor, to_vector
-from app.ops.conv import ConvTrace, conv2d_trace
 from app.ops.kernels import KERNELS
+from app.ops.presets.base import Preset
 
 Grid = list[list[float]]
 
 
-@dataclass(frozen=True)
-class ConvPreset:
-    """One configuration of the playground, with where it comes from."""
-
-    name: str
-    title: str
-    source: str
-    input: list[Any]  # H×W or C×H×W
-    kernel: list[Any]  # kh×kw, C×kh×kw or O×C×kh×kw
-    bias: float | list[float] = 0
-    stride: int | list[int] = 1
-    padding: int | list[int] = 0
-    dilation: int | list[int] = 1
-    flip: bool = False
-    expected: list[Any] | None = None  # the correct output (H'×W' or O×H'×W'), if a slide shows it
-    note: str = ""
-    tags: tuple[str, ...] = field(default_factory=tuple)
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["tags"] = list(self.tags)
-        return data
-
-    def run(self) -> ConvTrace:
-        """The convolution this preset sets up, computed."""
-        weight = to_tensor(self.kernel, "kernel", dims=(2, 3, 4))
-        bias = to_vector(self.bias, "bias", weight.shape[0] if weight.dim() == 4 else 1)
-        return conv2d_trace(
-            to_tensor(self.input, "input", dims=(2, 3)),
-            weight,
-            bias,
-            stride=self.stride,
-            padding=self.padding,
-            dilation=self.dilation,
-            flip=self.flip,
-        )
+def conv(
+    name: str, title: str, source: str, input: list[Any], kernel: list[Any], *,
+    bias: float | list[float] = 0, stride: int | list[int] = 1, padding: int | list[int] = 0,
+    dilation: int | list[int] = 1, flip: bool = False, expected: list[Any] | None = None,
+    note: str = "", tags: tuple[str, ...] = (),
+) -> Preset:  # fmt: skip
+    """A playground preset: an input, a kernel (kh×kw, C×kh×kw or O×C×kh×kw) and the layer's
+    settings; ``expected`` is the output (H'×W' or O×H'×W')."""
+    settings = dict(
+        kernel=kernel, bias=bias, stride=stride, padding=padding, dilation=dilation, flip=flip
+    )
+    return Preset("convolution", name, title, source, input, settings, expected, note, tags)
 
 
 _D2L_X: Grid = [[0, 1, 2], [3, 4, 5], [6, 7, 8]]
@@ -83,10 +56,10 @@ _RGB: list[Grid] = [
 ]
 _SLIDES_SHARPEN = "Leong, 'How does convolution work?' (sharpen kernel)"
 
-PRESETS: dict[str, ConvPreset] = {
+CONVOLUTION: dict[str, Preset] = {
     p.name: p
     for p in [
-        ConvPreset(
+        conv(
             "d2l_cross_correlation",
             "2-D cross-correlation (3×3 ⋆ 2×2)",
             "Lipton & Chai, '2-D Cross Correlation' (d2l.ai)",
@@ -95,7 +68,7 @@ PRESETS: dict[str, ConvPreset] = {
             expected=[[19, 25], [37, 43]],
             tags=("lecture",),
         ),
-        ConvPreset(
+        conv(
             "d2l_padding",
             "Padding 1 around a 3×3 input",
             "Lipton & Chai, 'Padding'",
@@ -105,7 +78,7 @@ PRESETS: dict[str, ConvPreset] = {
             expected=[[0, 3, 8, 4], [9, 19, 25, 10], [21, 37, 43, 16], [6, 7, 8, 0]],
             tags=("lecture", "padding"),
         ),
-        ConvPreset(
+        conv(
             "d2l_stride",
             "Strides of 3 (rows) and 2 (columns)",
             "Lipton & Chai, 'Stride'",
@@ -116,7 +89,7 @@ PRESETS: dict[str, ConvPreset] = {
             expected=[[0, 8], [6, 8]],
             tags=("lecture", "stride"),
         ),
-        ConvPreset(
+        conv(
             "d2l_channels",
             "Two input channels, summed",
             "Lipton & Chai, 'Multiple Input Channels'",
@@ -125,7 +98,7 @@ PRESETS: dict[str, ConvPreset] = {
             expected=[[56, 72], [104, 120]],
             tags=("lecture", "channels"),
         ),
-        ConvPreset(
+        conv(
             "vertical_edge_numbers",
             "Vertical edge detector on a 6×6 image",
             "Lipton & Chai, 'Convolution' (input 6×6, filter 3×3, output 4×4)",
@@ -136,7 +109,7 @@ PRESETS: dict[str, ConvPreset] = {
             "(1 + 2 + 0) − (8 + 2 + 3) = −10. Only the bottom-right value is −16.",
             tags=("lecture", "edges"),
         ),
-        ConvPreset(
+        conv(
             "vertical_edge_step",
             "Vertical edge: bright left, dark right",
             "Lipton & Chai, 'Vertical edge detector'",
@@ -145,7 +118,7 @@ PRESETS: dict[str, ConvPreset] = {
             expected=[[0, 30, 30, 0]] * 4,
             tags=("lecture", "edges"),
         ),
-        ConvPreset(
+        conv(
             "vertical_edge_bar",
             "Vertical edge filter on a bright bar",
             "Data 182, 'Example' (−1 0 1 filter on a 5×6 image)",
@@ -154,7 +127,7 @@ PRESETS: dict[str, ConvPreset] = {
             expected=[[150, -150, -150, 0]] * 3,
             tags=("lecture", "edges"),
         ),
-        ConvPreset(
+        conv(
             "sharpen",
             "Sharpen a 5×5 binary image",
             _SLIDES_SHARPEN,
@@ -163,7 +136,7 @@ PRESETS: dict[str, ConvPreset] = {
             expected=[[3, 3, -2], [-3, -3, 4], [3, 3, -4]],
             tags=("lecture",),
         ),
-        ConvPreset(
+        conv(
             "sharpen_padded",
             "Sharpen with padding 1",
             f"{_SLIDES_SHARPEN}, padding",
@@ -181,7 +154,7 @@ PRESETS: dict[str, ConvPreset] = {
             "5×1 − 1 − 0 − 0 − 0 = 4.",
             tags=("lecture", "padding"),
         ),
-        ConvPreset(
+        conv(
             "sharpen_stride",
             "Sharpen with padding 1 and stride 2",
             f"{_SLIDES_SHARPEN}, stride = 2",
@@ -193,7 +166,7 @@ PRESETS: dict[str, ConvPreset] = {
             note="The slide prints 5 in the bottom-left corner; the correct value is 4.",
             tags=("lecture", "stride"),
         ),
-        ConvPreset(
+        conv(
             "flip_first",
             "True convolution: flip the kernel first",
             "Leong, 'Flip first' (kernel 1…9)",
@@ -203,7 +176,7 @@ PRESETS: dict[str, ConvPreset] = {
             expected=[[27, 29, 18], [24, 26, 22], [24, 24, 31]],
             tags=("lecture", "flip"),
         ),
-        ConvPreset(
+        conv(
             "grayscale_4x4",
             "A 4×4 grayscale image and a 2×2 filter",
             "CNN overview, 'Fancy linear operation'",
@@ -212,7 +185,7 @@ PRESETS: dict[str, ConvPreset] = {
             expected=[[1.5, 1.5, 3], [0.5, 0.25, 2.5], [1, 2.25, 2]],
             tags=("lecture",),
         ),
-        ConvPreset(
+        conv(
             "rgb_two_filters",
             "RGB input, two output channels, with bias",
             "convscope: three channels, one kernel slice per channel, two feature maps",
@@ -229,7 +202,7 @@ PRESETS: dict[str, ConvPreset] = {
             padding=1,
             tags=("channels",),
         ),
-        ConvPreset(
+        conv(
             "dilated",
             "Dilation 2: a 3×3 kernel spanning 5×5",
             "convscope: dilated (atrous) convolution",
@@ -240,3 +213,6 @@ PRESETS: dict[str, ConvPreset] = {
         ),
     ]
 }
+
+#: The preset the playground opens on.
+DEFAULT = "sharpen"

@@ -1,0 +1,70 @@
+"""One request → tensors conversion for the step-by-step engines: JSON-like values (nested
+lists, numbers, ``[h, w]`` pairs) in, a trace out. The API, the pages' presets and the tests
+all go through these functions, so the three engines are validated the same way.
+
+- convolution: :func:`convolution_trace` (:func:`app.ops.conv.conv2d_trace`);
+- pointwise: :func:`pointwise_trace`, a 1×1 convolution;
+- pooling: :func:`pooling_trace` (:func:`app.ops.pool.pool2d_trace`);
+- transposed: :func:`transposed_trace` (:func:`app.ops.transposed.conv_transpose2d_trace`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from app.ops.arrays import to_tensor, to_vector
+from app.ops.conv import ConvTrace, conv2d_trace
+from app.ops.pool import PoolTrace, pool2d_trace
+from app.ops.transposed import TransposedTrace, conv_transpose2d_trace
+
+
+def convolution_trace(
+    *, input: Any, kernel: Any, bias: Any = 0, stride: Any = 1, padding: Any = 0,
+    dilation: Any = 1, flip: bool = False,
+) -> ConvTrace:  # fmt: skip
+    """A 2D convolution: ``input`` H×W or C×H×W, ``kernel`` kh×kw, C×kh×kw or O×C×kh×kw."""
+    x = to_tensor(input, "input", dims=(2, 3))
+    weight = to_tensor(kernel, "kernel", dims=(2, 3, 4))
+    out_channels = weight.shape[0] if weight.dim() == 4 else 1
+    return conv2d_trace(
+        x, weight, to_vector(bias, "bias", out_channels),
+        stride=stride, padding=padding, dilation=dilation, flip=flip,
+    )  # fmt: skip
+
+
+def pointwise_trace(*, input: Any, weights: Any, bias: Any = 0) -> ConvTrace:
+    """A 1×1 convolution: ``weights`` C_out×C_in, the same mix of channels at every pixel."""
+    matrix = to_tensor(weights, "weights", dims=(2,))
+    return convolution_trace(input=input, kernel=matrix[:, :, None, None].tolist(), bias=bias)
+
+
+def pooling_trace(
+    *, input: Any, kind: Any, size: Any, stride: Any = None, padding: Any = 0
+) -> PoolTrace:
+    """Max, average or sum pooling of ``input`` (H×W or C×H×W), channel by channel."""
+    x = to_tensor(input, "input", dims=(2, 3))
+    return pool2d_trace(x, kind, size, stride, padding)
+
+
+def transposed_trace(
+    *, input: Any, kernel: Any, bias: Any = 0, stride: Any = 1, padding: Any = 0,
+    output_padding: Any = 0, dilation: Any = 1,
+) -> TransposedTrace:  # fmt: skip
+    """A transposed convolution: ``kernel`` kh×kw or C_in×C_out×kh×kw (torch's layout)."""
+    x = to_tensor(input, "input", dims=(2, 3))
+    weight = to_tensor(kernel, "kernel", dims=(2, 3, 4))
+    out_channels = weight.shape[1] if weight.dim() == 4 else 1
+    return conv_transpose2d_trace(
+        x, weight, to_vector(bias, "bias", out_channels), stride=stride, padding=padding,
+        output_padding=output_padding, dilation=dilation,
+    )  # fmt: skip
+
+
+#: The engines by operation name (what a preset says it runs).
+TRACES: dict[str, Callable[..., Any]] = {
+    "convolution": convolution_trace,
+    "pointwise": pointwise_trace,
+    "pooling": pooling_trace,
+    "transposed": transposed_trace,
+}

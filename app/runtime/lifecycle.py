@@ -1,0 +1,59 @@
+"""What the app computes with, started and stopped with it: the device, the bounded compute
+pool, the jobs, and the zoo's models loaded in the background so that no request waits for
+weights."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import torch
+
+from app.nets.registry import get_network, list_models
+from app.runtime.device import resolve_device
+from app.runtime.jobs import Jobs
+from app.runtime.workers import ComputePool
+from app.settings import Settings
+
+
+def preload_models(device: torch.device, stop: threading.Event | None = None) -> None:
+    """Build every model of the zoo on ``device`` and its architecture table, once; between
+    two models, give up if ``stop`` is set (the app is shutting down)."""
+    for name in list_models():
+        if stop is not None and stop.is_set():
+            return
+        get_network(name, device).summary  # noqa: B018 (computed once, then kept)
+
+
+@contextmanager
+def running(state: Any, settings: Settings) -> Iterator[None]:
+    """Set ``state.device``, ``state.pool`` and ``state.jobs`` for the app's lifetime."""
+    state.device = resolve_device(settings.device)
+    state.pool = ComputePool(
+        settings.compute_workers, settings.compute_queue, settings.retry_after_s,
+        settings.torch_threads,
+    )  # fmt: skip
+    state.jobs = Jobs(
+        state.pool,
+        max_active=settings.jobs_max_active,
+        result_items=settings.job_results,
+        result_bytes=settings.job_result_bytes,
+        abandon_after_s=settings.job_abandon_after_s,
+    )
+    stop = threading.Event()
+    preload = threading.Thread(
+        target=preload_models, args=(state.device, stop), name="convscope-preload", daemon=True
+    )
+    if settings.preload_models:
+        preload.start()
+    try:
+        yield
+    finally:
+        # A process that exits while torch builds a model in another thread aborts
+        # ("terminate called without an active exception"): let that model finish.
+        stop.set()
+        if preload.is_alive():
+            preload.join(timeout=60)
+        state.pool.shutdown()
