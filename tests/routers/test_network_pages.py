@@ -93,7 +93,7 @@ def test_the_explorer_page(client):
         data["drawable"] is True and data["k"] == 10 and data["default_image"] == "sample-mnist-0"
     )
     assert len(data["architecture"]["layers"]) == 12
-    assert "js/network.js?v=" in html and "css/networks.css?v=" in html
+    assert "js/pages/network.js?v=" in html and "css/networks.css?v=" in html
     nav = re.search(r'<nav aria-label="Lessons">(.*?)</nav>', html, re.S).group(1)
     assert 'href="/networks"' in nav
 

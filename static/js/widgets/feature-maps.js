@@ -11,8 +11,8 @@
 //   // load(layer, { order, page, per_page, scale }) → the endpoint's answer
 //   // onPick({ layer, channel, row, col }) for a map; onPick({ layer, index }) for a vector
 
-import { INK, chartLayout, drawChart } from "./charts.js";
-import { fmt } from "./format.js";
+import { INK, chartLayout, drawChart } from "../draw/charts.js";
+import { fmt } from "../lib/format.js";
 
 const PER_PAGE = 16;
 const IN_FLIGHT = 2;

@@ -5,14 +5,14 @@
 // MNIST sample that excite it most. Every number comes from /api/models/{name}/...; the
 // view lives in the URL.
 
-import { ApiError, fetchImage, getJSON, latestOnly, postForm } from "./api.js";
-import { renderLegend } from "./feature-maps.js";
-import { createFilterDetail } from "./filters-detail.js";
-import { createGallery } from "./filters-gallery.js";
-import { fmt } from "./format.js";
-import { startJob } from "./jobs.js";
-import { createImagePicker } from "./upload.js";
-import { readParams, writeParams } from "./urlstate.js";
+import { ApiError, fetchImage, getJSON, latestOnly, postForm } from "../lib/api.js";
+import { renderLegend } from "../widgets/feature-maps.js";
+import { createFilterDetail } from "../widgets/filters-detail.js";
+import { createGallery } from "../widgets/filters-gallery.js";
+import { fmt } from "../lib/format.js";
+import { startJob } from "../lib/jobs.js";
+import { createImagePicker } from "../widgets/image-picker.js";
+import { readParams, writeParams } from "../lib/urlstate.js";
 
 const payload = JSON.parse(document.getElementById("payload").textContent);
 const MODEL = payload.model;

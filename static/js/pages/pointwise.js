@@ -3,15 +3,15 @@
 // Computed by POST /api/convolution with a C_out×C_in×1×1 kernel; each pixel's expression is
 // read from that trace's steps (one per output channel).
 
-import { createControls, createEditing, createLive, showSource } from "./controls.js";
-import { expressionLine } from "./expression.js";
-import { factor, fmt, parseNumber, productsText } from "./format.js";
-import { renderGrids } from "./grid-editor.js";
-import { blank, drawGrid, gridText, plotSlots, revealed } from "./gridview.js";
-import * as H from "./heatmap.js";
-import { clone, fitLength, randomInt, resize, shapeOf } from "./shapes.js";
-import { createStepper } from "./stepper.js";
-import { decodeArray, encodeArray, readParams, readStep, writeParams } from "./urlstate.js";
+import { createControls, createEditing, createLive, showSource } from "../lib/controls.js";
+import { expressionLine } from "../draw/expression.js";
+import { factor, fmt, parseNumber, productsText } from "../lib/format.js";
+import { renderGrids } from "../widgets/grid-editor.js";
+import { blank, drawGrid, gridText, plotSlots, revealed } from "../draw/gridview.js";
+import * as H from "../draw/heatmap.js";
+import { clone, fitLength, randomInt, resize, shapeOf } from "../lib/shapes.js";
+import { createStepper } from "../widgets/stepper.js";
+import { decodeArray, encodeArray, readParams, readStep, writeParams } from "../lib/urlstate.js";
 
 const RGB = ["R", "G", "B"];
 const SUBSCRIPTS = "₀₁₂₃₄₅₆₇₈₉";

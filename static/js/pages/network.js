@@ -3,16 +3,16 @@
 // of every layer, and, for any activation clicked, its receptive field in the input and the
 // computation that produced it. Every number comes from the server (/api/models/...).
 
-import { ApiError, fetchImage, getJSON, latestOnly, loadImage, postForm } from "./api.js";
-import { createFeatureMaps, renderLegend } from "./feature-maps.js";
-import { fmt } from "./format.js";
-import { drawGrid } from "./gridview.js";
-import * as H from "./heatmap.js";
-import * as IP from "./imageplot.js";
-import { createNetworkInput } from "./network-input.js";
-import { drawPredictions, percent } from "./predictions.js";
-import { createUnitView } from "./unit-view.js";
-import { readParams, writeParams } from "./urlstate.js";
+import { ApiError, fetchImage, getJSON, latestOnly, loadImage, postForm } from "../lib/api.js";
+import { createFeatureMaps, renderLegend } from "../widgets/feature-maps.js";
+import { fmt } from "../lib/format.js";
+import { drawGrid } from "../draw/gridview.js";
+import * as H from "../draw/heatmap.js";
+import * as IP from "../draw/imageplot.js";
+import { createNetworkInput } from "../widgets/network-input.js";
+import { drawPredictions, percent } from "../widgets/predictions.js";
+import { createUnitView } from "../widgets/unit-view.js";
+import { readParams, writeParams } from "../lib/urlstate.js";
 
 const payload = JSON.parse(document.getElementById("payload").textContent);
 const MODEL = payload.model;

@@ -3,21 +3,21 @@
 // server). Right, the same output as an ordinary convolution of the zero-inserted, padded
 // input with the kernel rotated 180°. One request per change of settings.
 
-import { createControls, createEditing, createLive, showSource } from "./controls.js";
-import { expressionLine, renderFormula } from "./expression.js";
-import { factor, fmt, parseNumber, productsText } from "./format.js";
-import { renderGrids } from "./grid-editor.js";
+import { createControls, createEditing, createLive, showSource } from "../lib/controls.js";
+import { expressionLine, renderFormula } from "../draw/expression.js";
+import { factor, fmt, parseNumber, productsText } from "../lib/format.js";
+import { renderGrids } from "../widgets/grid-editor.js";
 import {
   blank, dilatedGrid, drawGrid, gridText, plotSlots, revealed, windowShapes,
-} from "./gridview.js";
-import * as H from "./heatmap.js";
+} from "../draw/gridview.js";
+import * as H from "../draw/heatmap.js";
 import {
   asPair, asStack, clone, fitLength, randomInt, resize, shapeOf,
-} from "./shapes.js";
-import { createStepper } from "./stepper.js";
+} from "../lib/shapes.js";
+import { createStepper } from "../widgets/stepper.js";
 import {
   decodeArray, decodePair, encodeArray, encodePair, readParams, readStep, writeParams,
-} from "./urlstate.js";
+} from "../lib/urlstate.js";
 
 const MAX_LINES = 9; // cells listed per stamp before "… and n more"
 

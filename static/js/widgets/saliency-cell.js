@@ -8,9 +8,9 @@
 //   cell.setOpacity(0.7);
 //   cell.cancel();
 
-import { ApiError, getJSON } from "./api.js";
+import { ApiError, getJSON } from "../lib/api.js";
 import { renderLegend } from "./feature-maps.js";
-import { fmt } from "./format.js";
+import { fmt } from "../lib/format.js";
 import { percent } from "./predictions.js";
 
 const SMALL = 100; // inputs narrower than this (digits) are drawn with square pixels

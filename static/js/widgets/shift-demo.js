@@ -4,11 +4,11 @@
 //
 //   createShiftDemo(sectionElement, { demos, limits });
 
-import { createControls, createLive } from "./controls.js";
-import { fmt } from "./format.js";
-import * as H from "./heatmap.js";
-import { drawGrid } from "./gridview.js";
-import { readParams, writeParams } from "./urlstate.js";
+import { createControls, createLive } from "../lib/controls.js";
+import { fmt } from "../lib/format.js";
+import * as H from "../draw/heatmap.js";
+import { drawGrid } from "../draw/gridview.js";
+import { readParams, writeParams } from "../lib/urlstate.js";
 
 const IMAGE_BOX = 280; // pixels for the input and the moved input
 const MAX_BOX = 260;

@@ -6,7 +6,7 @@
 //   const box = createClassBox(input, { list, found, model, probability(index), onPick(cls) });
 //   box.show(cls);           // cls = { index, label }: what the box says, without onPick
 
-import { getJSON } from "./api.js";
+import { getJSON } from "../lib/api.js";
 import { percent } from "./predictions.js";
 
 const DELAY_MS = 150;

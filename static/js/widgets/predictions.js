@@ -5,7 +5,7 @@
 //
 // `onPick(index)` when a bar is clicked.
 
-import { INK, chartLayout, drawChart } from "./charts.js";
+import { INK, chartLayout, drawChart } from "../draw/charts.js";
 
 const BAR_HEIGHT = 34;
 const LABEL_CHARS = 22; // longer class names are shortened (the hover shows them whole)

@@ -12,13 +12,13 @@
 //   const view = createUnitView(elements, { layers, inputShape });
 //   view.show(unit);
 
-import { INK, chartLayout, drawChart } from "./charts.js";
-import { expressionLine } from "./expression.js";
-import { factor, fmt, joinShown, productsText } from "./format.js";
-import { drawGrid, plotSlots } from "./gridview.js";
-import * as H from "./heatmap.js";
+import { INK, chartLayout, drawChart } from "../draw/charts.js";
+import { expressionLine } from "../draw/expression.js";
+import { factor, fmt, joinShown, productsText } from "../lib/format.js";
+import { drawGrid, plotSlots } from "../draw/gridview.js";
+import * as H from "../draw/heatmap.js";
 import { createStepper } from "./stepper.js";
-import { encodeArray } from "./urlstate.js";
+import { encodeArray } from "../lib/urlstate.js";
 
 const GRID_BOX = 260; // pixels for the larger side of a window grid
 const CHART_HEIGHT = 220;

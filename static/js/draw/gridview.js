@@ -6,7 +6,7 @@
 //   drawGrid(div, grid, { cell, scale, special: (r, c) => (isPad(r, c) ? "padding" : null) });
 //   setShapes(div, windowShapes(r0, c0, kh, kw, dh, dw));
 
-import { fmt } from "./format.js";
+import { fmt } from "../lib/format.js";
 import * as H from "./heatmap.js";
 
 // How each kind of special cell looks and what it says when hovered.

@@ -3,20 +3,20 @@
 // of settings; stepping is drawn from the trace already received. Below it, the shift
 // demonstration (shift-demo.js).
 
-import { createControls, createEditing, createLive, showSource } from "./controls.js";
-import { expressionLine, renderFormula } from "./expression.js";
-import { fmt, joinShown } from "./format.js";
-import { renderGrids } from "./grid-editor.js";
+import { createControls, createEditing, createLive, showSource } from "../lib/controls.js";
+import { expressionLine, renderFormula } from "../draw/expression.js";
+import { fmt, joinShown } from "../lib/format.js";
+import { renderGrids } from "../widgets/grid-editor.js";
 import {
   blank, drawGrid, gridText, paddingRing, plotSlots, revealed, windowShapes,
-} from "./gridview.js";
-import * as H from "./heatmap.js";
-import { asPair, asStack, clone, randomInt, resize, shapeOf } from "./shapes.js";
-import { createShiftDemo } from "./shift-demo.js";
-import { createStepper } from "./stepper.js";
+} from "../draw/gridview.js";
+import * as H from "../draw/heatmap.js";
+import { asPair, asStack, clone, randomInt, resize, shapeOf } from "../lib/shapes.js";
+import { createShiftDemo } from "../widgets/shift-demo.js";
+import { createStepper } from "../widgets/stepper.js";
 import {
   decodeArray, decodePair, encodeArray, encodePair, readParams, readStep, writeParams,
-} from "./urlstate.js";
+} from "../lib/urlstate.js";
 
 const KINDS = { max: "Max pooling", avg: "Average pooling", sum: "Sum pooling" };
 

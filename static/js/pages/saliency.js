@@ -5,13 +5,13 @@
 // The whole view lives in the URL: image, methods, targets, opacity and every setting that
 // differs from its default (`smoothgrad.samples=10`).
 
-import { postForm } from "./api.js";
-import { startJob } from "./jobs.js";
-import { createCell } from "./saliency-cell.js";
-import { createClassBox } from "./saliency-classes.js";
-import { percent } from "./predictions.js";
-import { createImagePicker } from "./upload.js";
-import { readParams, writeParams } from "./urlstate.js";
+import { postForm } from "../lib/api.js";
+import { startJob } from "../lib/jobs.js";
+import { createCell } from "../widgets/saliency-cell.js";
+import { createClassBox } from "../widgets/saliency-classes.js";
+import { percent } from "../widgets/predictions.js";
+import { createImagePicker } from "../widgets/image-picker.js";
+import { readParams, writeParams } from "../lib/urlstate.js";
 
 const payload = JSON.parse(document.getElementById("payload").textContent);
 const model = payload.model;

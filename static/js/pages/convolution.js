@@ -2,21 +2,21 @@
 // padded input while every multiply-and-sum is written out. One request per change of
 // settings; stepping is drawn from the trace already received.
 
-import { createControls, createEditing, createLive, showSource } from "./controls.js";
-import { expressionLine, renderFormula } from "./expression.js";
-import { factor, fmt, parseNumber, productsText, sumText } from "./format.js";
-import { renderGrids } from "./grid-editor.js";
+import { createControls, createEditing, createLive, showSource } from "../lib/controls.js";
+import { expressionLine, renderFormula } from "../draw/expression.js";
+import { factor, fmt, parseNumber, productsText, sumText } from "../lib/format.js";
+import { renderGrids } from "../widgets/grid-editor.js";
 import {
   blank, dilatedGrid, drawGrid, gridText, paddingRing, plotSlots, revealed, windowShapes,
-} from "./gridview.js";
-import * as H from "./heatmap.js";
+} from "../draw/gridview.js";
+import * as H from "../draw/heatmap.js";
 import {
   asPair, asStack, clone, fitLength, randomInt, resize, shapeOf,
-} from "./shapes.js";
-import { createStepper } from "./stepper.js";
+} from "../lib/shapes.js";
+import { createStepper } from "../widgets/stepper.js";
 import {
   decodeArray, decodePair, encodeArray, encodePair, readParams, readStep, writeParams,
-} from "./urlstate.js";
+} from "../lib/urlstate.js";
 
 const RGB = ["R", "G", "B"];
 

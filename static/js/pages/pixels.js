@@ -3,11 +3,11 @@
 // The numbers come from the server for the window on screen (GET /api/images/{id}/pixels);
 // the pictures are PNGs the server re-encoded (GET /api/images/{id}/png).
 
-import { ApiError, fetchImage, getJSON, latestOnly } from "./api.js";
-import { fmt } from "./format.js";
-import * as IP from "./imageplot.js";
-import { createImagePicker } from "./upload.js";
-import { readParams, writeParams } from "./urlstate.js";
+import { ApiError, fetchImage, getJSON, latestOnly } from "../lib/api.js";
+import { fmt } from "../lib/format.js";
+import * as IP from "../draw/imageplot.js";
+import { createImagePicker } from "../widgets/image-picker.js";
+import { readParams, writeParams } from "../lib/urlstate.js";
 
 const payload = JSON.parse(document.getElementById("payload").textContent);
 const IMAGES = payload.images;

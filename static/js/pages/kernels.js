@@ -3,17 +3,17 @@
 // neighbourhood, the kernel and the weighted sum that made it, and compare several kernels.
 // Every number shown comes from the server (POST /api/kernels, POST /api/kernels/pixel).
 
-import { ApiError, fetchImage, latestOnly, postJSON } from "./api.js";
-import { expressionLine, formulaLines } from "./expression.js";
-import { fmt, productsText } from "./format.js";
-import { renderGrids } from "./grid-editor.js";
-import { plotSlots } from "./gridview.js";
-import * as H from "./heatmap.js";
-import * as IP from "./imageplot.js";
-import { createImagePicker } from "./upload.js";
+import { ApiError, fetchImage, latestOnly, postJSON } from "../lib/api.js";
+import { expressionLine, formulaLines } from "../draw/expression.js";
+import { fmt, productsText } from "../lib/format.js";
+import { renderGrids } from "../widgets/grid-editor.js";
+import { plotSlots } from "../draw/gridview.js";
+import * as H from "../draw/heatmap.js";
+import * as IP from "../draw/imageplot.js";
+import { createImagePicker } from "../widgets/image-picker.js";
 import {
   decodeArray, decodePair, encodeArray, encodePair, readParams, writeParams,
-} from "./urlstate.js";
+} from "../lib/urlstate.js";
 
 const payload = JSON.parse(document.getElementById("payload").textContent);
 const IMAGES = payload.images;
