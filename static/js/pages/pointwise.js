@@ -1,49 +1,33 @@
 // The 1×1-convolution page: step from pixel to pixel; at each, the channel vector x is
 // multiplied by the mixing matrix W and the bias added, giving that pixel's output channels.
 // Computed by POST /api/convolution with a C_out×C_in×1×1 kernel; each pixel's expression is
-// read from that trace's steps (one per output channel).
+// read from that trace's steps (one per output channel). The URL, the panel, the grids and
+// the stepper are the operation page's (lib/operation-page.js).
 
-import { createControls, createEditing, createLive, showSource } from "../lib/controls.js";
 import { expressionLine } from "../draw/expression.js";
-import { factor, fmt, parseNumber, productsText } from "../lib/format.js";
-import { renderGrids } from "../widgets/grid-editor.js";
-import { blank, drawGrid, gridText, plotSlots, revealed } from "../draw/gridview.js";
+import { blank, drawGrid, drawGrids, gridText, revealed } from "../draw/gridview.js";
 import * as H from "../draw/heatmap.js";
-import { clone, fitLength, randomInt, resize, shapeOf } from "../lib/shapes.js";
-import { createStepper } from "../widgets/stepper.js";
-import { decodeArray, encodeArray, readParams, readStep, writeParams } from "../lib/urlstate.js";
+import { $, readPayload } from "../lib/dom.js";
+import { factor, fmt, productsText } from "../lib/format.js";
+import { startOperationPage } from "../lib/operation-page.js";
+import { bias } from "../lib/settings.js";
+import { clone, fitLength, resize, shapeOf } from "../lib/shapes.js";
 
 const RGB = ["R", "G", "B"];
 const SUBSCRIPTS = "₀₁₂₃₄₅₆₇₈₉";
+const DIGITS = 2; // decimals printed in the output cells (the expression shows them all)
 
-const payload = JSON.parse(document.getElementById("payload").textContent);
+const payload = readPayload();
 const LIMITS = payload.limits;
-const PRESETS = Object.fromEntries(payload.presets.map((p) => [p.name, p]));
-const $ = (id) => document.getElementById(id);
-const controls = createControls($("controls"));
-const sourceBoxes = { note: $("note"), noteText: $("note-text"), source: $("source") };
 
-let config = null; // { input C×H×W, weights O×C, bias [O], preset }
-let trace = null;
-let view = null;
-const stepper = createStepper($("stepper"), { onStep: drawStep });
-const run = createLive({
-  url: "/api/convolution",
-  stage: $("stage"),
-  errorBox: $("error"),
-  onResult(data, step) {
-    trace = data;
-    drawAll();
-    const [, oh, ow] = trace.output_shape;
-    stepper.setCount(oh * ow, step);
-  },
-});
+let view = null; // what is drawn now
 
 const sub = (n) => String(n).split("").map((d) => SUBSCRIPTS[Number(d)]).join("");
 const channelName = (c, count) => (count === 3 ? `${RGB[c]} (channel ${c})` : `channel ${c}`);
 
-// ---------------------------------------------------------------- settings
+// ---------------------------------------------------------------- the config
 
+// { input C×H×W, weights O×C, bias [O], preset }
 function fromPreset(preset) {
   return {
     input: clone(preset.input), weights: clone(preset.weights), bias: [...preset.bias],
@@ -51,109 +35,21 @@ function fromPreset(preset) {
   };
 }
 
-function fromURL() {
-  const q = readParams();
-  const base = fromPreset(PRESETS[q.get("preset")] || PRESETS[payload.default_preset]);
-  const input = q.has("input") ? decodeArray(q.get("input")) : null;
-  const weights = q.has("weights") ? decodeArray(q.get("weights")) : null;
-  if (input && weights && shapeOf(input).length === 3 && shapeOf(weights).length === 2) {
-    Object.assign(base, { input, weights });
-    if (!q.has("preset")) base.preset = null;
-  }
-  const bias = (q.get("bias") || "").split(",").map(parseNumber);
-  base.bias = fitLength(q.has("bias") && bias.every(Number.isFinite) ? bias : base.bias,
-    base.weights.length);
-  return { config: base, step: readStep(q) };
-}
+const ofDepth = (depth) => (array) => (shapeOf(array).length === depth ? array : null);
 
-function saveURL(index) {
-  writeParams({
-    preset: config.preset || null,
-    input: encodeArray(config.input),
-    weights: encodeArray(config.weights),
-    bias: config.bias.join(","),
-    step: String(index + 1),
-  });
-}
-
-// ---------------------------------------------------------------- controls
-
-function showConfig() {
-  const [C, Hh, W] = shapeOf(config.input);
-  $("preset").value = config.preset || "";
-  controls.set({ in_c: C, in_h: Hh, in_w: W, out_c: config.weights.length });
-  controls.field("bias").value = config.bias.map((b) => fmt(b, 6)).join(", ");
-  showSource(config.preset ? PRESETS[config.preset] : null, sourceBoxes);
-  renderEditors();
-}
-
-function renderEditors() {
-  const C = config.input.length;
-  renderGrids($("input-editor"), config.input.map((values, c) => ({
-    label: `Input, ${channelName(c, C)}`, values,
-  })), (c, r, col, value) => { config.input[c][r][col] = value; edited(); });
-  renderGrids($("matrix-editor"), [{ label: "W", values: config.weights }], (_, o, c, value) => {
-    config.weights[o][c] = value;
-    edited();
-  });
-}
-
-const edited = createEditing({
-  presetSelect: $("preset"),
-  boxes: sourceBoxes,
-  forget: () => { config.preset = null; },
-  recompute: (keepStep) => compute(keepStep ? stepper.index : 0),
-});
-
-function onShapeChange() {
-  const C = controls.int("in_c", 1, LIMITS.max_channels);
-  const Hh = controls.int("in_h", 1, LIMITS.max_size);
-  const W = controls.int("in_w", 1, LIMITS.max_size);
+function resizeWeights(config, controls) {
   const O = controls.int("out_c", 1, LIMITS.max_out_channels);
-  config.input = Array.from({ length: C }, (_, c) => resize(config.input[c] || [], Hh, W));
-  config.weights = resize(config.weights, O, C);
+  config.weights = resize(config.weights, O, config.input.length);
   config.bias = fitLength(config.bias, O);
   controls.field("bias").value = config.bias.map((b) => fmt(b, 6)).join(", ");
-  renderEditors();
-  edited({ now: true, keepStep: false });
 }
 
-function onBiasChange() {
-  const bias = controls.field("bias").value.split(",").map(parseNumber);
-  const ok = bias.every(Number.isFinite);
-  controls.field("bias").classList.toggle("invalid", !ok);
-  if (!ok) return;
-  config.bias = fitLength(bias, config.weights.length);
-  edited({ now: true });
-}
-
-function randomise() {
-  config.input = config.input.map((g) => g.map((row) => row.map(() => randomInt(0, 9))));
-  config.weights = config.weights.map((row) => row.map(() => randomInt(-2, 2)));
-  showConfig();
-  edited({ now: true, keepStep: false });
-}
-
-function bindControls() {
-  $("preset").addEventListener("change", (e) => {
-    if (!PRESETS[e.target.value]) return;
-    config = fromPreset(PRESETS[e.target.value]);
-    showConfig();
-    compute(0);
-  });
-  $("random").addEventListener("click", randomise);
-  controls.onChange(["in_c", "in_h", "in_w", "out_c"], onShapeChange);
-  controls.onChange(["bias"], onBiasChange);
-}
-
-function compute(step) {
+function body(config) {
   const kernel = config.weights.map((row) => row.map((w) => [[w]])); // O×C×1×1
-  return run({ input: config.input, kernel, bias: config.bias }, step);
+  return { input: config.input, kernel, bias: config.bias };
 }
 
 // ---------------------------------------------------------------- drawing
-
-const DIGITS = 2; // decimals printed in the output cells (the expression shows them all)
 
 // Channels side by side, as large as the stage allows.
 function channelCell(grids, rows, cols) {
@@ -162,19 +58,18 @@ function channelCell(grids, rows, cols) {
   return Math.max(8, Math.min(56, fit, Math.floor(360 / rows)));
 }
 
-function drawAll() {
+function drawAll(trace) {
   const C = trace.padded_input.length;
   const O = trace.output.length;
   const [, Hh, W] = shapeOf(trace.padded_input);
-  const inCell = channelCell(C, Hh, W);
-  const outCell = channelCell(O, Hh, W);
   const inScale = H.colorScale(trace.padded_input);
   const outScale = H.colorScale(trace.output);
-  const inputDivs = plotSlots($("input-plots"), trace.padded_input.map((_, c) => channelName(c, C)));
-  trace.padded_input.forEach((grid, c) => drawGrid(inputDivs[c], grid, { cell: inCell, scale: inScale }));
-  const outputDivs = plotSlots($("output-plots"), trace.output.map((_, o) => `channel ${o}`));
-  outputDivs.forEach((div, o) => drawGrid(div, blank(Hh, W),
-    { cell: outCell, scale: outScale, digits: DIGITS, fits: trace.output[o] }));
+  const outCell = channelCell(O, Hh, W);
+  const inputDivs = drawGrids($("input-plots"), trace.padded_input,
+    trace.padded_input.map((_, c) => channelName(c, C)), { cell: channelCell(C, Hh, W), scale: inScale });
+  const outputDivs = drawGrids($("output-plots"), trace.output.map(() => blank(Hh, W)),
+    trace.output.map((_, o) => `channel ${o}`),
+    (o) => ({ cell: outCell, scale: outScale, digits: DIGITS, fits: trace.output[o] }));
   const matrix = trace.kernel.map((perOut) => perOut.map((k) => k[0][0])); // O×C
   const small = Math.min(72, H.cellSize(Math.max(O, C), Math.max(O, C), 240));
   drawGrid($("matrix-plot"), matrix, { cell: small, scale: H.colorScale([matrix]) });
@@ -185,13 +80,12 @@ function drawAll() {
   view = { inputDivs, outputDivs, small, inScale, outScale };
 }
 
-function drawStep(index) {
+function drawStep(index, trace) {
   const [, Hh, W] = shapeOf(trace.padded_input);
-  const L = Hh * W;
   const r = Math.floor(index / W);
   const c = index % W;
-  const steps = trace.output.map((_, o) => trace.steps[o * L + index]);
-  const mark = [H.rect(r, c, r, c, { color: H.COLORS.current, width: 4 })];
+  const steps = trace.output.map((_, o) => trace.steps[o * Hh * W + index]);
+  const mark = [H.mark(r, c)];
   view.inputDivs.forEach((div) => H.setShapes(div, mark));
   trace.output.forEach((grid, o) => {
     const z = revealed(grid, index + 1);
@@ -207,13 +101,21 @@ function drawStep(index) {
     fmt(step.value))));
   $("position").textContent = `Pixel row ${r}, column ${c}: its ${trace.padded_input.length} `
     + "channel values x, times each row of W, plus the bias";
-  saveURL(index);
 }
 
 // ---------------------------------------------------------------- start
 
-bindControls();
-const start = fromURL();
-config = start.config;
-showConfig();
-compute(start.step);
+startOperationPage(payload, {
+  endpoint: "/api/convolution",
+  fromPreset,
+  arrays: { input: ofDepth(3), weights: ofDepth(2) },
+  settings: { bias: bias((config) => config.weights.length) },
+  sizes: (config) => ({ out_c: config.weights.length }),
+  resize: resizeWeights,
+  inputLabel: (c, C) => `Input, ${channelName(c, C)}`,
+  editors: (config) => [{ id: "matrix-editor", slices: [{ label: "W", values: config.weights }] }],
+  random: { input: [0, 9], weights: [-2, 2] },
+  body,
+  draw: drawAll,
+  steppers: [{ count: (trace) => trace.output_shape[1] * trace.output_shape[2], draw: drawStep }],
+});

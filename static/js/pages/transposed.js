@@ -1,57 +1,33 @@
 // The transposed-convolution page: two views of one computation, each with its own stepper.
 // Left, every input cell stamps value × kernel into the output (running totals from the
 // server). Right, the same output as an ordinary convolution of the zero-inserted, padded
-// input with the kernel rotated 180°. One request per change of settings.
+// input with the kernel rotated 180°. One request per change of settings. The URL, the
+// panel, the grids and the steppers are the operation page's (lib/operation-page.js).
 
-import { createControls, createEditing, createLive, showSource } from "../lib/controls.js";
 import { expressionLine, renderFormula } from "../draw/expression.js";
-import { factor, fmt, parseNumber, productsText } from "../lib/format.js";
-import { renderGrids } from "../widgets/grid-editor.js";
 import {
-  blank, dilatedGrid, drawGrid, gridText, plotSlots, revealed, windowShapes,
+  blank, drawGrids, drawKernels, gridText, moveShapes, plotSlots, revealOutputs, windowShapes,
 } from "../draw/gridview.js";
 import * as H from "../draw/heatmap.js";
-import {
-  asPair, asStack, clone, fitLength, randomInt, resize, shapeOf,
-} from "../lib/shapes.js";
-import { createStepper } from "../widgets/stepper.js";
-import {
-  decodeArray, decodePair, encodeArray, encodePair, readParams, readStep, writeParams,
-} from "../lib/urlstate.js";
+import { $, element, readPayload } from "../lib/dom.js";
+import { factor, fmt, productsText } from "../lib/format.js";
+import { readKernelSize, startOperationPage } from "../lib/operation-page.js";
+import { bias, pair } from "../lib/settings.js";
+import { asPair, asStack, clone, fitLength, resize4d, shapeOf } from "../lib/shapes.js";
 
 const MAX_LINES = 9; // cells listed per stamp before "… and n more"
 
-const payload = JSON.parse(document.getElementById("payload").textContent);
+const payload = readPayload();
 const LIMITS = payload.limits;
-const PRESETS = Object.fromEntries(payload.presets.map((p) => [p.name, p]));
-const $ = (id) => document.getElementById(id);
-const stage = $("stage");
-const controls = createControls($("controls"));
-const field = controls.field;
-const sourceBoxes = { note: $("note"), noteText: $("note-text"), source: $("source") };
 
-// { input C×H×W, kernel C×O×kh×kw, bias [O], stride, padding, output_padding, dilation, preset }
-let config = null;
-let trace = null;
-let view = null;
-const stamper = createStepper($("stamp-stepper"), { onStep: drawStamp });
-const convolver = createStepper($("conv-stepper"), { onStep: drawConv });
-const run = createLive({
-  url: "/api/transposed-convolution",
-  stage,
-  errorBox: $("error"),
-  onResult(data, steps) {
-    trace = data;
-    drawAll();
-    stamper.setCount(trace.steps.length, steps[0]);
-    convolver.setCount(trace.output.flat(2).length, steps[1]);
-  },
-});
+let trace = null; // the answer drawn now
+let view = null; // what is drawn now, so a step redraws only what changed
 
-// ---------------------------------------------------------------- settings
+// ---------------------------------------------------------------- the config
 
 const as4d = (k) => (Array.isArray(k[0][0]) ? k : [[k]]);
 
+// { input C×H×W, kernel C×O×kh×kw, bias [O], stride, padding, output_padding, dilation, preset }
 function fromPreset(preset) {
   const kernel = as4d(clone(preset.kernel));
   const outputs = kernel[0].length;
@@ -67,130 +43,25 @@ function fromPreset(preset) {
   };
 }
 
-function fromURL() {
-  const q = readParams();
-  const base = fromPreset(PRESETS[q.get("preset")] || PRESETS[payload.default_preset]);
-  const input = q.has("input") ? decodeArray(q.get("input")) : null;
-  const kernel = q.has("kernel") ? decodeArray(q.get("kernel")) : null;
-  if (input && kernel) {
-    base.input = asStack(input);
-    base.kernel = as4d(kernel);
-    if (!q.has("preset")) base.preset = null;
-  }
-  const bias = (q.get("bias") || "").split(",").map(parseNumber);
-  if (q.has("bias") && bias.every(Number.isFinite)) base.bias = bias;
-  base.bias = fitLength(base.bias, base.kernel[0].length);
-  for (const name of ["stride", "padding", "output_padding", "dilation"]) {
-    base[name] = decodePair(q.get(name), base[name]);
-  }
-  return { config: base, steps: [readStep(q), readStep(q, "cstep")] };
-}
-
-function saveURL() {
-  writeParams({
-    preset: config.preset || null,
-    input: encodeArray(config.input),
-    kernel: encodeArray(config.kernel),
-    bias: config.bias.join(","),
-    stride: encodePair(config.stride),
-    padding: encodePair(config.padding),
-    output_padding: encodePair(config.output_padding),
-    dilation: encodePair(config.dilation),
-    step: String(stamper.index + 1),
-    cstep: String(convolver.index + 1),
-  });
-}
-
-// ---------------------------------------------------------------- controls
-
-function showConfig() {
-  const [C, Hh, W] = shapeOf(config.input);
+function sizes(config) {
   const [, O, kh, kw] = shapeOf(config.kernel);
-  $("preset").value = config.preset || "";
-  controls.set({ in_c: C, in_h: Hh, in_w: W, out_c: O, k_h: kh, k_w: kw });
-  for (const name of ["stride", "padding", "output_padding", "dilation"]) {
-    controls.setPair(name, config[name]);
-  }
-  field("bias").value = config.bias.map((b) => fmt(b, 6)).join(", ");
-  showSource(config.preset ? PRESETS[config.preset] : null, sourceBoxes);
-  renderEditors();
+  return { out_c: O, k_h: kh, k_w: kw };
 }
 
-function renderEditors() {
+function resizeKernel(config, controls) {
+  const [O, kh, kw] = readKernelSize(controls, LIMITS);
+  config.kernel = resize4d(config.kernel, [config.input.length, O, kh, kw]);
+  config.bias = fitLength(config.bias, O);
+}
+
+function kernelEditor(config) {
   const C = config.input.length;
   const O = config.kernel[0].length;
-  renderGrids($("input-editor"), config.input.map((values, c) => ({
-    label: C > 1 ? `Input, channel ${c}` : "Input", values,
-  })), (c, r, col, value) => { config.input[c][r][col] = value; edited(); });
   const slices = [];
   config.kernel.forEach((perIn, c) => perIn.forEach((values, o) => slices.push({
-    label: C > 1 || O > 1 ? `Kernel, input ${c}, output ${o}` : "Kernel", values, c, o,
+    label: C > 1 || O > 1 ? `Kernel, input ${c}, output ${o}` : "Kernel", values,
   })));
-  renderGrids($("kernel-editor"), slices, (s, r, col, value) => {
-    config.kernel[slices[s].c][slices[s].o][r][col] = value;
-    edited();
-  });
-}
-
-const edited = createEditing({
-  presetSelect: $("preset"),
-  boxes: sourceBoxes,
-  forget: () => { config.preset = null; },
-  recompute: (keepStep) => compute(keepStep ? [stamper.index, convolver.index] : [0, 0]),
-});
-
-function onShapeChange() {
-  const C = controls.int("in_c", 1, LIMITS.max_channels);
-  const Hh = controls.int("in_h", 1, LIMITS.max_size);
-  const W = controls.int("in_w", 1, LIMITS.max_size);
-  const O = controls.int("out_c", 1, LIMITS.max_out_channels);
-  const kh = controls.int("k_h", 1, LIMITS.max_kernel);
-  const kw = controls.int("k_w", 1, LIMITS.max_kernel);
-  config.input = Array.from({ length: C }, (_, c) => resize(config.input[c] || [], Hh, W));
-  config.kernel = Array.from({ length: C }, (_, c) => Array.from({ length: O }, (_, o) =>
-    resize((config.kernel[c] && config.kernel[c][o]) || [], kh, kw)));
-  config.bias = fitLength(config.bias, O);
-  renderEditors();
-  edited({ now: true, keepStep: false });
-}
-
-function onLayerChange() {
-  config.stride = controls.pair("stride", 1, LIMITS.max_stride);
-  config.padding = controls.pair("padding", 0, LIMITS.max_padding);
-  config.output_padding = controls.pair("output_padding", 0, LIMITS.max_stride - 1);
-  config.dilation = controls.pair("dilation", 1, LIMITS.max_dilation);
-  const bias = field("bias").value.split(",").map(parseNumber);
-  const ok = bias.every(Number.isFinite);
-  field("bias").classList.toggle("invalid", !ok);
-  if (ok) config.bias = fitLength(bias, config.kernel[0].length);
-  edited({ now: true, keepStep: false });
-}
-
-function randomise() {
-  config.input = config.input.map((g) => g.map((row) => row.map(() => randomInt(0, 4))));
-  config.kernel = config.kernel.map((p) => p.map((g) => g.map((row) =>
-    row.map(() => randomInt(-1, 2)))));
-  showConfig();
-  edited({ now: true, keepStep: false });
-}
-
-function bindControls() {
-  $("preset").addEventListener("change", (e) => {
-    if (!PRESETS[e.target.value]) return;
-    config = fromPreset(PRESETS[e.target.value]);
-    showConfig();
-    compute([0, 0]);
-  });
-  $("random").addEventListener("click", randomise);
-  controls.onChange(["in_c", "in_h", "in_w", "out_c", "k_h", "k_w"], onShapeChange);
-  controls.onChange(["stride_h", "stride_w", "padding_h", "padding_w", "output_padding_h",
-    "output_padding_w", "dilation_h", "dilation_w", "bias"], onLayerChange);
-}
-
-function compute(steps) {
-  const { input, kernel, bias, stride, padding, dilation } = config;
-  return run({ input, kernel, bias, stride, padding, output_padding: config.output_padding,
-    dilation }, steps);
+  return [{ id: "kernel-editor", slices }];
 }
 
 // ---------------------------------------------------------------- drawing
@@ -204,7 +75,8 @@ function fitCell(viewId, rows, tallest) {
   return Math.max(8, Math.min(56, fit));
 }
 
-function drawAll() {
+function drawAll(data) {
+  trace = data;
   const C = trace.input.length;
   const O = trace.kernel[0].length;
   const [, oh, ow] = trace.output_shape;
@@ -223,23 +95,20 @@ function drawAll() {
   const kScale = H.colorScale(trace.kernel.flat());
   const channel = (c, n, what) => (n > 1 ? `${what} ${c}` : "");
 
-  const stampInput = plotSlots($("stamp-input"), trace.input.map((_, c) =>
-    channel(c, C, "channel") || `${Hin} × ${Win}`));
-  trace.input.forEach((grid, c) => drawGrid(stampInput[c], grid, { cell: stampCell, scale: inScale }));
-  const cropped = (r, c) => (r < ph || r >= ph + oh || c < pw || c >= pw + ow ? "cropped" : null);
-  const stampOutput = plotSlots($("stamp-output"), trace.output.map((_, o) =>
-    channel(o, O, "output channel") || `${oh} × ${ow}${ph || pw ? `, cropped from ${canvasH} × ${canvasW}` : ""}`));
-  stampOutput.forEach((div) => drawGrid(div, blank(canvasH, canvasW),
-    { cell: stampCell, scale: outScale, special: cropped }));
+  const inputLabels = (grids, size) => grids.map((_, c) => channel(c, C, "channel") || size);
+  const outputLabels = (size) => trace.output.map((_, o) => channel(o, O, "output channel") || size);
 
-  const convInput = plotSlots($("conv-input"), eq.input.map((_, c) =>
-    channel(c, C, "channel") || `${Hq} × ${Wq}`));
-  const kind = equivalentKinds();
-  eq.input.forEach((grid, c) => drawGrid(convInput[c], grid,
-    { cell: convCell, scale: inScale, special: kind }));
-  const convOutput = plotSlots($("conv-output"), trace.output.map((_, o) =>
-    channel(o, O, "output channel") || `${oh} × ${ow}`));
-  convOutput.forEach((div) => drawGrid(div, blank(oh, ow), { cell: convCell, scale: outScale }));
+  const stampInput = drawGrids($("stamp-input"), trace.input, inputLabels(trace.input, `${Hin} × ${Win}`),
+    { cell: stampCell, scale: inScale });
+  const cropped = (r, c) => (r < ph || r >= ph + oh || c < pw || c >= pw + ow ? "cropped" : null);
+  const stampOutput = drawGrids($("stamp-output"), trace.output.map(() => blank(canvasH, canvasW)),
+    outputLabels(`${oh} × ${ow}${ph || pw ? `, cropped from ${canvasH} × ${canvasW}` : ""}`),
+    { cell: stampCell, scale: outScale, special: cropped });
+
+  const convInput = drawGrids($("conv-input"), eq.input, inputLabels(eq.input, `${Hq} × ${Wq}`),
+    { cell: convCell, scale: inScale, special: equivalentKinds() });
+  const convOutput = drawGrids($("conv-output"), trace.output.map(() => blank(oh, ow)),
+    outputLabels(`${oh} × ${ow}`), { cell: convCell, scale: outScale });
 
   $("stamp-shape").textContent = `${O} × ${oh} × ${ow}`;
   view = {
@@ -266,15 +135,9 @@ function equivalentKinds() {
 function drawStampKernel(c) {
   const O = trace.kernel[0].length;
   const [, , kh, kw] = shapeOf(trace.kernel);
-  const [dh, dw] = trace.dilation;
-  const dilated = dh > 1 || dw > 1;
   const divs = plotSlots($("stamp-kernel"), trace.kernel[c].map((_, o) =>
     (O > 1 ? `to output channel ${o}` : `${kh} × ${kw}`)));
-  trace.kernel[c].forEach((grid, o) => {
-    const shown = dilated ? dilatedGrid(grid, dh, dw) : grid;
-    drawGrid(divs[o], shown, { cell: view.stampCell, scale: view.kScale,
-      special: dilated ? (r, col) => (shown[r][col] === null ? "hole" : null) : null });
-  });
+  drawKernels(divs, trace.kernel[c], { cell: view.stampCell, scale: view.kScale, dilation: trace.dilation });
   const C = trace.input.length;
   $("stamp-kernel-title").textContent = C > 1 ? `Kernel for input channel ${c}` : "Kernel";
   view.stampKernelFor = c;
@@ -303,9 +166,7 @@ function drawStamp(index) {
   const [, , kh, kw] = shapeOf(trace.kernel);
   const [dh, dw] = trace.dilation;
   if (c !== view.stampKernelFor) drawStampKernel(c);
-  if (view.inputOn >= 0 && view.inputOn !== c) H.setShapes(view.stampInput[view.inputOn], []);
-  H.setShapes(view.stampInput[c], [H.rect(i, j, i, j, { color: H.COLORS.current, width: 4 })]);
-  view.inputOn = c;
+  view.inputOn = moveShapes(view.stampInput, view.inputOn, c, [H.mark(i, j)]);
   const before = index ? runningOutput(index - 1) : null;
   const after = runningOutput(index);
   const shapes = windowShapes(step.origin[0] + ph, step.origin[1] + pw, kh, kw, dh, dw);
@@ -315,7 +176,6 @@ function drawStamp(index) {
     H.setShapes(view.stampOutput[o], shapes);
   });
   drawStampExpression(step, before);
-  saveURL();
 }
 
 // An output grid placed inside the cropped ring of the canvas (ring cells: null).
@@ -342,16 +202,11 @@ function drawStampExpression(step, before) {
       fmt(step.totals[k])));
   });
   if (step.cells.length > MAX_LINES) {
-    const more = document.createElement("div");
-    more.className = "expr-line expr-more";
-    more.textContent = `… and ${step.cells.length - MAX_LINES} more cells`;
-    lines.push(more);
+    lines.push(element("div", "expr-line expr-more", `… and ${step.cells.length - MAX_LINES} more cells`));
   }
   if (!step.cells.length) {
-    const none = document.createElement("div");
-    none.className = "expr-line expr-more";
-    none.textContent = "This stamp lands entirely in the cropped border: it adds nothing.";
-    lines.push(none);
+    lines.push(element("div", "expr-line expr-more",
+      "This stamp lands entirely in the cropped border: it adds nothing."));
   }
   $("stamp-expression").replaceChildren(...lines);
   const C = trace.input.length;
@@ -365,16 +220,10 @@ function drawStampExpression(step, before) {
 function drawConvKernel(o) {
   const eq = trace.equivalent;
   const C = trace.input.length;
-  const [dh, dw] = eq.dilation;
-  const dilated = dh > 1 || dw > 1;
   const [, , kh, kw] = shapeOf(eq.kernel);
   const divs = plotSlots($("conv-kernel"), eq.kernel[o].map((_, c) =>
     (C > 1 ? `slice for channel ${c}` : `${kh} × ${kw}`)));
-  eq.kernel[o].forEach((grid, c) => {
-    const shown = dilated ? dilatedGrid(grid, dh, dw) : grid;
-    drawGrid(divs[c], shown, { cell: view.convCell, scale: view.kScale,
-      special: dilated ? (r, col) => (shown[r][col] === null ? "hole" : null) : null });
-  });
+  drawKernels(divs, eq.kernel[o], { cell: view.convCell, scale: view.kScale, dilation: eq.dilation });
   const O = trace.output.length;
   $("conv-kernel-title").textContent = `Kernel, rotated 180°${O > 1 ? `, output ${o}` : ""}`;
   view.convKernelFor = o;
@@ -391,17 +240,8 @@ function drawConv(index) {
   if (o !== view.convKernelFor) drawConvKernel(o);
   const shapes = windowShapes(i, j, kh, kw, dh, dw);
   view.convInput.forEach((div) => H.setShapes(div, shapes));
-  trace.output.forEach((grid, k) => {
-    const filled = Math.max(0, Math.min(oh * ow, index - k * oh * ow + 1));
-    if (filled !== view.filled[k]) {
-      const z = revealed(grid, filled);
-      H.setGrid(view.convOutput[k], z, gridText(z));
-      view.filled[k] = filled;
-    }
-  });
-  if (view.convOn >= 0 && view.convOn !== o) H.setShapes(view.convOutput[view.convOn], []);
-  H.setShapes(view.convOutput[o], [H.rect(i, j, i, j, { color: H.COLORS.current, width: 4 })]);
-  view.convOn = o;
+  revealOutputs(view.convOutput, trace.output, index, view.filled);
+  view.convOn = moveShapes(view.convOutput, view.convOn, o, [H.mark(i, j)]);
   const terms = [];
   eq.input.forEach((grid, c) => {
     for (let a = 0; a < kh; a += 1) {
@@ -413,7 +253,6 @@ function drawConv(index) {
   const O = trace.output.length;
   $("conv-position").textContent = `${O > 1 ? `Output channel ${o}, ` : "Output "}row ${i}, `
     + `column ${j} ← window at row ${i}, column ${j} of the padded, zero-inserted input`;
-  saveURL();
 }
 
 function drawFacts() {
@@ -436,8 +275,26 @@ function drawFacts() {
 
 // ---------------------------------------------------------------- start
 
-bindControls();
-const start = fromURL();
-config = start.config;
-showConfig();
-compute(start.steps);
+startOperationPage(payload, {
+  endpoint: "/api/transposed-convolution",
+  fromPreset,
+  arrays: { input: asStack, kernel: as4d },
+  settings: {
+    bias: bias((config) => config.kernel[0].length),
+    stride: pair(1, LIMITS.max_stride),
+    padding: pair(0, LIMITS.max_padding),
+    output_padding: pair(0, LIMITS.max_stride - 1),
+    dilation: pair(1, LIMITS.max_dilation),
+  },
+  sizes,
+  resize: resizeKernel,
+  inputLabel: (c, C) => (C > 1 ? `Input, channel ${c}` : "Input"),
+  editors: kernelEditor,
+  random: { input: [0, 4], kernel: [-1, 2] },
+  restartOnSettings: true,
+  draw: drawAll,
+  steppers: [
+    { id: "stamp-stepper", count: (trace) => trace.steps.length, draw: drawStamp },
+    { id: "conv-stepper", key: "cstep", count: (trace) => trace.output.flat(2).length, draw: drawConv },
+  ],
+});
