@@ -5,6 +5,7 @@
 import { latestOnly, postJSON } from "../lib/api.js";
 import { INK, chartLayout, drawChart, line } from "../draw/charts.js";
 import { createControls, createLive } from "../lib/controls.js";
+import { $, readPayload } from "../lib/dom.js";
 import { fmt } from "../lib/format.js";
 import { drawGrid } from "../draw/gridview.js";
 import * as H from "../draw/heatmap.js";
@@ -14,9 +15,8 @@ import { readParams, writeParams } from "../lib/urlstate.js";
 const CURVE_SIZE = [252, 230];
 const MAP_BOX = 420;
 
-const payload = JSON.parse(document.getElementById("payload").textContent);
+const payload = readPayload();
 const FUNCTIONS = Object.fromEntries(payload.functions.map((f) => [f.name, f]));
-const $ = (id) => document.getElementById(id);
 const curves = { ...payload.curves };
 const state = {
   negative_slope: payload.defaults.negative_slope,

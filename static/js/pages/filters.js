@@ -5,8 +5,9 @@
 // MNIST sample that excite it most. Every number comes from /api/models/{name}/...; the
 // view lives in the URL.
 
-import { ApiError, fetchImage, getJSON, latestOnly, postForm } from "../lib/api.js";
-import { renderLegend } from "../widgets/feature-maps.js";
+import { errorText, fetchImage, getJSON, latestOnly, postForm } from "../lib/api.js";
+import { $, readPayload } from "../lib/dom.js";
+import { renderLegend } from "../draw/legend.js";
 import { createFilterDetail } from "../widgets/filters-detail.js";
 import { createGallery } from "../widgets/filters-gallery.js";
 import { fmt } from "../lib/format.js";
@@ -14,7 +15,7 @@ import { startJob } from "../lib/jobs.js";
 import { createImagePicker } from "../widgets/image-picker.js";
 import { readParams, writeParams } from "../lib/urlstate.js";
 
-const payload = JSON.parse(document.getElementById("payload").textContent);
+const payload = readPayload();
 const MODEL = payload.model;
 const LAYERS = new Map(payload.layers.map((layer) => [layer.name, layer]));
 const API = `/api/models/${encodeURIComponent(MODEL.name)}`;
@@ -29,7 +30,6 @@ const KINDS = {
   depthwise: "A depthwise convolution: each channel has its own kernel, which sees only that channel",
   pointwise: "A 1×1 convolution mixes channels at each pixel: one row per filter, one column per input channel, each cell one weight",
 };
-const $ = (id) => document.getElementById(id);
 const stage = $("stage");
 
 const state = { layer: null, order: "index", scale: "layer", filter: null, channel: null };
@@ -52,10 +52,6 @@ const detail = createFilterDetail({
 }, { onPage: () => saveURL() });
 
 const picker = createImagePicker($("picker"), { onChange: () => loadMap() });
-
-function errorText(error) {
-  return error instanceof ApiError ? error.message : `Could not reach the server: ${error.message}`;
-}
 
 function showError(error) {
   $("error").hidden = false;

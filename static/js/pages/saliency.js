@@ -6,18 +6,18 @@
 // differs from its default (`smoothgrad.samples=10`).
 
 import { postForm } from "../lib/api.js";
+import { $, readPayload } from "../lib/dom.js";
+import { percent } from "../lib/format.js";
 import { startJob } from "../lib/jobs.js";
 import { createCell } from "../widgets/saliency-cell.js";
 import { createClassBox } from "../widgets/saliency-classes.js";
-import { percent } from "../widgets/predictions.js";
 import { createImagePicker } from "../widgets/image-picker.js";
 import { readParams, writeParams } from "../lib/urlstate.js";
 
-const payload = JSON.parse(document.getElementById("payload").textContent);
+const payload = readPayload();
 const model = payload.model;
 const METHODS = Object.fromEntries(payload.methods.map((m) => [m.name, m]));
 const COLUMNS = 2;
-const $ = (id) => document.getElementById(id);
 
 const state = {
   image: payload.default_image,

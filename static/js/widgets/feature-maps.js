@@ -11,7 +11,8 @@
 //   // load(layer, { order, page, per_page, scale }) → the endpoint's answer
 //   // onPick({ layer, channel, row, col }) for a map; onPick({ layer, index }) for a vector
 
-import { INK, chartLayout, drawChart } from "../draw/charts.js";
+import { chartLayout, drawChart } from "../draw/charts.js";
+import { renderLegend } from "../draw/legend.js";
 import { fmt } from "../lib/format.js";
 
 const PER_PAGE = 16;
@@ -20,33 +21,6 @@ const NEAR = "800px 0px"; // how far from the screen a section starts loading
 const TILE = 128; // pixels per map side in the grid (pixelated; maps are small)
 const TILE_FEW = 168; // ... when a layer has few maps
 const VECTOR_HEIGHT = 230;
-
-export function gradient(stops) {
-  return `linear-gradient(to right, ${stops.map(([p, c]) => `${c} ${p * 100}%`).join(", ")})`;
-}
-
-// A colour bar: the scale's colours with the values at its ends (and 0 when it diverges).
-export function renderLegend(box, color, stops, note = "") {
-  const bar = document.createElement("div");
-  bar.className = "legend-bar";
-  bar.style.background = gradient(stops[color.kind]);
-  const ticks = document.createElement("div");
-  ticks.className = "legend-ticks";
-  const values = color.kind === "diverging" ? [color.zmin, 0, color.zmax] : [color.zmin, color.zmax];
-  ticks.replaceChildren(...values.map((v) => {
-    const tick = document.createElement("span");
-    tick.textContent = fmt(v, 3);
-    return tick;
-  }));
-  const parts = [bar, ticks];
-  if (note) {
-    const text = document.createElement("span");
-    text.className = "legend-note";
-    text.textContent = note;
-    parts.push(text);
-  }
-  box.replaceChildren(...parts);
-}
 
 function shapeText(shape) {
   return shape.join(" × ");

@@ -7,7 +7,7 @@
 //   box.show(cls);           // cls = { index, label }: what the box says, without onPick
 
 import { getJSON } from "../lib/api.js";
-import { percent } from "./predictions.js";
+import { percent } from "../lib/format.js";
 
 const DELAY_MS = 150;
 
