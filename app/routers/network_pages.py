@@ -8,6 +8,7 @@ becomes a tab of every network page as soon as its router is included.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -16,6 +17,7 @@ from starlette.responses import Response
 from app import explorer
 from app.lessons import available_paths
 from app.nets.registry import ModelSpec, get_model_spec, list_models
+from app.ops.conv import LIMITS as PLAYGROUND_LIMITS
 from app.routers.images import images_config
 from app.routers.models import model_dict, model_spec
 from app.samples import SAMPLES
@@ -81,6 +83,7 @@ def network_page(request: Request, name: str, settings: SettingsDep) -> Response
         "drawable": takes_drawings(spec),
         "k": spec.num_classes if spec.num_classes <= SHOW_ALL else TOP_K,
         "labels": list(spec.labels) if spec.num_classes <= SHOW_ALL else None,
+        "playground_limits": asdict(PLAYGROUND_LIMITS),  # the unit view links small units there
     }
     return render(
         request,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import asdict
 from html.parser import HTMLParser
 
 from fastapi import APIRouter
@@ -13,6 +14,7 @@ from app.lessons import available_paths
 from app.main import create_app
 from app.middleware import CONTENT_SECURITY_POLICY
 from app.nets.summary import model_summary
+from app.ops.conv import LIMITS as PLAYGROUND_LIMITS
 from app.routers.network_pages import NETWORK_VIEWS, network_tabs
 from app.settings import Settings
 
@@ -88,7 +90,9 @@ def test_the_explorer_page(client):
         "drawable",
         "k",
         "labels",
+        "playground_limits",
     }
+    assert data["playground_limits"] == asdict(PLAYGROUND_LIMITS)
     assert (
         data["drawable"] is True and data["k"] == 10 and data["default_image"] == "sample-mnist-0"
     )

@@ -62,7 +62,9 @@ const unitView = createUnitView({
   chart: $("unit-chart"),
   table: $("unit-table"),
   note: $("unit-note"),
-}, { layers: LAYERS, inputShape: payload.architecture.input_shape });
+}, {
+  layers: LAYERS, inputShape: payload.architecture.input_shape, playground: payload.playground_limits,
+});
 
 function activationsURL(layer, id, { order, scale, page, per_page: perPage }) {
   const query = new URLSearchParams({ image: id, order, scale, page: String(page), per_page: String(perPage) });
