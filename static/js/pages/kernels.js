@@ -3,20 +3,20 @@
 // neighbourhood, the kernel and the weighted sum that made it, and compare several kernels.
 // Every number shown comes from the server (POST /api/kernels, POST /api/kernels/pixel).
 
-import { fetchImage, latestOnly, postJSON } from "../lib/api.js";
 import { expressionLine, formulaLines } from "../draw/expression.js";
+import { plotSlots } from "../draw/gridview.js";
+import * as H from "../draw/heatmap.js";
+import * as IP from "../draw/imageplot.js";
+import { fetchImage, latestOnly, postJSON } from "../lib/api.js";
 import { createControls } from "../lib/controls.js";
 import { $, clearFailure, readPayload, showFailure } from "../lib/dom.js";
 import { fmt, productsText } from "../lib/format.js";
 import { clone, resize } from "../lib/shapes.js";
-import { renderGrids } from "../widgets/grid-editor.js";
-import { plotSlots } from "../draw/gridview.js";
-import * as H from "../draw/heatmap.js";
-import * as IP from "../draw/imageplot.js";
-import { createImagePicker } from "../widgets/image-picker.js";
 import {
   decodeArray, decodePair, encodeArray, encodePair, readParams, writeParams,
 } from "../lib/urlstate.js";
+import { renderGrids } from "../widgets/grid-editor.js";
+import { createImagePicker } from "../widgets/image-picker.js";
 
 const payload = readPayload();
 const IMAGES = payload.images;

@@ -3,18 +3,18 @@
 // of every layer, and, for any activation clicked, its receptive field in the input and the
 // computation that produced it. Every number comes from the server (/api/models/...).
 
-import { errorText, fetchImage, getJSON, latestOnly, loadImage, postForm } from "../lib/api.js";
-import { $, clearFailure, readPayload, showFailure } from "../lib/dom.js";
-import { renderLegend } from "../draw/legend.js";
-import { createFeatureMaps } from "../widgets/feature-maps.js";
-import { fmt, percent } from "../lib/format.js";
 import { drawGrid } from "../draw/gridview.js";
 import * as H from "../draw/heatmap.js";
 import * as IP from "../draw/imageplot.js";
+import { renderLegend } from "../draw/legend.js";
+import { errorText, fetchImage, getJSON, latestOnly, loadImage, postForm } from "../lib/api.js";
+import { $, clearFailure, readPayload, showFailure } from "../lib/dom.js";
+import { fmt, percent } from "../lib/format.js";
+import { readParams, writeParams } from "../lib/urlstate.js";
+import { createFeatureMaps } from "../widgets/feature-maps.js";
 import { createNetworkInput } from "../widgets/network-input.js";
 import { drawPredictions } from "../widgets/predictions.js";
 import { createUnitView } from "../widgets/unit-view.js";
-import { readParams, writeParams } from "../lib/urlstate.js";
 
 const payload = readPayload();
 const MODEL = payload.model;

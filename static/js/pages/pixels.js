@@ -3,12 +3,12 @@
 // The numbers come from the server for the window on screen (GET /api/images/{id}/pixels);
 // the pictures are PNGs the server re-encoded (GET /api/images/{id}/png).
 
+import * as IP from "../draw/imageplot.js";
 import { fetchImage, getJSON, latestOnly } from "../lib/api.js";
 import { $, clearFailure, readPayload, showFailure } from "../lib/dom.js";
 import { fmt } from "../lib/format.js";
-import * as IP from "../draw/imageplot.js";
-import { createImagePicker } from "../widgets/image-picker.js";
 import { readParams, writeParams } from "../lib/urlstate.js";
+import { createImagePicker } from "../widgets/image-picker.js";
 
 const payload = readPayload();
 const IMAGES = payload.images;

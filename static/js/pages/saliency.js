@@ -9,10 +9,10 @@ import { postForm } from "../lib/api.js";
 import { $, readPayload } from "../lib/dom.js";
 import { percent } from "../lib/format.js";
 import { startJob } from "../lib/jobs.js";
+import { readParams, writeParams } from "../lib/urlstate.js";
+import { createImagePicker } from "../widgets/image-picker.js";
 import { createCell } from "../widgets/saliency-cell.js";
 import { createClassBox } from "../widgets/saliency-classes.js";
-import { createImagePicker } from "../widgets/image-picker.js";
-import { readParams, writeParams } from "../lib/urlstate.js";
 
 const payload = readPayload();
 const model = payload.model;

@@ -8,8 +8,8 @@
 //   cell.setOpacity(0.7);
 //   cell.cancel();
 
-import { ApiError, getJSON } from "../lib/api.js";
 import { renderLegend } from "../draw/legend.js";
+import { ApiError, getJSON } from "../lib/api.js";
 import { element } from "../lib/dom.js";
 import { fmt, percent } from "../lib/format.js";
 

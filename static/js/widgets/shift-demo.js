@@ -4,10 +4,10 @@
 //
 //   createShiftDemo(sectionElement, { demos, limits });
 
+import { drawGrid } from "../draw/gridview.js";
+import * as H from "../draw/heatmap.js";
 import { createControls, createLive } from "../lib/controls.js";
 import { fmt } from "../lib/format.js";
-import * as H from "../draw/heatmap.js";
-import { drawGrid } from "../draw/gridview.js";
 import { readParams, writeParams } from "../lib/urlstate.js";
 
 const IMAGE_BOX = 280; // pixels for the input and the moved input

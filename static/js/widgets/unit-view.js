@@ -17,11 +17,11 @@
 
 import { chartLayout, drawChart } from "../draw/charts.js";
 import { expressionLine } from "../draw/expression.js";
-import { factor, fmt, joinShown, productsText } from "../lib/format.js";
 import { drawGrid, plotSlots } from "../draw/gridview.js";
 import * as H from "../draw/heatmap.js";
-import { createStepper } from "./stepper.js";
+import { factor, fmt, joinShown, productsText } from "../lib/format.js";
 import { encodeArray } from "../lib/urlstate.js";
+import { createStepper } from "./stepper.js";
 
 const GRID_BOX = 260; // pixels for the larger side of a window grid
 const CHART_HEIGHT = 220;
