@@ -109,12 +109,12 @@ def test_static_files_are_cached_for_a_year_when_versioned(client):
     response = client.get(css)
     assert response.status_code == 200
     assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
-    unversioned = client.get("/static/js/stepper.js")
+    unversioned = client.get("/static/js/widgets/stepper.js")
     assert unversioned.headers["cache-control"] == "no-cache"
     assert unversioned.headers["etag"]
     assert (
         client.get(
-            "/static/js/stepper.js", headers={"if-none-match": unversioned.headers["etag"]}
+            "/static/js/widgets/stepper.js", headers={"if-none-match": unversioned.headers["etag"]}
         ).status_code
         == 304
     )
@@ -223,10 +223,10 @@ def test_full_pool_answers_503_with_retry_after():
 @pytest.mark.parametrize(
     ("path", "heading", "script"),
     [
-        ("/pooling", "Pooling, step by step", "js/pooling.js"),
-        ("/activations", "Activation functions", "js/activations.js"),
-        ("/transposed", "Transposed convolution, step by step", "js/transposed.js"),
-        ("/pointwise", "1×1 convolution: mixing channels", "js/pointwise.js"),
+        ("/pooling", "Pooling, step by step", "js/pages/pooling.js"),
+        ("/activations", "Activation functions", "js/pages/activations.js"),
+        ("/transposed", "Transposed convolution, step by step", "js/pages/transposed.js"),
+        ("/pointwise", "1×1 convolution: mixing channels", "js/pages/pointwise.js"),
     ],
 )
 def test_operation_pages_render_their_heading_payload_and_module(client, path, heading, script):

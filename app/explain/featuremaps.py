@@ -9,7 +9,7 @@ are a few kilobytes each. Every map is drawn on a colour scale shared by the who
 - values ≥ 0 (after a ReLU): a sequential scale from 0 (white) to the maximum (blue);
 - values ≤ 0: the diverging scale from the minimum to its opposite.
 
-These are the scales ``static/js/heatmap.js`` uses for grids of numbers (``colorScale``),
+These are the scales ``static/js/draw/heatmap.js`` uses for grids of numbers (``colorScale``),
 so a map drawn from its PNG and the same map drawn from its numbers look the same; the
 stops travel with every answer so that the page can draw the legend.
 
@@ -35,7 +35,7 @@ from app.nets.predict import LayerActivation
 Order = Literal["strength", "index"]
 Scale = Literal["layer", "map"]
 
-#: Colour stops (position, colour) of the two scales, as in static/js/heatmap.js.
+#: Colour stops (position, colour) of the two scales, as in static/js/draw/heatmap.js.
 DIVERGING = (
     (0.0, "#2563eb"),
     (0.25, "#93c5fd"),

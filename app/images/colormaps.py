@@ -1,7 +1,7 @@
 """Numbers → colours on the server, for pictures too large to send as numbers (a 1280×320
 mixing matrix, a 224×224 saliency map).
 
-The colour scales are the ones the pages draw with Plotly (``static/js/heatmap.js``:
+The colour scales are the ones the pages draw with Plotly (``static/js/draw/heatmap.js``:
 ``DIVERGING``, ``SEQUENTIAL``; Plotly.js's built-in ``Hot`` for saliency), as (position,
 colour) stops, interpolated linearly in RGB the way Plotly does, so that a picture made
 here and a heatmap drawn in the browser agree, and a page can draw the colour bar from the

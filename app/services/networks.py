@@ -4,6 +4,7 @@ the pages ``/networks/...`` call the same functions."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from app.explain.convolutions import feature_layers
@@ -13,6 +14,7 @@ from app.images.samples import SAMPLES
 from app.nets.labels import DIGITS
 from app.nets.network import Network
 from app.nets.registry import ModelSpec, get_model_spec, list_models
+from app.ops.conv import LIMITS as PLAYGROUND_LIMITS
 from app.services import filters, images, saliency
 from app.services.architecture import architecture
 from app.settings import Settings
@@ -59,6 +61,7 @@ def explorer_page(network: Network, settings: Settings) -> dict[str, Any]:
         "drawable": takes_drawings(network.spec),
         "k": network.num_classes if few else TOP_K,
         "labels": list(network.labels) if few else None,
+        "playground_limits": asdict(PLAYGROUND_LIMITS),  # the unit view links small units there
     }
 
 

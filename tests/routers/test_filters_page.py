@@ -34,7 +34,7 @@ def test_the_page_lists_the_layers_and_hands_its_data_to_the_script(client, name
     assert data["maximize"]["params"]["steps"]["maximum"] == 512
     assert data["maximize"]["size"] == data["model"]["input_shape"][-1]
     assert not page.handlers  # no inline event handlers (CSP)
-    assert any(s.get("src", "").startswith("/static/js/filters.js?v=") for s in page.scripts)
+    assert any(s.get("src", "").startswith("/static/js/pages/filters.js?v=") for s in page.scripts)
     assert "/static/css/filters.css?v=" in html
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import asdict
 from html.parser import HTMLParser
 
 from fastapi import APIRouter
@@ -11,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from app.nets.registry import get_network
+from app.ops.conv import LIMITS as PLAYGROUND_LIMITS
 from app.settings import Settings
 from app.web.middleware import CONTENT_SECURITY_POLICY
 from app.web.pages import networks
@@ -88,12 +90,14 @@ def test_the_explorer_page(client):
         "drawable",
         "k",
         "labels",
+        "playground_limits",
     }
+    assert data["playground_limits"] == asdict(PLAYGROUND_LIMITS)
     assert (
         data["drawable"] is True and data["k"] == 10 and data["default_image"] == "sample-mnist-0"
     )
     assert len(data["architecture"]["layers"]) == 12
-    assert "js/network.js?v=" in html and "css/networks.css?v=" in html
+    assert "js/pages/network.js?v=" in html and "css/networks.css?v=" in html
     nav = re.search(r'<nav aria-label="Lessons">(.*?)</nav>', html, re.S).group(1)
     assert 'href="/networks"' in nav
 

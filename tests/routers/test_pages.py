@@ -49,8 +49,8 @@ def payload(html: str) -> dict:
 @pytest.mark.parametrize(
     ("path", "heading", "script"),
     [
-        ("/pixels", "Images as numbers", "pixels.js"),
-        ("/kernels", "Kernels on photos", "kernels.js"),
+        ("/pixels", "Images as numbers", "pages/pixels.js"),
+        ("/kernels", "Kernels on photos", "pages/kernels.js"),
     ],
 )
 def test_image_pages_have_the_picker_every_sample_and_their_assets(client, path, heading, script):

@@ -81,7 +81,7 @@ def test_the_page_has_a_control_for_every_method_and_setting(client):
     assert page.current == ["EfficientNet-Lite0", "Saliency"]  # the model and the tab
     assert not page.handlers  # no inline script (CSP)
     assert [s.get("type") for s in page.scripts[-1:]] == ["module"]
-    assert page.scripts[-1]["src"].startswith("/static/js/saliency.js?v=")
+    assert page.scripts[-1]["src"].startswith("/static/js/pages/saliency.js?v=")
 
 
 def test_the_payload_is_the_apis(client):

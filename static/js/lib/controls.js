@@ -1,10 +1,11 @@
 // Settings panels and the request behind them. `createControls(root)` reads and writes the
 // named inputs of a panel (integers clamped to their limits, (h, w) pairs as `name_h` and
-// `name_w`); `createLive(...)` sends one request per change of settings, aborts the older one,
+// `name_w`, radio buttons by their checked value); `createLive(...)` sends one request per change of settings, aborts the older one,
 // and marks the stage `data-state="loading" | "ready" | "error"` with the server's sentence;
 // `createEditing(...)` recomputes after edits; `showSource` tells where a preset comes from.
 
-import { ApiError, latestOnly, postJSON } from "./api.js";
+import { latestOnly, postJSON } from "./api.js";
+import { clearFailure, showFailure } from "./dom.js";
 
 export function createControls(root) {
   const field = (name) => root.querySelector(`[name="${name}"]`);
@@ -27,8 +28,16 @@ export function createControls(root) {
       field(`${name}_h`).value = String(h);
       field(`${name}_w`).value = String(w);
     },
+    // The value of the checked radio button of a group, and checking one.
+    choice: (name) => root.querySelector(`[name="${name}"]:checked`).value,
+    setChoice(name, value) {
+      root.querySelector(`[name="${name}"][value="${value}"]`).checked = true;
+    },
+    // `handler(event)` on a change of any input of these names (every radio of a group).
     onChange(names, handler) {
-      for (const name of names) field(name).addEventListener("change", handler);
+      for (const name of names) {
+        root.querySelectorAll(`[name="${name}"]`).forEach((input) => input.addEventListener("change", handler));
+      }
     },
   };
 }
@@ -43,16 +52,10 @@ export function createLive({ url, stage, errorBox, onResult }) {
     try {
       data = await request(body);
     } catch (error) {
-      if (error.name === "AbortError") return;
-      errorBox.hidden = false;
-      errorBox.textContent = error instanceof ApiError
-        ? error.message : `Could not reach the server: ${error.message}`;
-      stage.classList.add("stale");
-      stage.dataset.state = "error";
+      if (error.name !== "AbortError") showFailure(stage, errorBox, error);
       return;
     }
-    errorBox.hidden = true;
-    stage.classList.remove("stale");
+    clearFailure(stage, errorBox);
     onResult(data, ...args);
     stage.dataset.state = "ready";
   };

@@ -5,19 +5,19 @@
 // The whole view lives in the URL: image, methods, targets, opacity and every setting that
 // differs from its default (`smoothgrad.samples=10`).
 
-import { postForm } from "./api.js";
-import { startJob } from "./jobs.js";
-import { createCell } from "./saliency-cell.js";
-import { createClassBox } from "./saliency-classes.js";
-import { percent } from "./predictions.js";
-import { createImagePicker } from "./upload.js";
-import { readParams, writeParams } from "./urlstate.js";
+import { postForm } from "../lib/api.js";
+import { $, readPayload } from "../lib/dom.js";
+import { percent } from "../lib/format.js";
+import { startJob } from "../lib/jobs.js";
+import { readParams, writeParams } from "../lib/urlstate.js";
+import { createImagePicker } from "../widgets/image-picker.js";
+import { createCell } from "../widgets/saliency-cell.js";
+import { createClassBox } from "../widgets/saliency-classes.js";
 
-const payload = JSON.parse(document.getElementById("payload").textContent);
+const payload = readPayload();
 const model = payload.model;
 const METHODS = Object.fromEntries(payload.methods.map((m) => [m.name, m]));
 const COLUMNS = 2;
-const $ = (id) => document.getElementById(id);
 
 const state = {
   image: payload.default_image,

@@ -1,9 +1,9 @@
 // The maxout section of the activations page: a worked unit (each piece's products and sum,
 // the largest one marked) and the one-dimensional picture, all numbers from the server.
 
-import { INK, chartLayout, drawChart, line } from "./charts.js";
-import { expressionLine } from "./expression.js";
-import { factor, fmt } from "./format.js";
+import { INK, chartLayout, drawChart, line } from "../draw/charts.js";
+import { expressionLine } from "../draw/expression.js";
+import { factor, fmt } from "../lib/format.js";
 
 const SUBSCRIPTS = ["₁", "₂", "₃", "₄", "₅"];
 

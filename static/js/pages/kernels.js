@@ -3,19 +3,22 @@
 // neighbourhood, the kernel and the weighted sum that made it, and compare several kernels.
 // Every number shown comes from the server (POST /api/kernels, POST /api/kernels/pixel).
 
-import { ApiError, fetchImage, latestOnly, postJSON } from "./api.js";
-import { expressionLine, formulaLines } from "./expression.js";
-import { fmt, productsText } from "./format.js";
-import { renderGrids } from "./grid-editor.js";
-import { plotSlots } from "./gridview.js";
-import * as H from "./heatmap.js";
-import * as IP from "./imageplot.js";
-import { createImagePicker } from "./upload.js";
+import { expressionLine, formulaLines } from "../draw/expression.js";
+import { plotSlots } from "../draw/gridview.js";
+import * as H from "../draw/heatmap.js";
+import * as IP from "../draw/imageplot.js";
+import { fetchImage, latestOnly, postJSON } from "../lib/api.js";
+import { createControls } from "../lib/controls.js";
+import { $, clearFailure, readPayload, showFailure } from "../lib/dom.js";
+import { fmt, productsText } from "../lib/format.js";
+import { clone, resize } from "../lib/shapes.js";
 import {
   decodeArray, decodePair, encodeArray, encodePair, readParams, writeParams,
-} from "./urlstate.js";
+} from "../lib/urlstate.js";
+import { renderGrids } from "../widgets/grid-editor.js";
+import { createImagePicker } from "../widgets/image-picker.js";
 
-const payload = JSON.parse(document.getElementById("payload").textContent);
+const payload = readPayload();
 const IMAGES = payload.images;
 const LIMITS = payload.limits;
 const KERNELS = Object.fromEntries(payload.kernels.map((k) => [k.name, k]));
@@ -26,9 +29,9 @@ const FIGURE_HEIGHT = 470;
 const TILE_SIDE = 360;
 const EDIT_DELAY_MS = 300;
 const CHANNEL_COLORS = { R: "#dc2626", G: "#16a34a", B: "#2563eb", gray: "#64748b" };
-const $ = (id) => document.getElementById(id);
 const stage = $("stage");
-const controls = $("controls");
+const controls = createControls($("controls"));
+const { field } = controls;
 
 let config = null; // { image, preset, kernel, normalize, stride, padding, channels, display, px, compare }
 let result = null; // the last answer of POST /api/kernels
@@ -47,9 +50,6 @@ const picker = createImagePicker($("picker"), {
 });
 
 // ---------------------------------------------------------------- settings
-
-const clone = (a) => JSON.parse(JSON.stringify(a));
-const field = (name) => controls.querySelector(`[name="${name}"]`);
 
 function presetKernel(name) {
   return clone(KERNELS[name].weights);
@@ -115,14 +115,11 @@ function body(id, kernel = config.kernel) {
 function showConfig() {
   $("preset").value = config.preset;
   $("kernel-description").textContent = config.preset ? KERNELS[config.preset].description : "";
-  field("k_h").value = String(config.kernel.length);
-  field("k_w").value = String(config.kernel[0].length);
+  controls.set({ k_h: config.kernel.length, k_w: config.kernel[0].length });
   field("normalize").checked = config.normalize;
-  for (const [name, pair] of [["padding", config.padding], ["stride", config.stride]]) {
-    field(`${name}_h`).value = String(pair[0]);
-    field(`${name}_w`).value = String(pair[1]);
-  }
-  controls.querySelector(`[name="channels"][value="${config.channels}"]`).checked = true;
+  controls.setPair("padding", config.padding);
+  controls.setPair("stride", config.stride);
+  controls.setChoice("channels", config.channels);
   $("display").value = config.display;
   $("display-text").textContent = payload.displays[config.display];
   renderEditor();
@@ -150,18 +147,10 @@ function schedule(delay = EDIT_DELAY_MS) {
   timer = setTimeout(compute, delay);
 }
 
-function clampInt(name, lo, hi) {
-  const value = Math.round(Number(field(name).value));
-  const ok = Number.isFinite(value) ? Math.max(lo, Math.min(hi, value)) : lo;
-  field(name).value = String(ok);
-  return ok;
-}
-
 function onSizeChange() {
-  const rows = clampInt("k_h", 1, LIMITS.max_kernel);
-  const cols = clampInt("k_w", 1, LIMITS.max_kernel);
-  config.kernel = Array.from({ length: rows }, (_, r) =>
-    Array.from({ length: cols }, (_, c) => (config.kernel[r] && config.kernel[r][c] !== undefined ? config.kernel[r][c] : 0)));
+  const rows = controls.int("k_h", 1, LIMITS.max_kernel);
+  const cols = controls.int("k_w", 1, LIMITS.max_kernel);
+  config.kernel = resize(config.kernel, rows, cols);
   config.padding = samePadding(config.kernel);
   becameCustom();
   showConfig();
@@ -169,11 +158,10 @@ function onSizeChange() {
 }
 
 function onSettingsChange() {
-  const pair = (name, lo, hi) => [clampInt(`${name}_h`, lo, hi), clampInt(`${name}_w`, lo, hi)];
-  config.padding = pair("padding", 0, LIMITS.max_padding);
-  config.stride = pair("stride", 1, LIMITS.max_stride);
+  config.padding = controls.pair("padding", 0, LIMITS.max_padding);
+  config.stride = controls.pair("stride", 1, LIMITS.max_stride);
   config.normalize = field("normalize").checked;
-  config.channels = controls.querySelector('[name="channels"]:checked').value;
+  config.channels = controls.choice("channels");
   config.display = $("display").value;
   $("display-text").textContent = payload.displays[config.display];
   schedule(0);
@@ -191,12 +179,9 @@ function bindControls() {
   $("preset").addEventListener("change", (event) => {
     if (KERNELS[event.target.value]) usePreset(event.target.value);
   });
-  field("k_h").addEventListener("change", onSizeChange);
-  field("k_w").addEventListener("change", onSizeChange);
-  for (const name of ["normalize", "padding_h", "padding_w", "stride_h", "stride_w", "display"]) {
-    field(name).addEventListener("change", onSettingsChange);
-  }
-  controls.querySelectorAll('[name="channels"]').forEach((radio) => radio.addEventListener("change", onSettingsChange));
+  controls.onChange(["k_h", "k_w"], onSizeChange);
+  controls.onChange(["normalize", "padding_h", "padding_w", "stride_h", "stride_w", "display", "channels"],
+    onSettingsChange);
   $("compare-add").addEventListener("click", () => addTiles([{ preset: config.preset, kernel: clone(config.kernel) }]));
   $("compare-classic").addEventListener("click", () => addTiles(CLASSIC_SET.map((name) => ({ preset: name, kernel: presetKernel(name) }))));
   $("compare-clear").addEventListener("click", () => {
@@ -209,11 +194,7 @@ function bindControls() {
 // ---------------------------------------------------------------- computing
 
 function showError(error) {
-  if (error.name === "AbortError") return;
-  $("error").hidden = false;
-  $("error").textContent = error instanceof ApiError ? error.message : `Could not reach the server: ${error.message}`;
-  stage.classList.add("stale");
-  stage.dataset.state = "error";
+  if (error.name !== "AbortError") showFailure(stage, $("error"), error);
 }
 
 function inputURL(id) {
@@ -235,8 +216,7 @@ async function compute() {
     return;
   }
   result = data;
-  $("error").hidden = true;
-  stage.classList.remove("stale");
+  clearFailure(stage, $("error"));
   drawFigures();
   drawFacts();
   const { height, width } = result.output;

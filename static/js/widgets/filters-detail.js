@@ -6,8 +6,8 @@
 //   const detail = createFilterDetail({ slices, pager, prev, next, pageText }, { onPage });
 //   detail.show(data, { page, focus });   // focus: an input channel to bring into view
 
-import { drawGrid, plotSlots } from "./gridview.js";
-import * as H from "./heatmap.js";
+import { drawGrid, plotSlots } from "../draw/gridview.js";
+import * as H from "../draw/heatmap.js";
 
 export const PER_PAGE = 8; // slices shown at once
 const SLICE_BOX = 220; // pixels for one slice's grid (large kernels get smaller cells)

@@ -8,6 +8,11 @@ export class ApiError extends Error {
   }
 }
 
+// The sentence to show for a failed request: the server's own, or that it was not reached.
+export function errorText(error) {
+  return error instanceof ApiError ? error.message : `Could not reach the server: ${error.message}`;
+}
+
 export async function failure(response) {
   const data = await response.json().catch(() => null);
   return new ApiError(response.status, (data && data.detail) || `The server answered ${response.status}`);

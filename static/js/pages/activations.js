@@ -2,21 +2,21 @@
 // ReLU's slope and ELU's α), maxout worked out, and a feature map before and after the
 // chosen function with histograms. Every curve and number comes from the server (torch).
 
-import { latestOnly, postJSON } from "./api.js";
-import { INK, chartLayout, drawChart, line } from "./charts.js";
-import { createControls, createLive } from "./controls.js";
-import { fmt } from "./format.js";
-import { drawGrid } from "./gridview.js";
-import * as H from "./heatmap.js";
-import { renderMaxout } from "./maxout.js";
-import { readParams, writeParams } from "./urlstate.js";
+import { INK, chartLayout, drawChart, line } from "../draw/charts.js";
+import { drawGrid } from "../draw/gridview.js";
+import * as H from "../draw/heatmap.js";
+import { latestOnly, postJSON } from "../lib/api.js";
+import { createControls, createLive } from "../lib/controls.js";
+import { $, readPayload } from "../lib/dom.js";
+import { fmt } from "../lib/format.js";
+import { readParams, writeParams } from "../lib/urlstate.js";
+import { renderMaxout } from "../widgets/maxout.js";
 
 const CURVE_SIZE = [252, 230];
 const MAP_BOX = 420;
 
-const payload = JSON.parse(document.getElementById("payload").textContent);
+const payload = readPayload();
 const FUNCTIONS = Object.fromEntries(payload.functions.map((f) => [f.name, f]));
-const $ = (id) => document.getElementById(id);
 const curves = { ...payload.curves };
 const state = {
   negative_slope: payload.defaults.negative_slope,

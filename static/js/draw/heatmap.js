@@ -120,6 +120,11 @@ export function rect(r0, c0, r1, c1, { color = COLORS.window, width = 3, dash = 
   };
 }
 
+// A cell outlined boldly: the current step's, or (with COLORS.winner) the winner of a max.
+export function mark(r, c, color = COLORS.current) {
+  return rect(r, c, r, c, { color, width: 4 });
+}
+
 export function draw(div, traces, lay) {
   return window.Plotly.react(div, traces, lay, PLOT_CONFIG);
 }

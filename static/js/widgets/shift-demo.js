@@ -4,23 +4,23 @@
 //
 //   createShiftDemo(sectionElement, { demos, limits });
 
-import { createControls, createLive } from "./controls.js";
-import { fmt } from "./format.js";
-import * as H from "./heatmap.js";
-import { drawGrid } from "./gridview.js";
-import { readParams, writeParams } from "./urlstate.js";
+import { drawGrid } from "../draw/gridview.js";
+import * as H from "../draw/heatmap.js";
+import { createControls, createLive } from "../lib/controls.js";
+import { fmt } from "../lib/format.js";
+import { readParams, writeParams } from "../lib/urlstate.js";
 
 const IMAGE_BOX = 280; // pixels for the input and the moved input
 const MAX_BOX = 260;
 
 export function createShiftDemo(root, { demos, limits }) {
-  const $ = (id) => root.querySelector(`#${id}`);
-  const controls = createControls($("shift-controls"));
+  const inSection = (id) => root.querySelector(`#${id}`); // an element of this section
+  const controls = createControls(inSection("shift-controls"));
   const DEMOS = Object.fromEntries(demos.map((d) => [d.name, d]));
   const run = createLive({
     url: "/api/pooling/shift",
     stage: root,
-    errorBox: $("shift-error"),
+    errorBox: inSection("shift-error"),
     onResult: draw,
   });
 
@@ -42,7 +42,7 @@ export function createShiftDemo(root, { demos, limits }) {
   function compute() {
     const { demo, body } = settings();
     const rows = demo.kernel.map((row) => row.map((v) => fmt(v)).join(" ")).join(" / ");
-    $("shift-kernel").textContent = `Convolution kernel (${demo.kernel.length} × `
+    inSection("shift-kernel").textContent = `Convolution kernel (${demo.kernel.length} × `
       + `${demo.kernel[0].length}): ${rows}; no padding, stride 1.`;
     writeParams({ demo: demo.name, shift: body.shift, pool: body.size, pool_stride: body.stride });
     return run(body);
@@ -66,12 +66,12 @@ export function createShiftDemo(root, { demos, limits }) {
 
   function draw(data) {
     const inScale = H.colorScale([data.input, data.shifted]);
-    drawMap($("shift-input"), data.input, inScale, IMAGE_BOX);
-    drawMap($("shift-moved"), data.shifted, inScale, IMAGE_BOX);
-    $("shift-direction").textContent = data.direction;
+    drawMap(inSection("shift-input"), data.input, inScale, IMAGE_BOX);
+    drawMap(inSection("shift-moved"), data.shifted, inScale, IMAGE_BOX);
+    inSection("shift-direction").textContent = data.direction;
     for (const name of ["conv", "pooled"]) {
       const part = data[name];
-      const section = $(`shift-${name}`);
+      const section = inSection(`shift-${name}`);
       const plot = (role) => section.querySelector(`[data-role="${role}"]`);
       const scale = H.colorScale([part.before, part.after]);
       const box = mapBox(section);

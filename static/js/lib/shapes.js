@@ -15,6 +15,13 @@ export function resize(grid, rows, cols) {
     Array.from({ length: cols }, (_, c) => (grid[r] && grid[r][c] !== undefined ? grid[r][c] : 0)));
 }
 
+// A stack of grids (a kernel: O×C×kh×kw, or C×O×kh×kw when transposed) cut or extended
+// with zeros to `shape`.
+export function resize4d(stack, [outer, inner, rows, cols]) {
+  return Array.from({ length: outer }, (_, i) => Array.from({ length: inner }, (_, j) =>
+    resize((stack[i] && stack[i][j]) || [], rows, cols)));
+}
+
 // `values` fitted to `count` entries: one value repeated, or cut / extended with zeros.
 export function fitLength(values, count) {
   if (values.length === count) return values;

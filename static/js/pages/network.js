@@ -3,18 +3,20 @@
 // of every layer, and, for any activation clicked, its receptive field in the input and the
 // computation that produced it. Every number comes from the server (/api/models/...).
 
-import { ApiError, fetchImage, getJSON, latestOnly, loadImage, postForm } from "./api.js";
-import { createFeatureMaps, renderLegend } from "./feature-maps.js";
-import { fmt } from "./format.js";
-import { drawGrid } from "./gridview.js";
-import * as H from "./heatmap.js";
-import * as IP from "./imageplot.js";
-import { createNetworkInput } from "./network-input.js";
-import { drawPredictions, percent } from "./predictions.js";
-import { createUnitView } from "./unit-view.js";
-import { readParams, writeParams } from "./urlstate.js";
+import { drawGrid } from "../draw/gridview.js";
+import * as H from "../draw/heatmap.js";
+import * as IP from "../draw/imageplot.js";
+import { renderLegend } from "../draw/legend.js";
+import { errorText, fetchImage, getJSON, latestOnly, loadImage, postForm } from "../lib/api.js";
+import { $, clearFailure, readPayload, showFailure } from "../lib/dom.js";
+import { fmt, percent } from "../lib/format.js";
+import { readParams, writeParams } from "../lib/urlstate.js";
+import { createFeatureMaps } from "../widgets/feature-maps.js";
+import { createNetworkInput } from "../widgets/network-input.js";
+import { drawPredictions } from "../widgets/predictions.js";
+import { createUnitView } from "../widgets/unit-view.js";
 
-const payload = JSON.parse(document.getElementById("payload").textContent);
+const payload = readPayload();
 const MODEL = payload.model;
 const LAYERS = payload.architecture.layers;
 const INPUT_SIZE = payload.architecture.input_shape.slice(1); // [H, W]
@@ -23,7 +25,6 @@ const SEEN_SIDE = 330;
 const MAP_SIDE = 400;
 const FIELD_SIDE = 300;
 const FIELD_COLOR = "#f59e0b";
-const $ = (id) => document.getElementById(id);
 const stage = $("stage");
 const dialog = $("inspector");
 
@@ -61,7 +62,9 @@ const unitView = createUnitView({
   chart: $("unit-chart"),
   table: $("unit-table"),
   note: $("unit-note"),
-}, { layers: LAYERS, inputShape: payload.architecture.input_shape });
+}, {
+  layers: LAYERS, inputShape: payload.architecture.input_shape, playground: payload.playground_limits,
+});
 
 function activationsURL(layer, id, { order, scale, page, per_page: perPage }) {
   const query = new URLSearchParams({ image: id, order, scale, page: String(page), per_page: String(perPage) });
@@ -73,10 +76,6 @@ function unitURL(found, id) {
   if (found.index !== undefined) query.set("index", String(found.index));
   else for (const key of ["channel", "row", "col"]) query.set(key, String(found[key]));
   return `${API}/layers/${encodeURIComponent(found.layer)}/unit?${query}`;
-}
-
-function errorText(error) {
-  return error instanceof ApiError ? error.message : `Could not reach the server: ${error.message}`;
 }
 
 // ---------------------------------------------------------------- the input and the prediction
@@ -99,15 +98,10 @@ async function refresh(final) {
     seen = { id: data.image, img };
     drawSeen();
   } catch (error) {
-    if (error.name === "AbortError" || input.isEmpty) return;
-    $("error").hidden = false;
-    $("error").textContent = errorText(error);
-    stage.classList.add("stale");
-    stage.dataset.state = "error";
+    if (error.name !== "AbortError" && !input.isEmpty) showFailure(stage, $("error"), error);
     return;
   }
-  $("error").hidden = true;
-  stage.classList.remove("stale");
+  clearFailure(stage, $("error"));
   if (final) maps.setImage(input.id);
   saveURL();
   stage.dataset.image = input.id; // what the prediction shown is of

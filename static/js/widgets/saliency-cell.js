@@ -8,21 +8,14 @@
 //   cell.setOpacity(0.7);
 //   cell.cancel();
 
-import { ApiError, getJSON } from "./api.js";
-import { renderLegend } from "./feature-maps.js";
-import { fmt } from "./format.js";
-import { percent } from "./predictions.js";
+import { renderLegend } from "../draw/legend.js";
+import { ApiError, getJSON } from "../lib/api.js";
+import { element } from "../lib/dom.js";
+import { fmt, percent } from "../lib/format.js";
 
 const SMALL = 100; // inputs narrower than this (digits) are drawn with square pixels
 const EXPORT_SIDE = 448; // the exported picture's side, in canvas pixels
 const EXPORT_BAR = 96; // room under it for the caption and the colour bar
-
-function element(tag, className, text = "") {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text) node.textContent = text;
-  return node;
-}
 
 export function createCell(title) {
   const root = element("figure", "sal-cell");

@@ -7,8 +7,8 @@
 //   picker.select("sample-chelsea");
 //   const data = await picker.withImage((id) => postJSON("/api/kernels", { image: id }));
 
-import { ApiError, postForm } from "./api.js";
-import { bytesText } from "./format.js";
+import { ApiError, postForm } from "../lib/api.js";
+import { bytesText } from "../lib/format.js";
 
 const SAMPLE_PREFIX = "sample-";
 

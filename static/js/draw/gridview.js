@@ -5,8 +5,9 @@
 //   const [div] = plotSlots(container, ["5 × 5"]);
 //   drawGrid(div, grid, { cell, scale, special: (r, c) => (isPad(r, c) ? "padding" : null) });
 //   setShapes(div, windowShapes(r0, c0, kh, kw, dh, dw));
+//   const divs = drawGrids(container, grids, labels, { cell, scale });   // the two at once
 
-import { fmt } from "./format.js";
+import { fmt } from "../lib/format.js";
 import * as H from "./heatmap.js";
 
 // How each kind of special cell looks and what it says when hovered.
@@ -97,6 +98,47 @@ export function drawGrid(div, grid, {
     }
   }
   return H.draw(div, traces, H.layout(rows, cols, cell, { shapes }));
+}
+
+// One captioned grid per entry of `grids` in `container`; `options` as drawGrid's, or a
+// function of the grid's index giving them. Returns the plot divs.
+export function drawGrids(container, grids, labels, options) {
+  const divs = plotSlots(container, labels);
+  grids.forEach((grid, i) => drawGrid(divs[i], grid, typeof options === "function" ? options(i) : options));
+  return divs;
+}
+
+// Kernel slices, one per div; a dilated kernel spread over its footprint, holes where it
+// skips cells.
+export function drawKernels(divs, kernels, { cell, scale, dilation: [dh, dw] = [1, 1] }) {
+  const dilated = dh > 1 || dw > 1;
+  kernels.forEach((kernel, i) => {
+    const shown = dilated ? dilatedGrid(kernel, dh, dw) : kernel;
+    const hole = (r, c) => (shown[r][c] === null ? "hole" : null);
+    drawGrid(divs[i], shown, { cell, scale, special: dilated ? hole : null });
+  });
+}
+
+// Outputs revealed up to step `index` of a trace that runs through output 0's cells, then
+// output 1's, ...; `filled[k]` (the cells of output k shown so far) is kept up to date, so
+// only the outputs that changed are redrawn.
+export function revealOutputs(divs, grids, index, filled) {
+  grids.forEach((grid, k) => {
+    const cells = grid.length * grid[0].length;
+    const count = Math.max(0, Math.min(cells, index - k * cells + 1));
+    if (count === filled[k]) return;
+    const z = revealed(grid, count);
+    H.setGrid(divs[k], z, gridText(z));
+    filled[k] = count;
+  });
+}
+
+// `shapes` on divs[to] and none left on divs[from], the div they were on (-1: none).
+// Returns `to`, to pass as `from` next time.
+export function moveShapes(divs, from, to, shapes) {
+  if (from >= 0 && from !== to) H.setShapes(divs[from], []);
+  H.setShapes(divs[to], shapes);
+  return to;
 }
 
 // The outline of a kh×kw window whose top-left tap is (r0, c0), and, when dilated, each tap.

@@ -4,7 +4,7 @@
 //
 //   renderGrids(container, [{ label: "channel 0", values: [[1, 2], [3, 4]] }], onEdit);
 
-import { fmt, parseNumber } from "./format.js";
+import { fmt, parseNumber } from "../lib/format.js";
 
 export function renderGrids(container, slices, onEdit) {
   container.replaceChildren(...slices.map((slice, s) => table(slice, s)));

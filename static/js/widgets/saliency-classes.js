@@ -6,8 +6,8 @@
 //   const box = createClassBox(input, { list, found, model, probability(index), onPick(cls) });
 //   box.show(cls);           // cls = { index, label }: what the box says, without onPick
 
-import { getJSON } from "./api.js";
-import { percent } from "./predictions.js";
+import { getJSON } from "../lib/api.js";
+import { percent } from "../lib/format.js";
 
 const DELAY_MS = 150;
 

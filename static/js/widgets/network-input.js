@@ -1,4 +1,4 @@
-// The input of a network page: a sample or an upload (the shared image picker, upload.js)
+// The input of a network page: a sample or an upload (the shared image picker, image-picker.js)
 // or, for the digit models, a drawing (digit-canvas.js). Whatever it is, the page names it
 // by an image id once the server has it; a drawing is sent as a file with the prediction
 // request, which answers the id it was kept under (`adopt`).
@@ -14,9 +14,9 @@
 // `withImage` uploads a drawing again when the server has forgotten it (404), as the
 // picker does for a file.
 
-import { ApiError, postForm } from "./api.js";
+import { ApiError, postForm } from "../lib/api.js";
 import { createDigitCanvas } from "./digit-canvas.js";
-import { createImagePicker } from "./upload.js";
+import { createImagePicker } from "./image-picker.js";
 
 const DRAWING = "your drawing";
 

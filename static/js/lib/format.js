@@ -1,5 +1,6 @@
 // Number and expression formatting shared by every page: a true minus sign, at most four
-// decimals, negative factors in parentheses: `0×0 + 1×(−1) + … = 3`.
+// decimals, negative factors in parentheses: `0×0 + 1×(−1) + … = 3`; probabilities as
+// percentages and sizes in bytes.
 
 export const MINUS = "\u2212";
 const MAX_TERMS_SHOWN = 25; // longer sums show their head and tail around an ellipsis
@@ -36,6 +37,13 @@ export function parseNumber(text) {
   const cleaned = String(text).trim().replace(/\u2212/g, "-");
   if (cleaned === "") return NaN;
   return Number(cleaned);
+}
+
+// A probability as a percentage: one decimal, "<0.1%" for the tiny ones.
+export function percent(p) {
+  if (p >= 0.9995) return "100%";
+  if (p >= 0.001) return `${(p * 100).toFixed(1)}%`;
+  return p > 0 ? "<0.1%" : "0%";
 }
 
 export function bytesText(n) {

@@ -3,13 +3,14 @@
 // The numbers come from the server for the window on screen (GET /api/images/{id}/pixels);
 // the pictures are PNGs the server re-encoded (GET /api/images/{id}/png).
 
-import { ApiError, fetchImage, getJSON, latestOnly } from "./api.js";
-import { fmt } from "./format.js";
-import * as IP from "./imageplot.js";
-import { createImagePicker } from "./upload.js";
-import { readParams, writeParams } from "./urlstate.js";
+import * as IP from "../draw/imageplot.js";
+import { fetchImage, getJSON, latestOnly } from "../lib/api.js";
+import { $, clearFailure, readPayload, showFailure } from "../lib/dom.js";
+import { fmt } from "../lib/format.js";
+import { readParams, writeParams } from "../lib/urlstate.js";
+import { createImagePicker } from "../widgets/image-picker.js";
 
-const payload = JSON.parse(document.getElementById("payload").textContent);
+const payload = readPayload();
 const IMAGES = payload.images;
 const MAX_WINDOW = IMAGES.max_window;
 const TRIPLE_CELL = 36; // on-screen pixels per cell before R, G and B are printed in it
@@ -23,7 +24,6 @@ const TINTS = {
   b: (p) => [0, 0, p[2]],
 };
 const TINT_LUMA = { r: 0.299, g: 0.587, b: 0.114 };
-const $ = (id) => document.getElementById(id);
 const stage = $("stage");
 const divs = {
   main: $("main-plot"),
@@ -88,11 +88,7 @@ function saveURL() {
 // ---------------------------------------------------------------- loading
 
 function showError(error) {
-  if (error.name === "AbortError") return;
-  $("error").hidden = false;
-  $("error").textContent = error instanceof ApiError ? error.message : `Could not reach the server: ${error.message}`;
-  stage.classList.add("stale");
-  stage.dataset.state = "error";
+  if (error.name !== "AbortError") showFailure(stage, $("error"), error);
 }
 
 async function load() {
@@ -108,8 +104,7 @@ async function load() {
     return;
   }
   grid = { height: info.view.height, width: info.view.width, channels: info.channels };
-  $("error").hidden = true;
-  stage.classList.remove("stale");
+  clearFailure(stage, $("error"));
   drawPictures(info);
   if (state.view) await IP.zoomTo(divs.main, state.view); // the linked zoom refreshes the numbers
   else await refreshNumbers();

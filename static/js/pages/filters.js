@@ -5,16 +5,17 @@
 // MNIST sample that excite it most. Every number comes from /api/models/{name}/...; the
 // view lives in the URL.
 
-import { ApiError, fetchImage, getJSON, latestOnly, postForm } from "./api.js";
-import { renderLegend } from "./feature-maps.js";
-import { createFilterDetail } from "./filters-detail.js";
-import { createGallery } from "./filters-gallery.js";
-import { fmt } from "./format.js";
-import { startJob } from "./jobs.js";
-import { createImagePicker } from "./upload.js";
-import { readParams, writeParams } from "./urlstate.js";
+import { renderLegend } from "../draw/legend.js";
+import { errorText, fetchImage, getJSON, latestOnly, postForm } from "../lib/api.js";
+import { $, readPayload } from "../lib/dom.js";
+import { fmt } from "../lib/format.js";
+import { startJob } from "../lib/jobs.js";
+import { readParams, writeParams } from "../lib/urlstate.js";
+import { createFilterDetail } from "../widgets/filters-detail.js";
+import { createGallery } from "../widgets/filters-gallery.js";
+import { createImagePicker } from "../widgets/image-picker.js";
 
-const payload = JSON.parse(document.getElementById("payload").textContent);
+const payload = readPayload();
 const MODEL = payload.model;
 const LAYERS = new Map(payload.layers.map((layer) => [layer.name, layer]));
 const API = `/api/models/${encodeURIComponent(MODEL.name)}`;
@@ -29,7 +30,6 @@ const KINDS = {
   depthwise: "A depthwise convolution: each channel has its own kernel, which sees only that channel",
   pointwise: "A 1×1 convolution mixes channels at each pixel: one row per filter, one column per input channel, each cell one weight",
 };
-const $ = (id) => document.getElementById(id);
 const stage = $("stage");
 
 const state = { layer: null, order: "index", scale: "layer", filter: null, channel: null };
@@ -52,10 +52,6 @@ const detail = createFilterDetail({
 }, { onPage: () => saveURL() });
 
 const picker = createImagePicker($("picker"), { onChange: () => loadMap() });
-
-function errorText(error) {
-  return error instanceof ApiError ? error.message : `Could not reach the server: ${error.message}`;
-}
 
 function showError(error) {
   $("error").hidden = false;
@@ -184,20 +180,30 @@ async function pickFilter(filter, channel = null) {
   saveURL();
   const maps = loadMap();
   const top = payload.digits && changed ? loadTopDigits() : null;
-  try {
+  const done = await fill(panel, async () => {
     const data = await fetchDetail(`${layerURL(state.layer)}/${filter}`);
     $("filter-facts").textContent = filterFacts(data);
     const focus = channel === null ? null : data.input_channels.indexOf(channel);
     await detail.show(data, { page: readPage(), focus: focus >= 0 ? focus : null });
     panel.dataset.filter = String(filter);
+  });
+  if (!done) return;
+  saveURL();
+  await Promise.all([maps, top]);
+}
+
+// `work()` fills `panel`: then it is ready, or shows the error; false when it was aborted
+// (a newer request took over).
+async function fill(panel, work) {
+  try {
+    await work();
     panel.dataset.state = "ready";
   } catch (error) {
-    if (error.name === "AbortError") return;
+    if (error.name === "AbortError") return false;
     showError(error);
     panel.dataset.state = "error";
   }
-  saveURL();
-  await Promise.all([maps, top]);
+  return true;
 }
 
 let pageFromURL = null;
@@ -220,7 +226,7 @@ async function loadMap() {
   const panel = $("map-panel");
   panel.dataset.state = "loading";
   const url = `${layerURL(state.layer)}/${state.filter}/feature-map`;
-  try {
+  const done = await fill(panel, async () => {
     const data = await picker.withImage((id) => {
       const form = new FormData();
       form.append("image_id", id);
@@ -237,13 +243,8 @@ async function loadMap() {
     renderLegend($("map-legend"), data.color, data.stops, "before BatchNorm and activation");
     panel.dataset.image = data.image;
     panel.dataset.filter = String(data.index);
-    panel.dataset.state = "ready";
-  } catch (error) {
-    if (error.name === "AbortError") return;
-    showError(error);
-    panel.dataset.state = "error";
-  }
-  saveURL();
+  });
+  if (done) saveURL();
 }
 
 // ---------------------------------------------------------------- what it responds to

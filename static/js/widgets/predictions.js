@@ -5,16 +5,11 @@
 //
 // `onPick(index)` when a bar is clicked.
 
-import { INK, chartLayout, drawChart } from "./charts.js";
+import { INK, chartLayout, drawChart } from "../draw/charts.js";
+import { percent } from "../lib/format.js";
 
 const BAR_HEIGHT = 34;
 const LABEL_CHARS = 22; // longer class names are shortened (the hover shows them whole)
-
-export function percent(p) {
-  if (p >= 0.9995) return "100%";
-  if (p >= 0.001) return `${(p * 100).toFixed(1)}%`;
-  return p > 0 ? "<0.1%" : "0%";
-}
 
 function shorten(label) {
   return label.length > LABEL_CHARS ? `${label.slice(0, LABEL_CHARS - 1)}…` : label;

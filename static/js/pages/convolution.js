@@ -1,0 +1,209 @@
+// The convolution playground: edit an input and a kernel, then step the kernel across the
+// padded input while every multiply-and-sum is written out. One request per change of
+// settings; stepping is drawn from the trace already received. The URL, the panel, the
+// grids and the stepper are the operation page's (lib/operation-page.js).
+
+import { expressionLine, renderFormula } from "../draw/expression.js";
+import {
+  blank, drawGrids, drawKernels, moveShapes, paddingRing, plotSlots, revealOutputs, windowShapes,
+} from "../draw/gridview.js";
+import * as H from "../draw/heatmap.js";
+import { $, readPayload } from "../lib/dom.js";
+import { factor, fmt, productsText, sumText } from "../lib/format.js";
+import { readKernelSize, startOperationPage } from "../lib/operation-page.js";
+import { bias, flag, pair } from "../lib/settings.js";
+import { asPair, asStack, clone, fitLength, resize4d, shapeOf } from "../lib/shapes.js";
+import { encodePair } from "../lib/urlstate.js";
+
+const RGB = ["R", "G", "B"];
+const RECEPTIVE_FIELD = "rgba(245, 158, 11, 0.14)"; // the dilated window's shading
+
+const payload = readPayload();
+const LIMITS = payload.limits;
+const KERNELS = Object.fromEntries(payload.kernels.map((k) => [k.name, k]));
+
+let view = null; // what is drawn now, so a step redraws only what changed
+
+// ---------------------------------------------------------------- the config
+
+// A kernel as O×C×kh×kw, from kh×kw (one input and output channel) or C×kh×kw.
+function as4d(k) {
+  const depth = shapeOf(k).length;
+  if (depth === 2) return [[k]];
+  return depth === 3 ? [k] : k;
+}
+
+// { input C×H×W, kernel O×C×kh×kw, bias [O], stride, padding, dilation, flip, preset }
+function fromPreset(preset) {
+  const kernel = as4d(clone(preset.kernel));
+  const biases = Array.isArray(preset.bias) ? [...preset.bias] : Array(kernel.length).fill(preset.bias);
+  return {
+    input: asStack(clone(preset.input)),
+    kernel,
+    bias: biases,
+    stride: asPair(preset.stride),
+    padding: asPair(preset.padding),
+    dilation: asPair(preset.dilation),
+    flip: preset.flip,
+    preset: preset.name,
+  };
+}
+
+function sizes(config) {
+  const [O, , kh, kw] = shapeOf(config.kernel);
+  return { out_c: O, k_h: kh, k_w: kw };
+}
+
+function resizeKernel(config, controls) {
+  const [O, kh, kw] = readKernelSize(controls, LIMITS);
+  config.kernel = resize4d(config.kernel, [O, config.input.length, kh, kw]);
+  config.bias = fitLength(config.bias, O);
+}
+
+function channelLabel(c, count) {
+  return count === 3 ? `channel ${c} (${RGB[c]})` : `channel ${c}`;
+}
+
+function kernelEditor(config) {
+  const C = config.input.length;
+  const slices = [];
+  config.kernel.forEach((perOut, o) => perOut.forEach((values, c) => slices.push({
+    label: config.kernel.length > 1 || C > 1 ? `Kernel, output ${o}, input ${c}` : "Kernel", values,
+  })));
+  return [{ id: "kernel-editor", slices }];
+}
+
+function useClassicKernel(name) {
+  const { weights } = KERNELS[name];
+  page.config.kernel = page.config.kernel.map((perOut) => perOut.map(() => clone(weights)));
+  page.show();
+  page.edited({ now: true });
+}
+
+// ---------------------------------------------------------------- drawing
+
+function drawAll(trace, config) {
+  const C = trace.padded_input.length;
+  const O = trace.output.length;
+  const [, Hp, Wp] = shapeOf(trace.padded_input);
+  const [, oh, ow] = trace.output_shape;
+  const ring = paddingRing(Hp, Wp, trace.padding);
+  const inputDivs = drawGrids($("input-plots"), trace.padded_input,
+    trace.padded_input.map((_, c) => (C > 1 ? channelLabel(c, C) : `${Hp} × ${Wp}`)),
+    { cell: H.cellSize(Hp, Wp, C > 1 ? 250 : 380), scale: H.colorScale(config.input),
+      special: (r, c) => (ring(r, c) ? "padding" : null) });
+  const outputDivs = drawGrids($("output-plots"), trace.output.map(() => blank(oh, ow)),
+    trace.output.map((_, o) => (O > 1 ? `feature map ${o}` : `${oh} × ${ow}`)),
+    { cell: H.cellSize(oh, ow, O > 1 ? 220 : 320), scale: H.colorScale(trace.output) });
+  $("output-shape").textContent = `${O} × ${oh} × ${ow}`;
+  view = { inputDivs, outputDivs, filled: Array(O).fill(0), kernelFor: -1, currentOn: -1 };
+  drawFacts(trace);
+}
+
+// The kernel for feature map o, one slice per input channel, spread out when dilated.
+function drawKernel(trace, o) {
+  const C = trace.padded_input.length;
+  const [, , kh, kw] = shapeOf(trace.kernel);
+  const [fh, fw] = trace.footprint;
+  const dilated = trace.dilation.some((d) => d > 1);
+  const size = dilated ? `${kh} × ${kw} weights over ${fh} × ${fw}` : `${kh} × ${kw}`;
+  const divs = plotSlots($("kernel-plots"), trace.kernel[o].map((_, c) =>
+    (C > 1 ? `slice for ${channelLabel(c, C)}${dilated ? `, ${size}` : ""}` : size)));
+  drawKernels(divs, trace.kernel[o], {
+    cell: H.cellSize(fh, fw, C > 1 ? 150 : 200), scale: H.colorScale(trace.kernel.flat()),
+    dilation: trace.dilation,
+  });
+  const which = trace.output.length > 1 ? ` for feature map ${o}` : "";
+  const how = [trace.flip ? "flipped 180°" : "", dilated ? `dilated ${encodePair(trace.dilation)}` : ""]
+    .filter(Boolean).join(", ");
+  $("kernel-title").textContent = `Kernel${how ? `, ${how}` : ""}${which}`;
+  view.kernelFor = o;
+}
+
+// The window on the input: its outline (shaded when dilated: the receptive field) and taps.
+function inputShapes(trace, step) {
+  const [, , kh, kw] = shapeOf(trace.kernel);
+  const [dh, dw] = trace.dilation;
+  const shapes = windowShapes(step.window[0], step.window[1], kh, kw, dh, dw);
+  if (dh > 1 || dw > 1) shapes[0].fillcolor = RECEPTIVE_FIELD;
+  return shapes;
+}
+
+function drawStep(index, trace) {
+  const step = trace.steps[index];
+  const [o, r, c] = step.position;
+  if (o !== view.kernelFor) drawKernel(trace, o);
+  const shapes = inputShapes(trace, step);
+  view.inputDivs.forEach((div) => H.setShapes(div, shapes));
+  revealOutputs(view.outputDivs, trace.output, index, view.filled);
+  view.currentOn = moveShapes(view.outputDivs, view.currentOn, o, [H.mark(r, c)]);
+  drawExpression(trace, step);
+}
+
+function drawExpression(trace, step) {
+  const C = trace.padded_input.length;
+  const [o, r, c] = step.position;
+  const perChannel = step.terms.length / C;
+  const lines = [];
+  const biasText = `${factor(step.bias)} (bias)`;
+  if (C === 1) {
+    lines.push(expressionLine("", `${productsText(step.terms)} + ${biasText}`, fmt(step.value)));
+  } else {
+    for (let k = 0; k < C; k += 1) {
+      const terms = step.terms.slice(k * perChannel, (k + 1) * perChannel);
+      lines.push(expressionLine(channelLabel(k, C), productsText(terms), fmt(step.partials[k])));
+    }
+    const total = expressionLine("total", `${sumText(step.partials)} + ${biasText}`, fmt(step.value));
+    total.classList.add("expr-total");
+    lines.push(total);
+  }
+  $("expression").replaceChildren(...lines);
+  const O = trace.output.length;
+  $("position").textContent = `${O > 1 ? `Feature map ${o}, ` : "Output "}row ${r}, column ${c}`
+    + ` ← window at row ${step.window[0]}, column ${step.window[1]} of the padded input`;
+}
+
+function drawFacts(trace) {
+  renderFormula($("formula"), trace.formula);
+  const p = trace.parameters;
+  const [fh, fw] = trace.footprint;
+  const [, , kh, kw] = shapeOf(trace.kernel);
+  $("params-conv").textContent = p.conv_expression;
+  $("params-dense").textContent = p.dense_expression;
+  const dilated = fh !== kh || fw !== kw;
+  $("footprint").textContent = dilated
+    ? `With dilation ${encodePair(trace.dilation)}, the ${kh} × ${kw} kernel spans ${fh} × ${fw} `
+      + "cells of the padded input: its receptive field grows, its parameters do not."
+    : `Each output value sees a ${fh} × ${fw} window of the padded input.`;
+  $("receptive-field").textContent = dilated
+    ? `${fh} × ${fw} cells of the padded input in each channel (the shaded square), read `
+      + `through ${kh * kw} weights at the dotted taps. Without dilation the same kernel `
+      + `would see ${kh} × ${kw}.`
+    : `${fh} × ${fw} cells of the padded input in each channel, one weight for each.`;
+}
+
+// ---------------------------------------------------------------- start
+
+const page = startOperationPage(payload, {
+  endpoint: "/api/convolution",
+  fromPreset,
+  arrays: { input: asStack, kernel: as4d },
+  settings: {
+    bias: bias((config) => config.kernel.length),
+    stride: pair(1, LIMITS.max_stride),
+    padding: pair(0, LIMITS.max_padding),
+    dilation: pair(1, LIMITS.max_dilation),
+    flip: flag(),
+  },
+  sizes,
+  resize: resizeKernel,
+  inputLabel: (c, C) => (C > 1 ? `Input, ${channelLabel(c, C)}` : "Input"),
+  editors: kernelEditor,
+  random: { input: [0, 9], kernel: [-2, 2] },
+  draw: drawAll,
+  steppers: [{ count: (trace) => trace.steps.length, draw: drawStep }],
+});
+$("classic").addEventListener("change", (event) => {
+  if (KERNELS[event.target.value]) useClassicKernel(event.target.value);
+  event.target.value = "";
+});
