@@ -1,4 +1,5 @@
-"""Timing helpers shared by the benchmark sections: medians, tables, a live server."""
+"""Timing helpers shared by the benchmark sections: medians, tables, the trace tables, a live
+server."""
 
 from __future__ import annotations
 
@@ -7,13 +8,15 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import httpx2 as httpx
 import orjson
 
+from app.services import operations
 from tests.utils.server import free_port
 
 
@@ -154,22 +157,32 @@ HEADERS = {"content-type": "application/json", "accept-encoding": "gzip"}
 TRACE_COLUMNS = ["trace/op", "full", "full/op", "HTTP", "HTTP/full", "JSON", "gzipped"]
 
 
-def trace_row(
-    client: httpx.Client,
-    url: str,
-    body: dict[str, Any],
-    op: Callable[[], object],
-    trace: Callable[[], object],
-    full: Callable[[], bytes],
-) -> list[str]:
-    """One row of a trace table: medians of the op, the trace, the endpoint, HTTP; sizes."""
-    raw = median_ms(op)
-    traced = median_ms(trace)
+@dataclass(frozen=True)
+class TraceCase:
+    """One row of a trace table: the request's fields (the JSON body), the bare torch op and
+    the trace it is compared with."""
+
+    name: str
+    body: dict[str, Any]
+    op: Callable[[], object]
+    trace: Callable[[], object]
+
+
+def trace_row(client: httpx.Client, operation: str, url: str, case: TraceCase) -> list[str]:
+    """One row of a trace table: medians of the op, the trace, the whole computation behind
+    the endpoint (``operations.trace``: validate, trace, JSON) and HTTP; the answer's sizes."""
+
+    def full() -> bytes:
+        return operations.trace(operation, **case.body)
+
+    raw = median_ms(case.op)
+    traced = median_ms(case.trace)
     whole = median_ms(full)
-    payload = orjson.dumps(body)
+    payload = orjson.dumps(case.body)
     http = median_ms(lambda: client.post(url, content=payload, headers=HEADERS).raise_for_status())
     content = full()
     return [
+        case.name,
         f"{raw:.3f}",
         f"{traced:.3f}",
         f"{traced / raw:.1f}×",
@@ -180,3 +193,17 @@ def trace_row(
         size(len(content)),
         size(gz(content)),
     ]
+
+
+def trace_table(
+    client: httpx.Client,
+    operation: str,
+    url: str,
+    cases: Iterable[TraceCase],
+    *,
+    title: str,
+    op_column: str,
+) -> None:
+    """Time every case of one operation (:func:`trace_row`) and print the table."""
+    rows = [trace_row(client, operation, url, case) for case in cases]
+    table(title, ["case", op_column, "trace", *TRACE_COLUMNS], rows)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import torch
 import torch.nn.functional as F
 
 from app.ops.conv import conv2d_trace
-from app.web.api.convolution import ConvolutionRequest, convolution_json
-from bench.common import TRACE_COLUMNS, http_client, table, trace_row
+from bench.common import TraceCase, http_client, trace_table
 
 # (name, input C×H×W, kernel O×C×k×k, padding)
 CASES = [
@@ -21,27 +22,27 @@ CASES = [
 ]
 
 
-def run() -> None:
+def cases() -> Iterator[TraceCase]:
     gen = torch.Generator().manual_seed(0)
-    rows = []
+    for name, in_shape, k_shape, padding in CASES:
+        x = torch.randint(0, 10, in_shape, generator=gen).double()
+        w = torch.randint(-2, 3, k_shape, generator=gen).double()
+        yield TraceCase(
+            name,
+            {"input": x.tolist(), "kernel": w.tolist(), "padding": padding},
+            op=lambda x=x, w=w, p=padding: F.conv2d(x[None], w, padding=p),
+            trace=lambda x=x, w=w, p=padding: conv2d_trace(x, w, padding=p),
+        )
+
+
+def run() -> None:
     with http_client() as client:
-        for name, in_shape, k_shape, padding in CASES:
-            x = torch.randint(0, 10, in_shape, generator=gen).double()
-            w = torch.randint(-2, 3, k_shape, generator=gen).double()
-            body = {"input": x.tolist(), "kernel": w.tolist(), "padding": padding}
-            request = ConvolutionRequest(**body)
-            row = trace_row(
-                client,
-                "/api/convolution",
-                body,
-                op=lambda x=x, w=w, p=padding: F.conv2d(x[None], w, padding=p),
-                trace=lambda x=x, w=w, p=padding: conv2d_trace(x, w, padding=p),
-                full=lambda r=request: convolution_json(r),
-            )
-            rows.append([name, *row])
-    table(
-        "Convolution trace (ms, median; 'trace' = conv2d_trace, 'full' = validate + trace + "
-        "steps + JSON, 'HTTP' = POST round trip with gzip)",
-        ["case", "F.conv2d", "trace", *TRACE_COLUMNS],
-        rows,
-    )
+        trace_table(
+            client,
+            "convolution",
+            "/api/convolution",
+            cases(),
+            title="Convolution trace (ms, median; 'trace' = conv2d_trace, 'full' = validate + "
+            "trace + steps + JSON, 'HTTP' = POST round trip with gzip)",
+            op_column="F.conv2d",
+        )

@@ -15,10 +15,12 @@ in a process of its own; this process keeps freed memory, as the server does.
 
 from __future__ import annotations
 
+from functools import partial
+
 from app.explain import filters
 from app.explain.maximize import maximize_channel
 from app.images.store import ImageStore
-from app.nets.registry import get_model
+from app.nets.registry import get_model, get_network
 from app.runtime.memory import retain_freed_memory
 from app.services.explorer import Inputs
 from app.settings import ROOT
@@ -75,11 +77,12 @@ def map_rows(client) -> list[list[str]]:  # type: ignore[no-untyped-def]
     store = ImageStore(
         max_items=4, max_bytes=1 << 26, max_pixels=10**8, sample_dir=ROOT / "static" / "samples"
     )
-    inputs = Inputs(8, 1 << 26)
+    inputs = Inputs(store, 8, 1 << 26)
     rows = []
     for name, layer, index in MAPS:
-        model = get_model(name)
-        x = inputs.get(name, store.get("sample-chelsea")).x
+        network = get_network(name)
+        model = network.module
+        x = inputs.named(network, "sample-chelsea").x
         url = f"/api/models/{name}/filters/{layer}/{index}/feature-map"
 
         def http(url: str = url) -> None:
@@ -103,10 +106,8 @@ def map_rows(client) -> list[list[str]]:  # type: ignore[no-untyped-def]
 
 def maximize_rows(client) -> list[list[str]]:  # type: ignore[no-untyped-def]
     runs = {
-        f"{name} {layer} [{channel}] {side}": (
-            lambda name=name, layer=layer, channel=channel, side=side: maximize_channel(
-                name, layer, channel, steps=STEPS, size=side
-            )
+        f"{name} {layer} [{channel}] {side}": partial(
+            maximize_channel, get_network(name), layer, channel, steps=STEPS, size=side
         )
         for name, layer, channel, side in MAXIMIZE
     }

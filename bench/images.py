@@ -16,11 +16,10 @@ from app.images import intake
 from app.images.store import ImageStore
 from app.ops import filtering
 from app.runtime.cache import LRUCache
+from app.services.kernels import Context, KernelRequest, apply
 from app.settings import ROOT, Settings
-from app.web.api.kernels import KernelRequest, kernel_json
-from bench.common import http_client, side_by_side, size, table
+from bench.common import HEADERS, http_client, side_by_side, size, table
 
-HEADERS = {"content-type": "application/json", "accept-encoding": "gzip"}
 SAMPLE = "sample-astronaut"  # 512×512 RGB
 CPU = torch.device("cpu")
 
@@ -37,6 +36,7 @@ def kernels(client) -> list[list[str]]:  # type: ignore[no-untyped-def]
     pixels = store.get(SAMPLE).pixels  # (3, 512, 512) uint8
     x = pixels.float()[None]  # (1, 3, 512, 512)
     no_cache: LRUCache = LRUCache(1, 1)  # every call computes
+    context = Context(store, no_cache, settings, CPU)
     gen = torch.Generator().manual_seed(0)
     rows = []
     for k in (3, 9):
@@ -61,7 +61,7 @@ def kernels(client) -> list[list[str]]:  # type: ignore[no-untyped-def]
             {
                 "raw": lambda w=w, k=k: F.conv2d(x, w, padding=k // 2, groups=3),
                 "conv": lambda ks=ks: filtering.convolve(pixels, ks, CPU),
-                "full": lambda b=body: kernel_json(b, store, no_cache, settings, CPU),
+                "full": lambda b=body: apply(context, b),
             },
             repeat=25,
         )
@@ -76,7 +76,7 @@ def kernels(client) -> list[list[str]]:  # type: ignore[no-untyped-def]
         )
         raw, conv, full = local["raw"], local["conv"], local["full"]
         http, pixel = remote["http"], remote["hover"]
-        answer = kernel_json(body, store, no_cache, settings, CPU)
+        answer = apply(context, body)
         rows.append(
             [
                 f"512×512×3, {k}×{k}",

@@ -33,11 +33,11 @@ import torch
 from app.explain.hooks import capture, layer_output
 from app.images.store import ImageStore
 from app.nets.predict import explore, predict
-from app.nets.registry import get_model, get_model_spec
+from app.nets.registry import get_network
 from app.runtime.memory import retain_freed_memory
 from app.services import explorer
+from app.services.serialize import dumps
 from app.settings import ROOT
-from app.web.responses import dumps
 from bench.common import http_client, paired_ms, side_by_side, size, table
 from tests.utils.samples import sample
 
@@ -69,13 +69,13 @@ def http_rows() -> list[list[str]]:
     store = ImageStore(
         max_items=4, max_bytes=1 << 26, max_pixels=10**8, sample_dir=ROOT / "static" / "samples"
     )
-    inputs = explorer.Inputs(8, 1 << 26)
+    inputs = explorer.Inputs(store, 8, 1 << 26)
     rows = []
     with http_client() as client:
         for name, image_id, layer in HTTP_CASES:
-            spec = get_model_spec(name)
-            model = get_model(name)
-            prepared = inputs.get(name, store.get(image_id))
+            network = get_network(name)
+            model = network.module
+            prepared = inputs.named(network, image_id)
             x = prepared.x  # (C, H, W)
             url = f"/api/models/{name}/layers/{layer}/activations?image={image_id}"
             form = {"image_id": (None, image_id)}
@@ -87,13 +87,13 @@ def http_rows() -> list[list[str]]:
                 response = client.get(url, headers={"accept-encoding": "gzip"})
                 return response.raise_for_status()
 
-            def endpoint(name=name, prepared=prepared, layer=layer) -> bytes:
-                return dumps(explorer.activations_result(name, prepared, layer, "cpu"))
+            def endpoint(network=network, prepared=prepared, layer=layer) -> bytes:
+                return dumps(explorer.activations_result(network, prepared, layer))
 
             rounds = 40 if name == "lenet5" else 20
             timed = side_by_side(
                 {
-                    "forward": lambda m=model, x=x, s=spec: predict(m, x, s.labels, 5),
+                    "forward": lambda m=model, x=x, n=network: predict(m, x, n.labels, 5),
                     "predict": post,
                     "layer": lambda m=model, x=x, at=layer: layer_output(m, x[None], at),
                     "endpoint": endpoint,
@@ -122,18 +122,19 @@ def http_rows() -> list[list[str]]:
 
 
 def run() -> None:
-    efficientnet = get_model("efficientnet-lite0")
-    x = get_model_spec("efficientnet-lite0").preprocess(sample("chelsea.png"))[None]
+    lite0 = get_network("efficientnet-lite0")
+    efficientnet = lite0.module
+    x = lite0.preprocess(sample("chelsea.png"))[None]
     _, default_ms, default_ratio = paired_ms(
         _plain(efficientnet, x), lambda: capture(efficientnet, x), rounds=25
     )
     retained = retain_freed_memory()
     rows = []
     for name, image_name, layer, rounds in CASES:
-        spec = get_model_spec(name)
-        model = get_model(name)
+        network = get_network(name)
+        model = network.module
         image = sample(image_name)
-        x = spec.preprocess(image)[None]  # (1, C, H, W)
+        x = network.preprocess(image)[None]  # (1, C, H, W)
         plain = _plain(model, x)
         forward, hooked, hooked_ratio = paired_ms(
             plain, lambda m=model, x=x: capture(m, x), rounds=rounds
@@ -142,13 +143,15 @@ def run() -> None:
             plain, lambda m=model, x=x, at=layer: layer_output(m, x, at), rounds=rounds
         )
         _, top5, top5_ratio = paired_ms(
-            plain, lambda m=model, x=x, s=spec: predict(m, x[0], s.labels, 5), rounds=rounds
+            plain, lambda m=model, x=x, n=network: predict(m, x[0], n.labels, 5), rounds=rounds
         )
-        _, full, full_ratio = paired_ms(plain, lambda n=name, i=image: explore(n, i), rounds=rounds)
+        _, full, full_ratio = paired_ms(
+            plain, lambda n=network, i=image: explore(n, i), rounds=rounds
+        )
         kept = sum(t.numel() * t.element_size() for t in capture(model, x).activations.values())
         rows.append(
             [
-                f"{name} {'×'.join(map(str, spec.input_shape[1:]))}",
+                f"{name} {'×'.join(map(str, network.input_shape[1:]))}",
                 f"{forward:.3f}",
                 f"{hooked:.3f} ({hooked_ratio:.2f}×)",
                 f"{one:.3f} ({one_ratio:.2f}×) {layer}",

@@ -43,7 +43,8 @@ from app.explain.saliency import (
     SmoothGrad,
     VanillaGradient,
 )
-from app.nets.registry import get_model, get_model_spec
+from app.nets.network import Network
+from app.nets.registry import get_network
 from app.runtime.memory import retain_freed_memory
 from app.services.saliency import saliency
 from bench.common import http_client, median_ratio, table, turns
@@ -58,10 +59,9 @@ def _captum_input(x: torch.Tensor) -> torch.Tensor:
     return x.clone().requires_grad_()
 
 
-def cases(
-    model: torch.nn.Module, x: torch.Tensor
-) -> list[tuple[str, dict[str, Callable[[], object]]]]:
+def cases(network: Network, x: torch.Tensor) -> list[tuple[str, dict[str, Callable[[], object]]]]:
     """(method, {contender: call}) with the same settings for every contender."""
+    model = network.module
     image = sample("chelsea.png")
     black = torch.full_like(x, -127 / 128)
     gray = 0.5 / 128  # pixel value ½ after (v − 127) / 128
@@ -90,7 +90,7 @@ def cases(
                 "Captum": lambda: Saliency(model).attribute(
                     _captum_input(x), target=TARGET, abs=False
                 ),
-                "service": lambda: saliency("efficientnet-lite0", image, "gradient"),
+                "service": lambda: saliency(network, image, "gradient"),
             },
         ),
         (
@@ -101,7 +101,7 @@ def cases(
                 ),
                 "Captum": captum_smoothgrad(None),
                 f"Captum, batch {BATCH}": captum_smoothgrad(BATCH),
-                "service": lambda: saliency("efficientnet-lite0", image, "smoothgrad"),
+                "service": lambda: saliency(network, image, "smoothgrad"),
             },
         ),
         (
@@ -120,7 +120,7 @@ def cases(
                     n_steps=STEPS,
                     internal_batch_size=BATCH,
                 ),
-                "service": lambda: saliency("efficientnet-lite0", image, "integrated-gradients"),
+                "service": lambda: saliency(network, image, "integrated-gradients"),
             },
         ),
         (
@@ -135,7 +135,7 @@ def cases(
                     "bilinear",
                 ),
                 "torch-cam": torchcam,
-                "service": lambda: saliency("efficientnet-lite0", image, "grad-cam"),
+                "service": lambda: saliency(network, image, "grad-cam"),
             },
         ),
         (
@@ -159,7 +159,7 @@ def cases(
                     target=TARGET,
                     perturbations_per_eval=BATCH,
                 ),
-                "service": lambda: saliency("efficientnet-lite0", image, "occlusion"),
+                "service": lambda: saliency(network, image, "occlusion"),
             },
         ),
     ]
@@ -172,6 +172,7 @@ HTTP_METHODS = ("gradient", "grad-cam", "smoothgrad", "integrated-gradients", "o
 def http_rows() -> list[list[str]]:
     """Round trip of the saliency endpoint against the compute it does, side by side."""
     retain_freed_memory()  # as `convscope serve` does
+    network = get_network("efficientnet-lite0")
     image = sample("chelsea.png")
     form = {"image_id": (None, "sample-chelsea")}
     rows = []
@@ -181,7 +182,7 @@ def http_rows() -> list[list[str]]:
 
             def compute(method: str = method, classes: itertools.count = classes) -> bytes:
                 target = next(classes)
-                return saliency("efficientnet-lite0", image, method, target=target).png()
+                return saliency(network, image, method, target=target).png()
 
             def http(method: str = method, classes: itertools.count = classes) -> None:
                 query = {"method": method, "target": next(classes)}
@@ -211,10 +212,10 @@ def http_rows() -> list[list[str]]:
 def run() -> None:
     warnings.filterwarnings("ignore", module="captum")
     retain_freed_memory()  # as `convscope serve` does
-    model = get_model("efficientnet-lite0")
-    x = get_model_spec("efficientnet-lite0").preprocess(sample("chelsea.png"))[None]
+    network = get_network("efficientnet-lite0")
+    x = network.preprocess(sample("chelsea.png"))[None]
     rows = []
-    for method, contenders in cases(model, x):
+    for method, contenders in cases(network, x):
         slow = "gradient" not in method and "Grad-CAM" not in method
         times = turns(contenders, repeat=5 if slow else 25, warmup=1, budget_s=300 if slow else 60)
         ours = times["ours"]

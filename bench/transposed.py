@@ -3,12 +3,13 @@ trip and the response size."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import torch
 import torch.nn.functional as F
 
 from app.ops.transposed import conv_transpose2d_trace
-from app.web.api.transposed import TransposedRequest, transposed_json
-from bench.common import TRACE_COLUMNS, http_client, table, trace_row
+from bench.common import TraceCase, http_client, trace_table
 
 # (name, input C×H×W, kernel C×O×k×k, stride, padding, output_padding)
 CASES = [
@@ -20,29 +21,29 @@ CASES = [
 ]
 
 
-def run() -> None:
+def cases() -> Iterator[TraceCase]:
     gen = torch.Generator().manual_seed(0)
-    rows = []
+    for name, in_shape, k_shape, s, p, op in CASES:
+        x = torch.randint(0, 5, in_shape, generator=gen).double()
+        w = torch.randint(-2, 3, k_shape, generator=gen).double()
+        settings = {"stride": s, "padding": p, "output_padding": op}
+        yield TraceCase(
+            name,
+            {"input": x.tolist(), "kernel": w.tolist(), **settings},
+            op=lambda x=x, w=w, kw=settings: F.conv_transpose2d(x[None], w, **kw),
+            trace=lambda x=x, w=w, kw=settings: conv_transpose2d_trace(x, w, **kw).stamps(),
+        )
+
+
+def run() -> None:
     with http_client() as client:
-        for name, in_shape, k_shape, s, p, op in CASES:
-            x = torch.randint(0, 5, in_shape, generator=gen).double()
-            w = torch.randint(-2, 3, k_shape, generator=gen).double()
-            settings = {"stride": s, "padding": p, "output_padding": op}
-            body = {"input": x.tolist(), "kernel": w.tolist(), **settings}
-            request = TransposedRequest(**body)
-            row = trace_row(
-                client,
-                "/api/transposed-convolution",
-                body,
-                op=lambda x=x, w=w, kw=settings: F.conv_transpose2d(x[None], w, **kw),
-                trace=lambda x=x, w=w, kw=settings: conv_transpose2d_trace(x, w, **kw).stamps(),
-                full=lambda r=request: transposed_json(r),
-            )
-            rows.append([name, *row])
-    table(
-        "Transposed-convolution trace (ms, median; 'trace' = conv_transpose2d_trace with every "
-        "stamp and running total, 'full' = validate + trace + steps + equivalent view + JSON, "
-        "'HTTP' = POST round trip with gzip)",
-        ["case", "F.conv_transpose2d", "trace", *TRACE_COLUMNS],
-        rows,
-    )
+        trace_table(
+            client,
+            "transposed",
+            "/api/transposed-convolution",
+            cases(),
+            title="Transposed-convolution trace (ms, median; 'trace' = conv_transpose2d_trace "
+            "with every stamp and running total, 'full' = validate + trace + steps + equivalent "
+            "view + JSON, 'HTTP' = POST round trip with gzip)",
+            op_column="F.conv_transpose2d",
+        )

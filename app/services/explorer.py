@@ -30,6 +30,7 @@ from torch import nn
 
 from app.explain import featuremaps, units
 from app.explain.hooks import capture, layer_output
+from app.explain.pool_units import pool_unit
 from app.images import convert, intake
 from app.images.store import ImageSource, ImageStore, StoredImage
 from app.nets.layers import ResidualAdd
@@ -243,7 +244,7 @@ def unit_result(
             }
     elif isinstance(module, nn.MaxPool2d | nn.AvgPool2d | nn.AdaptiveAvgPool2d):
         found["kind"] = "pool"
-        found["pool"] = units.pool_unit(model, x, summary, layer, position).to_dict()  # type: ignore[arg-type]
+        found["pool"] = pool_unit(model, x, summary, layer, position).to_dict()  # type: ignore[arg-type]
     elif isinstance(module, nn.Flatten):
         before = summary.layers[summary.layers.index(row) - 1]  # the maps it flattens
         origin = torch.unravel_index(torch.tensor(position[0]), before.output_shape)

@@ -18,31 +18,12 @@ MAX_WINDOW = 64
 
 
 def limits_text(settings: Settings) -> str:
+    """What the image picker says it accepts."""
     return (
         f"Accepted: {intake.ACCEPTED} (the first frame of an animation). Limits: "
         f"{intake.human_size(settings.max_upload_bytes)} per upload and "
         f"{intake.megapixels(settings.max_image_pixels)} per image."
     )
-
-
-def images_config(settings: Settings) -> dict[str, Any]:
-    """What a page that works on images needs: samples, accepted types, limits, the luma."""
-    return {
-        "samples": sample_list(),
-        "default": DEFAULT_SAMPLE,
-        "accept_types": ",".join(intake.MEDIA_TYPES),
-        "limits": {
-            "max_upload_bytes": settings.max_upload_bytes,
-            "max_image_pixels": settings.max_image_pixels,
-            "text": limits_text(settings),
-        },
-        "luma": {
-            "weights": [w / 1000 for w in convert.LUMA_PER_MILLE],
-            "formula": convert.LUMA_FORMULA,
-        },
-        "max_window": MAX_WINDOW,
-        "display_max_side": settings.display_max_side,
-    }
 
 
 def view_size(image: StoredImage, size: int | None) -> tuple[int, int]:
@@ -78,6 +59,7 @@ def info(images: ImageStore, image_id: str, size: int | None) -> dict[str, Any]:
 
 
 def png_bytes(images: ImageStore, image_id: str, size: int | None, channel: str) -> bytes:
+    """The image (resized to ``size``, one ``channel`` or all) re-encoded as PNG."""
     stored = images.get(image_id)
     pixels = images.resized(stored, *view_size(stored, size))
     return convert.encode_png(convert.channel_view(pixels, channel))

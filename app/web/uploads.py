@@ -10,6 +10,7 @@ request body as a whole is already bounded by ``BodyLimitMiddleware`` (413).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from fastapi import HTTPException, Request
 from python_multipart.exceptions import FormParserError
@@ -168,27 +169,28 @@ async def read_form(
     ), reader.fields
 
 
-#: OpenAPI for a body with an image: a file in ``image``, or the ``image_id`` of one.
-IMAGE_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "properties": {
-                        "image": {
-                            "type": "string",
-                            "format": "binary",
-                            "description": "An image file (PNG, JPEG, WebP, GIF, BMP)",
-                        },
-                        "image_id": {
-                            "type": "string",
-                            "description": "Or: the id of an uploaded image, or a sample id",
-                        },
-                    },
-                }
-            }
-        },
+def image_body(*, required: bool = False) -> dict[str, Any]:
+    """OpenAPI for a multipart body with an image file in ``image`` (``required``: nothing
+    else; otherwise the ``image_id`` of an uploaded or sample image may stand for it)."""
+    properties: dict[str, Any] = {
+        "image": {
+            "type": "string",
+            "format": "binary",
+            "description": "An image file (PNG, JPEG, WebP, GIF, BMP)",
+        }
     }
-}
+    if not required:
+        properties["image_id"] = {
+            "type": "string",
+            "description": "Or: the id of an uploaded image, or a sample id",
+        }
+    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = ["image"]
+    return {
+        "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}}
+    }
+
+
+#: OpenAPI for a body with an image: a file in ``image``, or the ``image_id`` of one.
+IMAGE_BODY = image_body()

@@ -8,7 +8,8 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.explain.units import conv_unit, dense_unit, pool_unit, softmax_steps
+from app.explain.pool_units import pool_unit
+from app.explain.units import conv_unit, dense_unit, softmax_steps
 from app.nets.registry import get_model, get_model_spec
 from app.nets.summary import summarize
 from tests.utils.samples import sample

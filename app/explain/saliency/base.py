@@ -264,3 +264,13 @@ class Attribution:
             "signed": cls.signed,
             "params": [param.to_dict() for param in cls.params],
         }
+
+
+class OnePass(Attribution):
+    """A method whose own forward pass gives the logits (vanilla gradient, Grad-CAM): it
+    implements :meth:`explain`, and :meth:`attribute` is that explanation's attribution."""
+
+    def attribute(
+        self, x: torch.Tensor, target: Target, *, progress: Progress | None = None
+    ) -> torch.Tensor:
+        return self.explain(x, target, progress=progress).attribution

@@ -29,8 +29,8 @@ from app.explain.hooks import hooked
 from app.explain.params import Param
 from app.explain.progress import Progress, report
 from app.explain.saliency.base import (
-    Attribution,
     Explanation,
+    OnePass,
     Target,
     network_layout,
     resolve_targets,
@@ -54,7 +54,7 @@ def default_layer(model: nn.Module, input_shape: tuple[int, int, int]) -> str:
     return parent if parent in wide else last
 
 
-class GradCam(Attribution):
+class GradCam(OnePass):
     name = "grad-cam"
     title = "Grad-CAM"
     paper = (
@@ -98,12 +98,6 @@ class GradCam(Attribution):
     def layer_attribution(self, x: torch.Tensor, target: Target) -> torch.Tensor:
         """(N, 1, h, w) ReLU(Σ_k α_k A_k) at the layer's resolution (Captum's LayerGradCam)."""
         return self._cam(x, target).attribution
-
-    def attribute(
-        self, x: torch.Tensor, target: Target, *, progress: Progress | None = None
-    ) -> torch.Tensor:
-        """(N, 1, H, W) the Grad-CAM map upsampled (bilinear) to the input's size."""
-        return self.explain(x, target, progress=progress).attribution
 
     def explain(
         self,

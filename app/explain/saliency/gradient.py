@@ -28,6 +28,7 @@ from app.explain.progress import Progress, batches
 from app.explain.saliency.base import (
     Attribution,
     Explanation,
+    OnePass,
     Target,
     as_targets,
     forward_backward,
@@ -41,7 +42,7 @@ def max_abs_over_channels(attribution: torch.Tensor) -> torch.Tensor:
     return attribution.abs().amax(dim=1)
 
 
-class VanillaGradient(Attribution):
+class VanillaGradient(OnePass):
     name = "gradient"
     title = "Vanilla gradient"
     paper = (
@@ -50,12 +51,6 @@ class VanillaGradient(Attribution):
     )
     reduction = "max over colour channels of |∂ score / ∂ pixel|"
     cap_percentile = 99.0  # a few extreme pixels would leave the rest dark (Smilkov et al. §3.1)
-
-    def attribute(
-        self, x: torch.Tensor, target: Target, *, progress: Progress | None = None
-    ) -> torch.Tensor:
-        """(N, C, H, W) ∂ logit[target] / ∂ x."""
-        return self.explain(x, target, progress=progress).attribution
 
     def explain(
         self,

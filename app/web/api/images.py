@@ -16,7 +16,7 @@ from app.images.samples import sample_list
 from app.services import images as service
 from app.web.deps import Images, Pool, SettingsDep
 from app.web.responses import JSONBytes
-from app.web.uploads import read_upload
+from app.web.uploads import image_body, read_upload
 
 router = APIRouter(prefix="/api/images", tags=["images"])
 
@@ -33,20 +33,7 @@ Size = Annotated[
     ),
 ]
 
-UPLOAD_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["image"],
-                    "properties": {"image": {"type": "string", "format": "binary"}},
-                }
-            }
-        },
-    }
-}
+UPLOAD_BODY = image_body(required=True)  # the file only, in the field `image`
 
 
 @router.post(
