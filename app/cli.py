@@ -11,6 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from app import __version__
 
@@ -51,7 +52,7 @@ def serve(host: str | None, port: int | None, device: str | None) -> int:
     from app.runtime.memory import retain_freed_memory
     from app.settings import Settings
 
-    overrides = {
+    overrides: dict[str, Any] = {
         k: v for k, v in {"host": host, "port": port, "device": device}.items() if v is not None
     }
     settings = Settings(**overrides)

@@ -196,8 +196,8 @@ def gallery(
     limits = torch.full((n,), limit) if limit is not None else per_filter
     if layer.kind == "pointwise":
         matrix = w[:, :, 0, 0]  # (C_out, C_in/g): row i mixes the inputs into filter i
-        picture = colormaps.png_indexed(matrix / limits[:, None], -1.0, 1.0, colormaps.DIVERGING)
-        return Gallery(layer, sequence, 1, 1, (n, c_in), scale, limit, picture)
+        indexed = colormaps.png_indexed(matrix / limits[:, None], -1.0, 1.0, colormaps.DIVERGING)
+        return Gallery(layer, sequence, 1, 1, (n, c_in), scale, limit, indexed)
     if layer.kind == "rgb":
         low = w.flatten(1).amin(1) if scale == "filter" else torch.full((n,), float(w.min()))
         high = w.flatten(1).amax(1) if scale == "filter" else torch.full((n,), float(w.max()))

@@ -91,7 +91,7 @@ def hooked(
     record = Record()
     handles = []
 
-    def make_hook(name: str):  # type: ignore[no-untyped-def]
+    def make_hook(name: str):
         def hook(module: nn.Module, args: tuple[Any, ...], output: Any) -> Any:
             if threading.get_ident() != owner:
                 return None  # another thread's pass through the same shared model

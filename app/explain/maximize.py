@@ -70,6 +70,8 @@ def frequency_scale(height: int, width: int, decay: float = 1.0) -> torch.Tensor
 class FourierImage(nn.Module):
     """A picture in [0, 1] parameterised by its (scaled) Fourier coefficients."""
 
+    scale: torch.Tensor  # a buffer: (H, W // 2 + 1), from frequency_scale
+
     def __init__(self, channels: int, height: int, width: int, generator: torch.Generator):
         super().__init__()
         self.shape = (channels, height, width)

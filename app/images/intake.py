@@ -27,6 +27,7 @@ import io
 import threading
 import warnings
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import torch
@@ -208,7 +209,9 @@ def _rescaled_16(values: np.ndarray) -> np.ndarray:
 
 def _palette_is_gray(image: Image.Image) -> bool:
     palette = image.getpalette() or []
-    used = {index for _, index in image.getcolors(256) or []}
+    # a "P" image's colours are palette indices (ints), which getcolors' type leaves open
+    colors = cast("list[tuple[int, int]]", image.getcolors(256) or [])
+    used = {index for _, index in colors}
     triples = [palette[3 * i : 3 * i + 3] for i in used if 3 * i + 2 < len(palette)]
     return bool(triples) and all(r == g == b for r, g, b in triples)
 

@@ -101,8 +101,8 @@ def load_sample(name: str, max_side: int, mode: str = "L") -> torch.Tensor:
     the files never change while the app runs. Callers must not modify the tensor.
     """
     sample = get_sample(name)
-    with Image.open(sample.path) as image:
-        image = image.convert(mode)
+    with Image.open(sample.path) as file:
+        image = file.convert(mode)
         if max(image.size) > max_side:
             scale = max_side / max(image.size)
             size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))

@@ -33,7 +33,7 @@ class Conv2dSame(nn.Conv2d):
     one (stride 2, even input) pads explicitly first.
     """
 
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args, **kwargs) -> None:
         if kwargs.get("padding", 0) != 0:
             raise ValueError("Conv2dSame computes its own padding; do not pass one")
         super().__init__(*args, **kwargs)

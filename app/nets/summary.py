@@ -124,11 +124,16 @@ def _window(module: nn.Module, x: torch.Tensor) -> tuple[Pair, Pair, Pair, Pair]
     """(kernel, stride, dilation, padding before) of a sliding-window layer, else None."""
     if isinstance(module, Conv2dSame):
         left, _, top, _ = module.padding_for(x.shape[-2], x.shape[-1])
-        return module.kernel_size, module.stride, module.dilation, (top, left)
+        return _pair(module.kernel_size), _pair(module.stride), _pair(module.dilation), (top, left)
     if isinstance(module, nn.Conv2d):
         if isinstance(module.padding, str):
             raise ValueError(f"padding={module.padding!r} is not supported in the summary")
-        return module.kernel_size, module.stride, module.dilation, _pair(module.padding)
+        return (
+            _pair(module.kernel_size),
+            _pair(module.stride),
+            _pair(module.dilation),
+            _pair(module.padding),
+        )
     if isinstance(module, nn.MaxPool2d | nn.AvgPool2d):
         stride = module.stride if module.stride is not None else module.kernel_size
         dilation = getattr(module, "dilation", 1)

@@ -85,10 +85,10 @@ class ConvTrace:
         length = oh * ow
         weights = self.kernel.reshape(out_c, -1)  # (O, K)
         cols_t = self.columns.T  # (L, K)
-        pairs = torch.stack(
+        stacked = torch.stack(
             (cols_t.expand(out_c, -1, -1), weights[:, None, :].expand(-1, length, -1)), dim=-1
         )  # (O, L, K, 2)
-        pairs = compact(pairs)  # whole numbers are written as 3, not 3.0
+        pairs = compact(stacked)  # whole numbers are written as 3, not 3.0
         partials = self.partial_sums().tolist()
         values = self.output.reshape(out_c, length).tolist()
         windows = self.windows.tolist()

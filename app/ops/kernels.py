@@ -7,6 +7,7 @@ kernels-on-photos page.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from app.ops.arrays import brief
@@ -30,7 +31,9 @@ class Kernel:
         }
 
 
-def _k(name: str, title: str, description: str, rows: list[list[float]], scale: float = 1):
+def _k(
+    name: str, title: str, description: str, rows: Sequence[Sequence[float]], scale: float = 1
+) -> Kernel:
     return Kernel(name, title, description, tuple(tuple(v * scale for v in r) for r in rows))
 
 

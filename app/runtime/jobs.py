@@ -140,11 +140,11 @@ class Jobs:
                 job = Job(secrets.token_hex(16), key, "done", 1.0, result=cached, seen=now)
                 self._remember(job)
                 return job
-            job = self._active.get(key)
-            if job is not None:
-                job.claims += 1
-                job.seen = now
-                return job
+            running = self._active.get(key)
+            if running is not None:
+                running.claims += 1
+                running.seen = now
+                return running
             if len(self._active) >= self.max_active:
                 raise PoolBusy(self.pool.retry_after)
             job = Job(secrets.token_hex(16), key, seen=now)

@@ -231,7 +231,7 @@ def unit_result(
         found["via"] = source.name if source else None
     if source is not None and len(source.output_shape) == len(position):
         if len(position) == 3:
-            unit = units.conv_unit(model, x, summary, source.name, position)  # type: ignore[arg-type]
+            unit = units.conv_unit(model, x, summary, source.name, position)
             conv = model.get_submodule(source.name)
             found["kind"] = "conv"
             found["conv"] = {**unit.to_dict(), "type": source.type, "groups": conv.groups}

@@ -34,7 +34,9 @@ from app.runtime.jobs import Job, Jobs
 from app.web.deps import JobsDep
 
 #: The answer of a ``.../jobs`` endpoint, in OpenAPI.
-JOB_STARTED = {202: {"description": "The job: follow `events`, fetch `result` when done"}}
+JOB_STARTED: dict[int | str, dict[str, Any]] = {
+    202: {"description": "The job: follow `events`, fetch `result` when done"}
+}
 
 
 @dataclass(frozen=True)

@@ -118,7 +118,7 @@ LESSONS: tuple[Lesson, ...] = (
 
 def available_paths(routes: list[BaseRoute]) -> set[str]:
     """The route paths the app serves (routes of included routers too)."""
-    return {context.path for context in iter_route_contexts(routes)}
+    return {context.path for context in iter_route_contexts(routes) if context.path is not None}
 
 
 def lessons_with_availability(routes: list[BaseRoute]) -> list[dict[str, object]]:

@@ -71,7 +71,7 @@ class VersionedStaticFiles(StaticFiles):
     import by relative path carry no version, so they are revalidated with their ETag.
     """
 
-    async def get_response(self, path: str, scope: Scope):  # type: ignore[no-untyped-def]
+    async def get_response(self, path: str, scope: Scope):
         response = await super().get_response(path, scope)
         if response.status_code in (200, 304):
             versioned = b"v=" in scope.get("query_string", b"")

@@ -6,24 +6,11 @@ import torch
 import torch.nn.functional as F
 from playwright.sync_api import expect
 
-from tests.utils.browser import screenshot
+from tests.utils.browser import ready, screenshot, set_pair
 from tests.utils.plots import wait_for_cells
 
 OUTPUT = "#output-plots .plot"
 SHARPEN_FIRST = "0×0 + 1×(−1) + 1×0 + 0×(−1) + 1×5 + 1×(−1) + 1×0 + 0×(−1) + 0×0 + 0 (bias) = 3"
-
-
-def ready(page):
-    expect(page.locator("#stage")).to_have_attribute("data-state", "ready")
-
-
-def set_pair(page, name, value, wait=True):
-    for axis in ("h", "w"):
-        page.fill(f'[name="{name}_{axis}"]', str(value))
-        page.dispatch_event(f'[name="{name}_{axis}"]', "change")
-    page.evaluate("document.activeElement.blur()")  # keys go to the stepper again
-    if wait:
-        ready(page)
 
 
 def test_steps_through_the_lecture_sharpen_example(page):

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from app.explain.filters import filter_detail
 from app.explain.topdigits import top_digits
 from app.nets.registry import get_model, get_model_spec, get_network
-from tests.utils.browser import screenshot
+from tests.utils.browser import ready, screenshot
 from tests.utils.plots import wait_for_cells
 from tests.utils.samples import sample
 
@@ -23,10 +23,6 @@ EFFICIENTNET = get_model("efficientnet-lite0")
 def fmt(value: float, digits: int = 3) -> str:
     text = f"{value:.{digits}f}".rstrip("0").rstrip(".")
     return ("0" if text in ("-0", "") else text).replace("-", "−")
-
-
-def ready(page, selector="#stage"):
-    expect(page.locator(selector)).to_have_attribute("data-state", "ready", timeout=TIMEOUT)
 
 
 def click_tile(page, position: int, columns: int, tile: int, channel: int = 0):

@@ -12,14 +12,10 @@ from playwright.sync_api import expect
 
 from app.ops.kernels import KERNELS
 from tests.utils import images as corpus
-from tests.utils.browser import screenshot
+from tests.utils.browser import ready, screenshot
 from tests.utils.plots import cell_texts
 
 OUTPUT = "#output-plot"
-
-
-def ready(page):
-    expect(page.locator("#stage")).to_have_attribute("data-state", "ready", timeout=15000)
 
 
 def cat() -> torch.Tensor:

@@ -16,14 +16,10 @@ from playwright.sync_api import expect
 
 from app.nets.predict import classify
 from app.nets.registry import get_model, get_model_spec, get_network
-from tests.utils.browser import screenshot
+from tests.utils.browser import ready, screenshot
 from tests.utils.samples import sample
 
 TIMEOUT = 30000  # the first EfficientNet request may still wait for the model to load
-
-
-def ready(page):
-    expect(page.locator("#stage")).to_have_attribute("data-state", "ready", timeout=TIMEOUT)
 
 
 def fmt(value: float, digits: int = 4) -> str:

@@ -9,13 +9,9 @@ import time
 from playwright.sync_api import expect
 
 from tests.utils import images as corpus
-from tests.utils.browser import screenshot
+from tests.utils.browser import ready, screenshot
 
 MAIN = "#main-plot"
-
-
-def ready(page):
-    expect(page.locator("#stage")).to_have_attribute("data-state", "ready", timeout=15000)
 
 
 def texts(page, selector):

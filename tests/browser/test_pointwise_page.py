@@ -6,14 +6,10 @@ import torch
 from playwright.sync_api import expect
 
 from app.ops.presets.pointwise import pointwise_presets
-from tests.utils.browser import screenshot
+from tests.utils.browser import ready, screenshot
 from tests.utils.plots import wait_for_cells
 
 OUTPUT = "#output-plots .plot"
-
-
-def ready(page):
-    expect(page.locator("#stage")).to_have_attribute("data-state", "ready")
 
 
 def mixed(preset):

@@ -7,25 +7,12 @@ import torch.nn.functional as F
 from playwright.sync_api import expect
 
 from app.ops.invariance import D2L_EDGES, D2L_KERNEL
-from tests.utils.browser import screenshot
+from tests.utils.browser import ready, screenshot, set_pair
 from tests.utils.plots import cell_texts, wait_for_cells
 
 OUTPUT = "#output-plots .plot"
 WINDOW = "#window-plots .plot"
 COUNT = '#stepper [data-role="count"]'
-
-
-def ready(page):
-    expect(page.locator("#stage")).to_have_attribute("data-state", "ready")
-
-
-def set_pair(page, name, value, wait=True):
-    for axis in ("h", "w"):
-        page.fill(f'[name="{name}_{axis}"]', str(value))
-        page.dispatch_event(f'[name="{name}_{axis}"]', "change")
-    page.evaluate("document.activeElement.blur()")
-    if wait:
-        ready(page)
 
 
 def test_steps_through_the_lecture_max_pooling(page):

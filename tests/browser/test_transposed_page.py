@@ -7,17 +7,13 @@ import torch
 import torch.nn.functional as F
 from playwright.sync_api import expect
 
-from tests.utils.browser import screenshot
+from tests.utils.browser import ready, screenshot
 from tests.utils.plots import cell_texts, wait_for_cells
 
 STAMP_OUT = "#stamp-output .plot"
 CONV_OUT = "#conv-output .plot"
 STAMP_COUNT = '#stamp-stepper [data-role="count"]'
 CONV_COUNT = '#conv-stepper [data-role="count"]'
-
-
-def ready(page):
-    expect(page.locator("#stage")).to_have_attribute("data-state", "ready")
 
 
 def texts(tensor):

@@ -44,3 +44,21 @@ def screenshot(page, name: str, *, full_page: bool = True) -> Path:  # type: ign
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=full_page)
     return path
+
+
+def ready(page, selector: str = "#stage") -> None:  # type: ignore[no-untyped-def]
+    """Wait until ``selector`` has drawn what it was last asked for (``data-state="ready"``)."""
+    from playwright.sync_api import expect
+
+    expect(page.locator(selector)).to_have_attribute("data-state", "ready")
+
+
+def set_pair(page, name: str, value: int, wait: bool = True) -> None:  # type: ignore[no-untyped-def]
+    """Type ``value`` into a settings pair (``name_h`` and ``name_w``), as a person would,
+    then hand the keys back to the stepper; wait for the page to recompute."""
+    for axis in ("h", "w"):
+        page.fill(f'[name="{name}_{axis}"]', str(value))
+        page.dispatch_event(f'[name="{name}_{axis}"]', "change")
+    page.evaluate("document.activeElement.blur()")  # keys go to the stepper again
+    if wait:
+        ready(page)

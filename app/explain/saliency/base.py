@@ -197,9 +197,14 @@ class Attribution:
     ) -> Explanation:
         """``attribute`` plus the logits of ``x`` (for the predictions shown beside the map);
         with ``target=None`` each image's top class. Methods whose own pass runs on ``x``
-        (vanilla gradient, Grad-CAM) take the logits from it; the others run one more
-        forward pass, under ``torch.inference_mode``."""
-        x = self.prepare(x)
+        (vanilla gradient, Grad-CAM: :class:`OnePass`) take the logits from it; the others
+        run one more forward pass, under ``torch.inference_mode``."""
+        return self.explained(self.prepare(x), target, progress, options)
+
+    def explained(
+        self, x: torch.Tensor, target: Target | None, progress: Progress | None, options: Any
+    ) -> Explanation:
+        """:meth:`explain` of a prepared batch."""
         with torch.inference_mode():
             logits = self.model(network_layout(x))
         logits = logits.clone()  # an ordinary tensor again, outside inference mode
@@ -268,7 +273,7 @@ class Attribution:
 
 class OnePass(Attribution):
     """A method whose own forward pass gives the logits (vanilla gradient, Grad-CAM): it
-    implements :meth:`explain`, and :meth:`attribute` is that explanation's attribution."""
+    implements :meth:`explained`, and :meth:`attribute` is that explanation's attribution."""
 
     def attribute(
         self, x: torch.Tensor, target: Target, *, progress: Progress | None = None

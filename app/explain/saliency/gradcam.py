@@ -99,13 +99,8 @@ class GradCam(OnePass):
         """(N, 1, h, w) ReLU(Σ_k α_k A_k) at the layer's resolution (Captum's LayerGradCam)."""
         return self._cam(x, target).attribution
 
-    def explain(
-        self,
-        x: torch.Tensor,
-        target: Target | None = None,
-        *,
-        progress: Progress | None = None,
-        **options: Any,
+    def explained(
+        self, x: torch.Tensor, target: Target | None, progress: Progress | None, options: Any
     ) -> Explanation:
         """The upsampled map and the logits of the same pass."""
         report(progress, 0.0)

@@ -52,16 +52,10 @@ class VanillaGradient(OnePass):
     reduction = "max over colour channels of |∂ score / ∂ pixel|"
     cap_percentile = 99.0  # a few extreme pixels would leave the rest dark (Smilkov et al. §3.1)
 
-    def explain(
-        self,
-        x: torch.Tensor,
-        target: Target | None = None,
-        *,
-        progress: Progress | None = None,
-        **options: Any,
+    def explained(
+        self, x: torch.Tensor, target: Target | None, progress: Progress | None, options: Any
     ) -> Explanation:
         """The gradient and the logits of the same pass (no extra forward pass)."""
-        x = self.prepare(x)
         targets = None if target is None else as_targets(target, x.shape[0])
         passes = [
             forward_backward(self.model, x[part], None if targets is None else targets[part])

@@ -49,8 +49,8 @@ def quadrature(rule: str, steps: int) -> tuple[torch.Tensor, torch.Tensor]:
     RULE.check(rule)
     if rule == "gausslegendre":
         nodes, weights = np.polynomial.legendre.leggauss(steps)  # on [−1, 1]
-        alphas, sizes = 0.5 * (1 + nodes), 0.5 * weights
-        return torch.tensor(alphas.tolist()), torch.tensor(sizes.tolist())
+        nodes, weights = 0.5 * (1 + nodes), 0.5 * weights  # on [0, 1]
+        return torch.tensor(nodes.tolist()), torch.tensor(weights.tolist())
     if steps < 2:
         raise ValueError(f"the {rule} rule needs at least 2 steps (got {steps})")
     sizes = [1 / steps] * steps

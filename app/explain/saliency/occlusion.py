@@ -40,7 +40,8 @@ from app.explain.saliency.base import (
 from app.explain.saliency.baselines import WithBaseline, baseline_param
 from app.nets.network import Network
 
-PATCH = Param("patch", int, 32, 1, 112, doc="side of the square that covers the image")
+MAX_PATCH = 112
+PATCH = Param("patch", int, 32, 1, MAX_PATCH, doc="side of the square that covers the image")
 STRIDE = Param("stride", int, 16, 1, 112, doc="pixels between neighbouring squares")
 #: Most positions of the square (forward passes) one request may ask for.
 MAX_POSITIONS = 4096
@@ -87,7 +88,7 @@ class Occlusion(WithBaseline):
         side = min(height, width)
         patch = max(1, side // 7)
         return (
-            Param("patch", int, patch, 1, min(PATCH.maximum, side), doc=PATCH.doc),
+            Param("patch", int, patch, 1, min(MAX_PATCH, side), doc=PATCH.doc),
             Param("stride", int, max(1, patch // 2), 1, STRIDE.maximum, doc=STRIDE.doc),
             baseline_param("gray" if channels == 3 else "black", "what covers the pixels"),
         )

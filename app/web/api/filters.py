@@ -19,14 +19,15 @@ with a sentence (naming the valid layers, the range, the cap).
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from app.explain import maximize, topdigits
 from app.explain.progress import Progress
+from app.nets.network import Network
 from app.services import filters
 from app.web.deps import ImageForm, InputsDep, NetworkDep, Pool
 from app.web.errors import MODEL_ERRORS, NOT_FOUND, UPLOAD_ERRORS
@@ -56,7 +57,30 @@ ScaleQuery = Annotated[
     Literal["layer", "filter"],
     Query(description="`layer`: one colour scale for the layer; `filter`: one per filter"),
 ]
-PNG = {200: {"content": {"image/png": {}}}}
+
+
+class Gallery(NamedTuple):
+    """Which gallery a request asks for: the network's layer, in an order, on a scale."""
+
+    network: Network
+    layer: str
+    order: Literal["index", "norm"]
+    scale: Literal["layer", "filter"]
+
+
+def gallery_of(
+    network: NetworkDep,
+    layer: ConvName,
+    order: OrderQuery = "index",
+    scale: ScaleQuery = "layer",
+) -> Gallery:
+    """The gallery of the URL's network and layer, with the query's order and scale."""
+    return Gallery(network, layer, order, scale)
+
+
+GalleryDep = Annotated[Gallery, Depends(gallery_of)]
+
+PNG: dict[int | str, dict[str, Any]] = {200: {"content": {"image/png": {}}}}
 CHANNELS = "/{name}/layers/{layer}/channels/{channel}"
 
 
@@ -105,27 +129,15 @@ async def filter_layers(network: NetworkDep, pool: Pool) -> Response:
     response_class=Response,
     responses={**PNG, **MODEL_ERRORS},
 )
-async def gallery_png(
-    network: NetworkDep,
-    layer: ConvName,
-    pool: Pool,
-    order: OrderQuery = "index",
-    scale: ScaleQuery = "layer",
-) -> Response:
+async def gallery_png(shown: GalleryDep, pool: Pool) -> Response:
     """The atlas of the layer's filters: one pixel per weight, tiles separated by 1-pixel
     gray gaps (`GET .../filters/{layer}` gives the layout)."""
-    found = await pool.run(filters.gallery, network, layer, order, scale)
+    found = await pool.run(filters.gallery, *shown)
     return Response(found.png, media_type="image/png", headers={"cache-control": CACHE})
 
 
 @router.get("/{name}/filters/{layer}", summary="A layer's gallery (layout)", responses=MODEL_ERRORS)
-async def gallery(
-    network: NetworkDep,
-    layer: ConvName,
-    pool: Pool,
-    order: OrderQuery = "index",
-    scale: ScaleQuery = "layer",
-) -> Response:
+async def gallery(shown: GalleryDep, pool: Pool) -> Response:
     """How the atlas at `png` is laid out: `layer` (as in the list, with every filter's
     `norms`), `order` (the filter of each tile, in picture order: tile i is filter
     `order[i]`), `rows` and `columns` of tiles, `tile` (height, width in pixels) and `gap`
@@ -134,8 +146,11 @@ async def gallery(
     `pointwise` layers are one C_out × C_in matrix (row i is filter `order[i]`). `scale`,
     `limit` (the ± end of a layer-wide diverging scale, else null) and `colorscale` (its
     stops; null for `rgb`, where each filter's three channels are R, G and B)."""
-    layout = await pool.run(filters.gallery_layout, network, layer, order, scale)
-    png = f"/api/models/{network.name}/filters/{layer}/gallery.png?order={order}&scale={scale}"
+    layout = await pool.run(filters.gallery_layout, *shown)
+    png = (
+        f"/api/models/{shown.network.name}/filters/{shown.layer}/gallery.png"
+        f"?order={shown.order}&scale={shown.scale}"
+    )
     return JSONBytes({**layout, "png": png}, headers={"cache-control": CACHE})
 
 

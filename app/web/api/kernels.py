@@ -79,7 +79,7 @@ def as_request(body: KernelRequest) -> kernels.KernelRequest:
     )
 
 
-ERRORS = {
+ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "Unknown or evicted image id: upload it again"},
     422: {"description": "Invalid kernel or settings; `detail` says what is wrong"},
     503: {"description": "Server busy; retry after `Retry-After` seconds"},

@@ -106,7 +106,15 @@ class ShiftRequest(Body):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
-            "examples": [{"input": D2L_EDGES, "kernel": D2L_KERNEL, "shift": "right", "size": 2}]
+            "examples": [
+                {
+                    # copies typed as JSON lists (pydantic's JsonValue) for the schema
+                    "input": [list(row) for row in D2L_EDGES],
+                    "kernel": [list(row) for row in D2L_KERNEL],
+                    "shift": "right",
+                    "size": 2,
+                }
+            ]
         },
     )
 

@@ -84,7 +84,7 @@ def network_view(view: View) -> Callable[[Request, NetworkDep, SettingsDep], Res
 
     def page(request: Request, network: NetworkDep, settings: SettingsDep) -> Response:
         data = view.payload(network, settings)
-        context = {
+        context: dict[str, Any] = {
             "title": view.title.format(title=network.title),
             "model": data["model"],
             "nav": network_nav(request, network, view.slug),

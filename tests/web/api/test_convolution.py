@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
 import torch
 import torch.nn.functional as F
 
 from app.ops.conv import LIMITS
-from tests.utils.work import forbid_traces
+from tests.web.api.test_refusals import CONVOLUTION
 
 URL = "/api/convolution"
 D2L = {"input": [[0, 1, 2], [3, 4, 5], [6, 7, 8]], "kernel": [[0, 1], [2, 3]]}
@@ -90,66 +89,6 @@ def test_bias_as_one_number_applies_to_every_output_channel(client):
     assert data["output"][1] == [[18, 22], [30, 34]]
 
 
-BAD = [
-    ({**D2L, "input": [[0, 1, 2], [3, 4]]}, "input[1] has 2 entries where 3 were expected"),
-    ({**D2L, "input": [[0, "x"], [1, 2]]}, "input[0][1] is the text 'x', not a number"),
-    ({**D2L, "kernel": [[0, None], [1, 2]]}, "kernel[0][1] is null, not a number"),
-    ({**D2L, "input": []}, "input is empty"),
-    ({**D2L, "input": [[]]}, "input is empty"),
-    ({**D2L, "kernel": [[[1]], [[1]]]}, "kernel has 2 input channels but the input has 1"),
-    ({**D2L, "kernel": [[1] * 4] * 4}, "the 4×4 kernel is larger than the padded input (3×3)"),
-    ({**D2L, "dilation": 3}, "dilated to 4×4, is larger than the padded input"),
-    ({**D2L, "stride": 0}, "stride must be at least 1 (got 0)"),
-    ({**D2L, "stride": [1, 0]}, "stride must be at least 1 (got 0)"),
-    ({**D2L, "padding": -1}, "padding must be at least 0 (got -1)"),
-    ({**D2L, "dilation": 0}, "dilation must be at least 1 (got 0)"),
-    ({**D2L, "stride": "2"}, "stride must be a whole number"),
-    ({**D2L, "bias": [1, 2]}, "bias has 2 values but there are 1 output channels"),
-    ({**D2L, "bias": "x"}, "bias must be a number or a list of numbers"),
-    ({**D2L, "flip": "yes"}, "flip: Input should be a valid boolean"),
-    ({**D2L, "input": [[0] * 65] * 3}, "input is 3×65; the limit is 64×64 per channel"),
-    (
-        {**D2L, "input": [[[0]]] * 17, "kernel": [[[1]]] * 17},
-        "input has 17 channels; the limit is 16",
-    ),
-    ({**D2L, "kernel": [[0] * 12] * 12}, "kernel is 12×12; the limit is 11×11"),
-    ({**D2L, "kernel": [[[[1]]]] * 17}, "kernel has 17 output channels; the limit is 16"),
-    ({**D2L, "padding": LIMITS.max_padding + 1}, f"padding must be at most {LIMITS.max_padding}"),
-    (
-        {"input": [[[0] * 64] * 64] * 16, "kernel": [[[[1] * 3] * 3] * 16] * 2, "padding": 1},
-        "this trace would have 1,179,648 multiplications; the limit is 300,000",
-    ),
-    ({"kernel": [[1]]}, "input is required"),
-    ({**D2L, "strides": 2}, "Unknown field 'strides'"),
-]
-
-
-@pytest.mark.parametrize(("body", "message"), BAD, ids=[m[:40] for _, m in BAD])
-def test_bad_input_gets_422_naming_the_problem_before_any_work(client, monkeypatch, body, message):
-    forbid_traces(monkeypatch)
-    response = client.post(URL, json=body)
-    assert response.status_code == 422, response.text
-    assert message in response.json()["detail"]
-
-
-@pytest.mark.parametrize(
-    ("raw", "message"),
-    [
-        ('{"input": [[NaN, 1], [2, 3]], "kernel": [[1]]}', "input[0][0] is nan"),
-        ('{"input": [[Infinity, 1]], "kernel": [[1]]}', "input[0][0] is inf"),
-        ('{"input": [[1, 2]], "kernel": [[-Infinity]]}', "kernel[0][0] is -inf"),
-        ('{"input": [[1, 2]], "kernel": [[1]], "bias": NaN}', "bias is nan"),
-        ('{"input": [[1, 2]], "kernel": [[1]]', "The request body is not valid JSON"),
-        ("[1, 2, 3]", "The request body must be a JSON object"),
-        ("", "A request body is required"),
-    ],
-)
-def test_malformed_json_is_refused(client, raw, message):
-    response = client.post(URL, content=raw, headers={"content-type": "application/json"})
-    assert response.status_code == 422, response.text
-    assert message in response.json()["detail"]
-
-
 def test_oversized_body_gets_413_before_it_is_read(client, settings):
     big = b'{"input": [' + b"1," * settings.max_json_bytes + b"1]}"
     response = client.post(URL, content=big, headers={"content-type": "application/json"})
@@ -170,7 +109,7 @@ def test_oversized_body_without_content_length_gets_413(client, settings):
 
 
 def test_server_keeps_serving_after_bad_requests(client):
-    for body, _ in BAD[:8]:
+    for body, _ in CONVOLUTION[:8]:
         client.post(URL, json=body)
     assert client.post(URL, json=D2L).json()["output"] == [[[19, 25], [37, 43]]]
 

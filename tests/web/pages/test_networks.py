@@ -1,61 +1,26 @@
-"""/networks and /networks/{name}: cards, the architecture table, payload, tabs, errors."""
+"""The network pages' HTML: /networks (cards) and each network's views (the explorer with its
+architecture table, learned filters, saliency): headings, controls, payloads (the API's
+data), tabs and errors."""
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import asdict
-from html.parser import HTMLParser
 
+import pytest
 from fastapi import APIRouter
 from fastapi.testclient import TestClient
 
+from app.explain.convolutions import conv_layers
+from app.explain.saliency import METHODS
 from app.main import create_app
-from app.nets.registry import get_network
+from app.nets.registry import get_model, get_network
 from app.ops.conv import LIMITS as PLAYGROUND_LIMITS
 from app.settings import Settings
 from app.web.middleware import CONTENT_SECURITY_POLICY
 from app.web.pages import networks
 from app.web.pages.networks import NETWORK_VIEWS, network_tabs, network_view
-
-
-class Page(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.ids: set[str] = set()
-        self.h1: list[str] = []
-        self.links: list[str] = []
-        self.rows: list[str] = []
-        self.scripts: list[dict] = []
-        self.handlers: list[str] = []
-        self._h1 = False
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        self.handlers += [name for name in a if name.startswith("on")]
-        if a.get("id"):
-            self.ids.add(a["id"])
-        if tag == "a" and a.get("href"):
-            self.links.append(a["href"])
-        if tag == "tr" and a.get("data-layer"):
-            self.rows.append(a["data-layer"])
-        if tag == "script":
-            self.scripts.append(a)
-        self._h1 = tag == "h1"
-
-    def handle_data(self, data):
-        if self._h1 and data.strip():
-            self.h1.append(data.strip())
-
-
-def parse(html: str) -> Page:
-    page = Page()
-    page.feed(html)
-    return page
-
-
-def payload(html: str) -> dict:
-    return json.loads(re.search(r'id="payload">(.*?)</script>', html, re.S).group(1))
+from tests.utils.html import parse, payload
 
 
 def test_the_zoo_has_a_card_per_model(client):
@@ -113,11 +78,13 @@ def test_a_photo_model_has_no_drawing_canvas(client):
     assert "blocks.15.project.bn" in html
 
 
-def test_unknown_networks_are_404_naming_the_models(client):
-    response = client.get("/networks/alexnet", headers={"accept": "text/html"})
+@pytest.mark.parametrize("view", ["", "/filters", "/saliency"])
+def test_unknown_networks_are_404_naming_the_models(client, view):
+    response = client.get(f"/networks/alexnet{view}", headers={"accept": "text/html"})
     assert response.status_code == 404
     assert "Unknown model &#39;alexnet&#39;: the models are lenet5, simple-cnn" in response.text
-    assert client.get("/networks/alexnet").json()["detail"].startswith("Unknown model 'alexnet'")
+    detail = client.get(f"/networks/alexnet{view}").json()["detail"]
+    assert detail.startswith("Unknown model 'alexnet'")
 
 
 def test_no_inline_script_and_the_security_headers(client):
@@ -170,3 +137,90 @@ def test_every_view_is_a_tab_of_every_network(client):
         assert f'href="/networks/{name}">Layer by layer' in tabs_html
         assert f'href="/networks/{name}/filters" aria-current="page">Learned filters' in tabs_html
         assert f'href="/networks/{name}/saliency">Saliency' in tabs_html
+
+
+# ------------------------------------------------------------------------ the learned-filters view
+
+
+@pytest.mark.parametrize(
+    ("name", "title", "digits"),
+    [("lenet5", "LeNet-5", True), ("efficientnet-lite0", "EfficientNet-Lite0", False)],
+)
+def test_the_page_lists_the_layers_and_hands_its_data_to_the_script(client, name, title, digits):
+    response = client.get(f"/networks/{name}/filters")
+    assert response.status_code == 200
+    html = response.text
+    page = parse(html)
+    assert page.h1 == [f"{title}: learned filters"]
+    for needed in ("layer", "gallery-img", "slices", "picker", "map-img", "run", "cancel",
+                   "progress", "maximized-img", "steps", "size", "seed"):  # fmt: skip
+        assert needed in page.ids, needed
+    assert ("top-digits" in page.ids) is digits
+    options = re.findall(r'<option value="([^"]+)">([^<]+)</option>', html)
+    layers = conv_layers(get_model(name))
+    assert [value for value, _ in options if value in layers] == layers
+    data = payload(html)
+    assert [layer["name"] for layer in data["layers"]] == layers
+    assert data["digits"] is digits and data["top"] == 9
+    assert data["maximize"]["params"]["steps"]["maximum"] == 512
+    assert data["maximize"]["size"] == data["model"]["input_shape"][-1]
+    assert not page.handlers  # no inline event handlers (CSP)
+    assert any(s.get("src", "").startswith("/static/js/pages/filters.js?v=") for s in page.scripts)
+    assert "/static/css/filters.css?v=" in html
+
+
+def test_the_first_layer_option_says_its_kind_and_shape(client):
+    html = client.get("/networks/efficientnet-lite0/filters").text
+    assert '<option value="stem.conv">stem.conv · rgb · 32×3×3×3</option>' in html
+    assert "blocks.0.depthwise.conv · depthwise · 32×1×3×3" in html
+    assert "head.conv · pointwise · 1280×320×1×1" in html
+
+
+def test_the_filters_tab_appears_on_every_network_page(client):
+    explorer = parse(client.get("/networks/simple-cnn").text)
+    assert "/networks/simple-cnn/filters" in explorer.links
+    filters = client.get("/networks/simple-cnn/filters").text
+    assert re.search(r'href="/networks/simple-cnn/filters" aria-current="page"', filters)
+    assert "/networks/lenet5/filters" in parse(filters).links  # the model menu stays on the view
+
+
+# ------------------------------------------------------------------------------- the saliency view
+
+
+def test_the_page_has_a_control_for_every_method_and_setting(client):
+    response = client.get("/networks/efficientnet-lite0/saliency")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    page = parse(response.text)
+    assert page.h1 == ["EfficientNet-Lite0: which pixels matter?"]
+    assert page.methods == list(METHODS)
+    assert page.settings == {
+        "smoothgrad": {"samples": "25", "noise": "0.15", "seed": "0"},
+        "integrated-gradients": {"steps": "32", "rule": "select", "baseline": "select"},
+        "grad-cam": {"layer": "select"},
+        "occlusion": {"patch": "32", "stride": "16", "baseline": "select"},
+    }
+    assert {"grid", "opacity", "target-0", "target-1", "classes-0", "classes-1", "picker"} <= (
+        page.ids
+    )
+    assert page.current == ["EfficientNet-Lite0", "Saliency"]  # the model and the tab
+    assert not page.handlers  # no inline script (CSP)
+    assert [s.get("type") for s in page.scripts[-1:]] == ["module"]
+    assert page.scripts[-1]["src"].startswith("/static/js/pages/saliency.js?v=")
+
+
+def test_the_payload_is_the_apis(client):
+    data = payload(client.get("/networks/lenet5/saliency").text)
+    api = client.get("/api/models/lenet5/saliency/methods").json()
+    assert data["methods"] == api["methods"] and data["layers"] == api["layers"]
+    assert data["model"] == client.get("/api/models/lenet5").json()
+    assert data["default_image"] == "sample-mnist-3"
+    assert data["default_methods"] == ["gradient", "grad-cam"]
+    photo = payload(client.get("/networks/efficientnet-lite0/saliency").text)
+    assert photo["default_image"] == "sample-chelsea"
+
+
+@pytest.mark.parametrize("name", ["lenet5", "simple-cnn", "efficientnet-lite0"])
+def test_every_network_has_the_saliency_tab(client, name):
+    explorer = client.get(f"/networks/{name}").text
+    assert f'href="/networks/{name}/saliency"' in explorer

@@ -2,51 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
-import threading
-from html.parser import HTMLParser
 
 import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from app.runtime.workers import ComputePool, PoolBusy
 from app.settings import Settings
 from app.web.lessons import LESSONS
 from app.web.middleware import CONTENT_SECURITY_POLICY
-from tests.utils.loops import eventually, run_in_fresh_loop
-
-
-class Links(HTMLParser):
-    """Collects hrefs, script srcs, headings and inline scripts of a page."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.hrefs: list[str] = []
-        self.scripts: list[dict[str, str | None]] = []
-        self.inline_handlers: list[str] = []
-        self.h1: list[str] = []
-        self._in_h1 = False
-
-    def handle_starttag(self, tag, attrs):
-        attributes = dict(attrs)
-        self.inline_handlers += [name for name in attributes if name.startswith("on")]
-        if tag == "a" and attributes.get("href"):
-            self.hrefs.append(attributes["href"])
-        if tag == "script":
-            self.scripts.append(attributes)
-        self._in_h1 = tag == "h1"
-
-    def handle_data(self, data):
-        if self._in_h1 and data.strip():
-            self.h1.append(data.strip())
-
-
-def parse(html: str) -> Links:
-    parser = Links()
-    parser.feed(html)
-    return parser
+from tests.utils.html import parse
 
 
 def test_home_lists_the_lessons_in_lecture_order_and_links_those_that_exist(client):
@@ -55,7 +20,7 @@ def test_home_lists_the_lessons_in_lecture_order_and_links_those_that_exist(clie
     html = response.text
     positions = [html.index(f'data-lesson="{lesson.slug}"') for lesson in LESSONS]
     assert positions == sorted(positions)
-    links = parse(html).hrefs
+    links = parse(html).links
     assert {"/convolution", "/pointwise", "/pooling", "/activations", "/transposed"} <= set(links)
     for href in links:
         if href.startswith("/"):
@@ -78,7 +43,7 @@ PAGES = (
 def test_every_page_has_no_inline_script(client):
     for path in PAGES:
         page = parse(client.get(path).text)
-        assert not page.inline_handlers, path
+        assert not page.handlers, path
         for script in page.scripts:
             assert script.get("src") or script.get("type") == "application/json", (path, script)
 
@@ -158,55 +123,6 @@ def test_unknown_page_is_a_readable_404_for_browsers_and_json_for_the_api(client
     assert client.get("/api/convolution").json()["detail"] == (
         "GET is not allowed on /api/convolution"
     )
-
-
-def test_pool_refuses_work_when_full():
-    pool = ComputePool(workers=1, queue=0, retry_after=3)
-    release = threading.Event()
-
-    async def scenario():
-        first = asyncio.create_task(pool.run(release.wait, 5))
-        await eventually(lambda: pool.in_flight == 1)
-        with pytest.raises(PoolBusy) as busy:
-            await pool.run(lambda: None)
-        assert busy.value.retry_after == 3
-        release.set()
-        assert await first is True
-        assert pool.in_flight == 0
-        assert await pool.run(lambda: 42) == 42
-
-    try:
-        run_in_fresh_loop(scenario)
-    finally:
-        pool.shutdown()
-
-
-def test_cancelled_work_that_has_not_started_frees_its_slot():
-    pool = ComputePool(workers=1, queue=1, retry_after=1)
-    release = threading.Event()
-    started = threading.Event()
-
-    def work() -> bool:
-        started.set()
-        return release.wait(5)
-
-    async def scenario():
-        running = asyncio.create_task(pool.run(work))
-        await eventually(started.is_set)  # the one worker is busy
-        waiting = asyncio.create_task(pool.run(lambda: "never"))
-        await eventually(lambda: pool.in_flight == 2)
-        waiting.cancel()
-        await eventually(lambda: pool.in_flight == 1)  # the queued job was dropped
-        running.cancel()  # already running: its slot is held until the work ends
-        await asyncio.sleep(0)
-        assert pool.in_flight == 1 and not release.is_set()
-        release.set()
-        await eventually(lambda: pool.in_flight == 0)
-
-    try:
-        run_in_fresh_loop(scenario)
-    finally:
-        pool.shutdown()
 
 
 def test_full_pool_answers_503_with_retry_after():

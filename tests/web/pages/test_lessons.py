@@ -2,48 +2,10 @@
 
 from __future__ import annotations
 
-import json
-import re
-from html.parser import HTMLParser
-
 import pytest
 
 from app.images.samples import SAMPLES
-
-
-class Page(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.ids: set[str] = set()
-        self.h1: list[str] = []
-        self.options: list[str] = []
-        self.stylesheets: list[str] = []
-        self._h1 = False
-
-    def handle_starttag(self, tag, attrs):
-        attributes = dict(attrs)
-        if attributes.get("id"):
-            self.ids.add(attributes["id"])
-        if tag == "option" and attributes.get("value"):
-            self.options.append(attributes["value"])
-        if tag == "link" and attributes.get("rel") == "stylesheet":
-            self.stylesheets.append(attributes["href"])
-        self._h1 = tag == "h1"
-
-    def handle_data(self, data):
-        if self._h1 and data.strip():
-            self.h1.append(data.strip())
-
-
-def parse(html: str) -> Page:
-    page = Page()
-    page.feed(html)
-    return page
-
-
-def payload(html: str) -> dict:
-    block = re.search(r'<script type="application/json" id="payload">(.*?)</script>', html, re.S)
-    return json.loads(block.group(1))
+from tests.utils.html import parse, payload
 
 
 @pytest.mark.parametrize(
