@@ -16,7 +16,12 @@ from app.runtime.lifecycle import running
 from app.services.explorer import Inputs
 from app.settings import Settings, get_settings
 from app.web import api, errors, pages
-from app.web.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware, VersionedStaticFiles
+from app.web.middleware import (
+    BodyLimitMiddleware,
+    SameOriginMiddleware,
+    SecurityHeadersMiddleware,
+    VersionedStaticFiles,
+)
 from app.web.responses import PICTURES_JSON
 from app.web.templates import make_templates
 
@@ -53,7 +58,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     state.lessons = None  # filled on first render, once every router is included
     state.templates = make_templates(settings.templates_dir, settings.static_dir)
 
-    # Last added runs first: security headers wrap everything, then gzip, then body limits.
+    # Last added runs first: security headers wrap everything, then same-origin writes, gzip,
+    # body limits.
     app.add_middleware(
         BodyLimitMiddleware, default=settings.max_json_bytes, by_prefix=settings.upload_paths()
     )
@@ -63,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         compresslevel=1,
         exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, PICTURES_JSON),
     )
+    app.add_middleware(SameOriginMiddleware)  # before any body is read
     app.add_middleware(SecurityHeadersMiddleware)
     errors.install(app)
 

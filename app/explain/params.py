@@ -11,6 +11,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from app.ops.arrays import brief
+
 
 @dataclass(frozen=True)
 class Param:
@@ -33,14 +35,14 @@ class Param:
                 )
             return value
         whole = self.kind is int
+        kind = "a whole number" if whole else "a number"
         wrong_type = isinstance(value, bool) or not isinstance(value, int if whole else int | float)
-        if wrong_type or not math.isfinite(value):
-            kind = "a whole number" if whole else "a number"
-            raise ValueError(f"{self.name} must be {kind} (got {value!r})")
+        if wrong_type or (isinstance(value, float) and not math.isfinite(value)):
+            raise ValueError(f"{self.name} must be {kind} (got {brief(value)})")
         low, high = self.minimum, self.maximum
         if (low is not None and value < low) or (high is not None and value > high):
-            kind = "a whole number" if whole else "a number"
-            raise ValueError(f"{self.name} must be {kind} from {low:g} to {high:g} (got {value!r})")
+            bounds = f"from {low:,.0f} to {high:,.0f}" if whole else f"from {low:g} to {high:g}"
+            raise ValueError(f"{self.name} must be {kind} {bounds} (got {brief(value)})")
         return value if whole else float(value)
 
     def to_dict(self) -> dict[str, Any]:

@@ -10,8 +10,9 @@ read, each time with a sentence a person understands:
    decoded*: a 57-byte PNG that claims 50000×50000 is :class:`ImageTooLarge` (413) in
    microseconds. Pillow's own decompression-bomb warning and error count as the same.
 3. The first frame is decoded. A file that ends early is :class:`DamagedImage` (422,
-   "the image file is truncated"): ``ImageFile.LOAD_TRUNCATED_IMAGES`` stays off, so there
-   is never a grey partial image.
+   "the image file is truncated"): ``ImageFile.LOAD_TRUNCATED_IMAGES`` stays off, and a
+   JPEG cut short but closed with an end marker (which libjpeg fills with gray, without an
+   error) is caught by :mod:`app.images.jpeg`, so there is never a grey partial image.
 4. EXIF orientation is applied, then every mode is converted deliberately (:func:`from_pil`):
    palette and alpha images are composited on white (a colour hidden under alpha 0 never
    shows), CMYK and other colour spaces become RGB, 16-bit images are rescaled to 0–255
@@ -26,12 +27,15 @@ from __future__ import annotations
 import io
 import threading
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
 import numpy as np
 import torch
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+
+from app.images import jpeg
 
 #: The formats Pillow may open, by Pillow's format id.
 FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP")
@@ -179,6 +183,14 @@ def _load(image: ImageFile.ImageFile) -> None:
         raise DamagedImage(f"The image file is damaged and cannot be decoded ({text}).") from None
 
 
+def _jpeg_check(check: Callable[..., None], *args: object) -> None:
+    """A JPEG check of :mod:`app.images.jpeg`; its refusal is a :class:`DamagedImage`."""
+    try:
+        check(*args)
+    except ValueError as error:
+        raise DamagedImage(str(error)) from None
+
+
 def _orient(image: Image.Image) -> tuple[Image.Image, bool]:
     """Apply the EXIF orientation; unreadable EXIF is ignored rather than fatal."""
     try:
@@ -253,7 +265,11 @@ def decode(data: bytes, *, max_pixels: int) -> Decoded:
     """The upload's first frame as pixels, or an :class:`ImageError` saying why not."""
     image = _open(data, max_pixels)
     source_mode = image.mode
+    if image.format == "JPEG":
+        _jpeg_check(jpeg.check_scan_length, data)
     _load(image)
+    if image.format == "JPEG" and image.mode in ("L", "RGB"):
+        _jpeg_check(jpeg.check_gray_fill, data, np.asarray(image))
     oriented, changed = _orient(image)
     pixels = from_pil(oriented)
     return Decoded(pixels, image.format or "?", source_mode, changed)

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from app.ops.arrays import brief
+from app.ops.arrays import brief, check_result, shown
 
 CURVE_STEPS = 20  # samples per unit of x
 CURVE_REACH = 5  # curves span x = −5 … 5, the kink at 0 a sample
@@ -97,10 +97,10 @@ def get_activation(name: Any) -> Activation:
 def _number(value: Any, name: str, low: float, high: float) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"{name} must be a number")
-    if not math.isfinite(value):
+    if isinstance(value, float) and not math.isfinite(value):
         raise ValueError(f"{name} is {value}: only finite numbers are allowed")
     if not low <= value <= high:
-        raise ValueError(f"{name} must be between {low:g} and {high:g} (got {value:g})")
+        raise ValueError(f"{name} must be between {low:g} and {high:g} (got {shown(value)})")
     return float(value)
 
 
@@ -160,7 +160,7 @@ def _stats(values: torch.Tensor) -> dict[str, float]:
 
 def apply(activation: Activation, value: float, before: torch.Tensor) -> dict[str, Any]:
     """The activation applied to a feature map (H×W): both maps, histograms on shared bins."""
-    after = evaluate(activation, before, value)
+    after = check_result(evaluate(activation, before, value), "the activated map")
     low = min(before.min().item(), after.min().item())
     high = max(before.max().item(), after.max().item())
     if high - low < 1e-12:

@@ -1,5 +1,10 @@
-"""Turn JSON-like nested lists into float64 tensors, refusing anything ragged or non-finite.
+"""Turn JSON-like nested lists into float64 tensors, refusing anything ragged, non-finite or
+too large.
 
+Every number a request gives must be finite in float32, the precision the networks and the
+pages' colour scales work in: ``|x| ≤ 3.4e38`` (:func:`check_number`); a 400-digit integer
+is refused with a sentence that shows it shortened, never echoed whole. A result computed
+from such numbers can still overflow (``1e30 × 1e30``): :func:`check_result` refuses it.
 Errors name the offending element (``input[2][1]``) so the page can show them as they are.
 """
 
@@ -11,6 +16,9 @@ from typing import Any
 
 import numpy as np
 import torch
+
+#: The largest magnitude a number may have: float32's largest finite value.
+FLOAT32_MAX = float(torch.finfo(torch.float32).max)
 
 _DIM_NAMES = {1: "a list", 2: "an H×W grid", 3: "a C×H×W stack", 4: "an O×C×H×W stack"}
 
@@ -32,8 +40,51 @@ def _describe(value: Any) -> str:
 
 def brief(value: Any, limit: int = 40) -> str:
     """``repr(value)``, cut to ``limit`` characters: error messages never echo a huge value."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return shown(value)
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def shown(value: int | float) -> str:
+    """A number as an error message shows it: a huge integer shortened to its first and last
+    digits and its length (``123456…7890 (400 digits)``)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        digits = str(abs(value))
+        if len(digits) > 20:
+            sign = "−" if value < 0 else ""
+            return f"{sign}{digits[:6]}…{digits[-4:]} ({len(digits)} digits)"
+        return str(value)
+    return f"{value:g}"
+
+
+def check_number(value: Any, name: str) -> float:
+    """``value`` as a float if it is a finite number within float32's range; otherwise a
+    ``ValueError`` naming it (``kernel[0][0] is 1e+39: too large …``)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{name} is {_describe(value)}, not a number")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{name} is {value}: only finite numbers are allowed")
+    if abs(value) > FLOAT32_MAX:
+        raise ValueError(
+            f"{name} is {shown(value)}: too large; numbers must lie within ±3.4e38 (float32)"
+        )
+    return float(value)
+
+
+def check_result(values: torch.Tensor, name: str = "the output") -> torch.Tensor:
+    """``values`` if every one is finite in float32; otherwise a ``ValueError`` saying the
+    computation overflowed (the inputs were too large for each other)."""
+    if values.numel() == 0:
+        return values
+    top = float(values.detach().abs().max())
+    if not math.isfinite(top) or top > FLOAT32_MAX or values.isnan().any():
+        reached = "infinity" if not math.isfinite(top) else f"{top:.3g}"
+        raise ValueError(
+            f"{name} overflows: a value reaches {reached}, beyond float32's ±3.4e38; "
+            "use smaller numbers"
+        )
+    return values
 
 
 def nested_shape(value: Any, name: str, max_dims: int) -> tuple[int, ...]:
@@ -63,10 +114,7 @@ def _check(value: list[Any], shape: list[int], depth: int, path: str) -> None:
     for index, item in enumerate(value):
         where = f"{path}[{index}]"
         if last:
-            if isinstance(item, bool) or not isinstance(item, int | float):
-                raise ValueError(f"{where} is {_describe(item)}, not a number")
-            if isinstance(item, float) and not math.isfinite(item):
-                raise ValueError(f"{where} is {item}: only finite numbers are allowed")
+            check_number(item, where)
         elif not isinstance(item, list):
             raise ValueError(f"{where} is {_describe(item)} where a list was expected")
         else:
@@ -87,9 +135,7 @@ def to_vector(value: float | list[Any], name: str, length: int) -> torch.Tensor:
     if isinstance(value, bool) or not isinstance(value, int | float | list):
         raise ValueError(f"{name} must be a number or a list of numbers")
     if isinstance(value, int | float):
-        if not math.isfinite(value):
-            raise ValueError(f"{name} is {value}: only finite numbers are allowed")
-        return torch.full((length,), float(value), dtype=torch.float64)
+        return torch.full((length,), check_number(value, name), dtype=torch.float64)
     vector = to_tensor(value, name, dims=(1,))
     if vector.numel() != length:
         raise ValueError(

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from app.images import convert
 from app.ops.arithmetic import Pair, as_pair, conv_output_size, conv_size_formula
-from app.ops.arrays import to_tensor
+from app.ops.arrays import check_result, to_tensor
 from app.ops.kernels import get_kernel
 
 MAX_KERNEL = 9
@@ -128,9 +128,10 @@ def convolve(x: torch.Tensor, settings: KernelSettings, device: torch.device) ->
     # (C, 1, kh, kw), contiguous: a broadcast (expanded) weight takes a path 4× slower on CPU
     weight = settings.kernel.to(device, torch.float32).expand(channels, 1, kh, kw).contiguous()
     image = x.to(device).float()[None]  # (1, C, H, W)
-    return F.conv2d(
+    output = F.conv2d(
         image, weight, stride=settings.stride, padding=settings.padding, groups=channels
     )[0]
+    return check_result(output, "the filtered image")
 
 
 def value_range(output: torch.Tensor) -> tuple[float, float]:

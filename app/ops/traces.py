@@ -1,5 +1,6 @@
 """One request → tensors conversion for the step-by-step engines: JSON-like values (nested
-lists, numbers, ``[h, w]`` pairs) in, a trace out. The API, the pages' presets and the tests
+lists, numbers, ``[h, w]`` pairs) in, a trace out, whose results are checked to be finite
+in float32 (:func:`~app.ops.arrays.check_result`). The API, the pages' presets and the tests
 all go through these functions, so the three engines are validated the same way.
 
 - convolution: :func:`convolution_trace` (:func:`app.ops.conv.conv2d_trace`);
@@ -13,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from app.ops.arrays import to_tensor, to_vector
+from app.ops.arrays import check_result, to_tensor, to_vector
 from app.ops.conv import ConvTrace, conv2d_trace
 from app.ops.pool import PoolTrace, pool2d_trace
 from app.ops.transposed import TransposedTrace, conv_transpose2d_trace
@@ -27,10 +28,13 @@ def convolution_trace(
     x = to_tensor(input, "input", dims=(2, 3))
     weight = to_tensor(kernel, "kernel", dims=(2, 3, 4))
     out_channels = weight.shape[0] if weight.dim() == 4 else 1
-    return conv2d_trace(
+    trace = conv2d_trace(
         x, weight, to_vector(bias, "bias", out_channels),
         stride=stride, padding=padding, dilation=dilation, flip=flip,
     )  # fmt: skip
+    check_result(trace.partial_sums(), "a channel's sum of products")
+    check_result(trace.output)
+    return trace
 
 
 def pointwise_trace(*, input: Any, weights: Any, bias: Any = 0) -> ConvTrace:
@@ -44,7 +48,9 @@ def pooling_trace(
 ) -> PoolTrace:
     """Max, average or sum pooling of ``input`` (H×W or C×H×W), channel by channel."""
     x = to_tensor(input, "input", dims=(2, 3))
-    return pool2d_trace(x, kind, size, stride, padding)
+    trace = pool2d_trace(x, kind, size, stride, padding)
+    check_result(trace.output)
+    return trace
 
 
 def transposed_trace(
@@ -55,10 +61,12 @@ def transposed_trace(
     x = to_tensor(input, "input", dims=(2, 3))
     weight = to_tensor(kernel, "kernel", dims=(2, 3, 4))
     out_channels = weight.shape[1] if weight.dim() == 4 else 1
-    return conv_transpose2d_trace(
+    trace = conv_transpose2d_trace(
         x, weight, to_vector(bias, "bias", out_channels), stride=stride, padding=padding,
         output_padding=output_padding, dilation=dilation,
     )  # fmt: skip
+    check_result(trace.output)
+    return trace
 
 
 #: The engines by operation name (what a preset says it runs).

@@ -6,7 +6,7 @@ raises the domain's exceptions, each with a sentence naming the bad value and th
 =====================================  ======  =========================================
 exception                              status  meaning
 =====================================  ======  =========================================
-``ValueError``                         422     a bad value or setting
+``ValueError``, ``OverflowError``      422     a bad value or setting; a number too large
 ``UnsupportedImage`` (a ValueError)    415     not an accepted image format
 ``ImageTooLarge`` (a ValueError)       413     too many pixels
 ``UnknownName`` (a ValueError)         404     no such model or layer (the known ones listed)
@@ -21,6 +21,7 @@ browsers asking for a page get a small HTML error page instead of JSON.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
@@ -63,7 +64,16 @@ STATUS: tuple[tuple[type[Exception], int], ...] = (
     (UnknownJob, 404),
     (Cancelled, 499),
     (ValueError, 422),
+    (OverflowError, 422),  # a stray huge integer the checks missed: still the client's
 )
+#: A run of digits this long in a sentence is shortened: a detail never echoes a 4,300-digit
+#: integer back.
+LONG_NUMBER = re.compile(r"\d{21,}")
+
+
+def readable(detail: str) -> str:
+    """``detail`` with every huge number shortened (``123456…7890 (400 digits)``)."""
+    return LONG_NUMBER.sub(lambda m: f"{m[0][:6]}…{m[0][-4:]} ({len(m[0])} digits)", detail)
 
 
 def status_of(error: Exception) -> int:
@@ -101,7 +111,7 @@ async def validation_error(request: Request, exc: RequestValidationError) -> Res
         {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
         for e in errors[:20]
     ]
-    return JSONBytes({"detail": "; ".join(sentences), "errors": safe}, status_code=422)
+    return JSONBytes({"detail": readable("; ".join(sentences)), "errors": safe}, status_code=422)
 
 
 def _wants_html(request: Request) -> bool:
@@ -118,6 +128,8 @@ async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
     elif exc.status_code == 405 and detail == "Method Not Allowed":
         detail = f"{request.method} is not allowed on {request.url.path}"
     headers = getattr(exc, "headers", None)
+    if isinstance(detail, str):
+        detail = readable(detail)
     if _wants_html(request):
         return render(
             request,
@@ -139,7 +151,12 @@ async def pool_busy(request: Request, exc: PoolBusy) -> Response:
 
 async def domain_error(request: Request, exc: Exception) -> Response:
     """The domain's exceptions as their status (:data:`STATUS`) with their sentence."""
-    detail = f"Stopped: {exc}" if isinstance(exc, Cancelled) else str(exc)
+    if isinstance(exc, Cancelled):
+        detail = f"Stopped: {exc}"
+    elif isinstance(exc, OverflowError):
+        detail = "A number in the request is too large for this computation"
+    else:
+        detail = str(exc)
     return await http_error(request, HTTPException(status_of(exc), detail=detail))
 
 

@@ -1,8 +1,10 @@
-"""ASGI middleware: request body limits, security headers, and cache headers for assets."""
+"""ASGI middleware: request body limits, same-origin writes, security headers, and cache
+headers for assets."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 import orjson
 from starlette.datastructures import Headers, MutableHeaders
@@ -91,7 +93,8 @@ class BodyLimitMiddleware:
 
     A ``Content-Length`` over the limit is refused at once, without reading; a body sent
     without one (chunked) is counted as it arrives and refused as soon as it passes the
-    limit. ``by_prefix`` gives larger (or smaller) limits to paths, e.g. image uploads.
+    limit. ``by_prefix`` gives other limits to the uploads (``multipart/form-data``) sent to
+    those paths, e.g. images; any other body there (JSON) keeps the default limit.
     """
 
     def __init__(self, app: ASGIApp, default: int, by_prefix: Mapping[str, int] | None = None):
@@ -99,7 +102,9 @@ class BodyLimitMiddleware:
         self.default = default
         self.by_prefix = sorted((by_prefix or {}).items(), key=lambda item: -len(item[0]))
 
-    def limit_for(self, path: str) -> int:
+    def limit_for(self, path: str, content_type: str) -> int:
+        if not content_type.lower().startswith("multipart/form-data"):
+            return self.default
         for prefix, limit in self.by_prefix:
             if path.startswith(prefix):
                 return limit
@@ -109,8 +114,9 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.limit_for(scope["path"])
-        length = Headers(scope=scope).get("content-length", "")
+        headers = Headers(scope=scope)
+        limit = self.limit_for(scope["path"], headers.get("content-type", ""))
+        length = headers.get("content-length", "")
         if length.isdigit() and int(length) > limit:
             await self._refuse(send, limit)
             return
@@ -149,6 +155,60 @@ class BodyLimitMiddleware:
                     (b"content-type", b"application/json"),
                     (b"content-length", str(len(body)).encode()),
                     (b"connection", b"close"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+#: Methods that never change anything on the server.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class SameOriginMiddleware:
+    """Refuse requests that change something (POST, DELETE, ...) when a browser says they
+    come from another site: ``Sec-Fetch-Site`` other than ``same-origin`` (or ``none``), or
+    an ``Origin`` whose host is not this server's. A page elsewhere can then neither start
+    jobs nor upload through a student's browser; curl and notebooks, which send neither
+    header, are served as before. 403 with a sentence."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    @staticmethod
+    def foreign(headers: Headers) -> str | None:
+        """Why a request is refused, or None when it may go on."""
+        site = headers.get("sec-fetch-site")
+        if site is not None and site not in ("same-origin", "none"):
+            return f"the browser says it comes from another site ({site})"
+        origin = headers.get("origin")
+        if origin is None:
+            return None
+        host = headers.get("host", "")
+        parts = urlsplit(origin)
+        same = parts.netloc == host or (
+            parts.hostname is not None and parts.hostname == host.split(":")[0]
+            and (parts.port is None or ":" not in host)
+        )  # fmt: skip
+        return None if same else f"it comes from {origin[:100]}"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in SAFE_METHODS:
+            await self.app(scope, receive, send)
+            return
+        reason = self.foreign(Headers(scope=scope))
+        if reason is None:
+            await self.app(scope, receive, send)
+            return
+        detail = f"This request may not change anything here: {reason}"
+        body = orjson.dumps({"detail": detail})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 403,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
                 ],
             }
         )

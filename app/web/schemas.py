@@ -44,10 +44,11 @@ NumberOrList = Annotated[
 
 
 class Body(BaseModel):
-    """A JSON request body: unknown fields are refused ("Unknown field 'window'"), and
-    :meth:`fields` hands the values to a service as they came."""
+    """A JSON request body: unknown fields are refused ("Unknown field 'window'"), types are
+    strict (``"3"`` or ``true`` is not a number, as the trace endpoints have always said),
+    and :meth:`fields` hands the values to a service as they came."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     def fields(self) -> dict[str, Any]:
         """The fields by name, unconverted (the service validates and names bad values)."""

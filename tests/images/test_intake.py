@@ -300,3 +300,39 @@ def test_channel_views_tint_one_channel_and_refuse_missing_ones():
     assert convert.channel_view(pixels, "rgb") is pixels
     with pytest.raises(ValueError, match="this image has one channel"):
         convert.channel_view(pixels[:1], "r")
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: corpus.jpeg_cut_with_end_marker(0.5),
+        lambda: corpus.jpeg_cut_with_end_marker(0.8),
+        lambda: corpus.jpeg_cut_with_end_marker(0.5, gray=True),
+        lambda: corpus.jpeg_cut_with_end_marker(0.5, subsampling=0),  # 4:4:4, 8-row blocks
+        corpus.jpeg_header_lie,
+    ],
+    ids=["half", "four-fifths", "gray", "4:4:4", "header lie"],
+)
+def test_a_jpeg_cut_short_but_closed_is_refused_never_grey(make):
+    with pytest.raises(intake.DamagedImage, match="The image file is truncated"):
+        decode(make())
+
+
+def test_the_header_lie_is_refused_before_decoding(no_pixel_decoding):
+    with pytest.raises(intake.DamagedImage, match="header says 5000×5000 pixels, but it holds"):
+        decode(corpus.jpeg_header_lie())
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        Image.new("RGB", (64, 64), (128, 128, 128)),  # mid-gray all over: nothing is missing
+        Image.fromarray(corpus.noise(300, 200)),
+        Image.fromarray(corpus.noise(300, 200)[..., 0]),
+    ],
+    ids=["flat gray", "colour", "gray"],
+)
+@pytest.mark.parametrize("progressive", [False, True])
+def test_complete_jpegs_pass_the_truncation_checks(image, progressive):
+    data = corpus.encode(image, "JPEG", quality=90, progressive=progressive)
+    assert decode(data).pixels.shape[1:] == (image.height, image.width)

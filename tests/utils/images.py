@@ -153,3 +153,20 @@ def tiff() -> bytes:
 
 def random_bytes(n: int = 4096, seed: int = 1) -> bytes:
     return np.random.default_rng(seed).bytes(n)
+
+
+def jpeg_cut_with_end_marker(keep: float = 0.5, *, gray: bool = False, **options: Any) -> bytes:
+    """A noise JPEG cut to ``keep`` of its bytes and closed with an end-of-image marker: libjpeg
+    decodes it without an error, filling the missing blocks with mid-gray."""
+    pixels = noise(300, 200)
+    image = Image.fromarray(pixels[..., 0] if gray else pixels)
+    data = encode(image, "JPEG", quality=90, **options)
+    return data[: int(len(data) * keep)] + b"\xff\xd9"
+
+
+def jpeg_header_lie(width: int = 5000, height: int = 5000) -> bytes:
+    """A 631-byte JPEG whose frame header was edited to claim ``width``×``height`` pixels,
+    within the pixel limit: it decodes as a grey picture of that size."""
+    data = encode(Image.new("RGB", (8, 8)), "JPEG")
+    sof = data.index(b"\xff\xc0")
+    return data[: sof + 5] + struct.pack(">HH", height, width) + data[sof + 9 :]

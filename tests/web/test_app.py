@@ -12,6 +12,7 @@ from app.settings import Settings
 from app.web.lessons import LESSONS
 from app.web.middleware import CONTENT_SECURITY_POLICY
 from tests.utils.html import parse
+from tests.utils.images import solid
 
 
 def test_home_lists_the_lessons_in_lecture_order_and_links_those_that_exist(client):
@@ -154,3 +155,37 @@ def test_operation_pages_render_their_heading_payload_and_module(client, path, h
     assert 'id="payload"' in response.text
     nav = re.search(r'<nav aria-label="Lessons">(.*?)</nav>', response.text, re.S).group(1)
     assert f'href="{path}" aria-current="page"' in nav
+
+
+@pytest.mark.parametrize(
+    ("headers", "allowed"),
+    [
+        ({}, True),  # curl, a notebook
+        ({"origin": "http://testserver"}, True),  # the app's own pages
+        ({"sec-fetch-site": "same-origin", "origin": "http://testserver"}, True),
+        ({"origin": "http://evil.example"}, False),
+        ({"sec-fetch-site": "cross-site"}, False),
+        ({"sec-fetch-site": "same-site", "origin": "http://other.testserver"}, False),
+    ],
+)
+def test_only_the_apps_own_pages_may_change_things_from_a_browser(client, headers, allowed):
+    uploads = client.post("/api/images", files={"image": ("a.png", solid(2, 2))}, headers=headers)
+    job = client.post("/api/models/lenet5/layers/conv1/channels/0/maximize/jobs", headers=headers)
+    for response in (uploads, job):
+        if allowed:
+            assert response.status_code in (200, 202), response.text
+        else:
+            assert response.status_code == 403
+            assert response.json()["detail"].startswith("This request may not change anything")
+    assert client.get("/api/models", headers=headers).status_code == 200  # reading is fine
+
+
+def test_json_bodies_keep_their_limit_under_upload_paths(client, settings):
+    big = b'{"steps": 1, "pad": "' + b"x" * settings.max_json_bytes + b'"}'
+    response = client.post(
+        "/api/models/lenet5/layers/conv1/channels/0/maximize",
+        content=big,
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 413
+    assert "the limit is 2 MB" in response.json()["detail"]

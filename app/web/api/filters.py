@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal, NamedTuple
 
 from fastapi import APIRouter, Depends, Path, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from starlette.responses import Response
 
 from app.explain import maximize, topdigits
@@ -33,6 +33,7 @@ from app.web.deps import ImageForm, InputsDep, NetworkDep, Pool
 from app.web.errors import MODEL_ERRORS, NOT_FOUND, UPLOAD_ERRORS
 from app.web.jobs import Planned, job_endpoints
 from app.web.responses import CACHE, JSONBytes
+from app.web.schemas import Body
 from app.web.uploads import IMAGE_BODY
 
 router = APIRouter(prefix="/api/models", tags=["filters"])
@@ -84,10 +85,8 @@ PNG: dict[int | str, dict[str, Any]] = {200: {"content": {"image/png": {}}}}
 CHANNELS = "/{name}/layers/{layer}/channels/{channel}"
 
 
-class MaximizeSettings(BaseModel):
+class MaximizeSettings(Body):
     """Activation maximisation's settings; each left out takes the model's default."""
-
-    model_config = ConfigDict(extra="forbid")
 
     steps: int | None = Field(None, description="Optimisation steps, 1 to 512 (default 128)")
     learning_rate: float | None = Field(None, description="Adam's step size, 0.0001 to 1")

@@ -140,3 +140,127 @@ def test_bad_input_gets_422_naming_the_problem_before_any_work(
 @pytest.mark.parametrize(("url", "raw", "message"), RAW, ids=[case_id(u, m) for u, _, m in RAW])
 def test_non_finite_numbers_and_malformed_json_are_refused(client, url, raw, message):
     assert_refused(client, url, message, raw=raw)
+
+
+# --- numbers too large for float32, anywhere a number goes -----------------------------------
+
+HUGE = int("9" * 400)  # Python reads it; float32 (and float64) cannot hold it
+FOUR_HUNDRED = "999999…9999 (400 digits)"
+EXTREME = [
+    ("/api/convolution", {**D2L, "input": [[HUGE]]}, f"input[0][0] is {FOUR_HUNDRED}: too large"),
+    ("/api/convolution", {**D2L, "kernel": [[HUGE]]}, f"kernel[0][0] is {FOUR_HUNDRED}"),
+    ("/api/convolution", {**D2L, "bias": HUGE}, f"bias is {FOUR_HUNDRED}: too large"),
+    ("/api/convolution", {**D2L, "input": [[1e39]]}, "input[0][0] is 1e+39: too large"),
+    (
+        "/api/convolution",
+        {"input": [[1e38, 1e38]], "kernel": [[10, 10]]},
+        "a channel's sum of products overflows: a value reaches 2e+39",
+    ),
+    ("/api/pooling", {**BODY, "input": [[HUGE]]}, f"input[0][0] is {FOUR_HUNDRED}"),
+    (
+        "/api/pooling/shift",
+        {"input": [[1, 2], [3, 4]], "kernel": [[HUGE]], "shift": "right"},
+        f"kernel[0][0] is {FOUR_HUNDRED}",
+    ),
+    ("/api/transposed-convolution", {**SLIDE, "input": [[1e300]]}, "input[0][0] is 1e+300"),
+    (
+        "/api/transposed-convolution",
+        {"input": [[3e38]], "kernel": [[3e38]]},
+        "the output overflows",
+    ),
+    ("/api/activations/curve", {"function": "elu", "alpha": HUGE}, f"(got {FOUR_HUNDRED})"),
+    ("/api/activations/apply", {"function": "relu", "input": [[HUGE]]}, "too large"),
+    (
+        "/api/activations/apply",
+        {"function": "leaky_relu", "negative_slope": HUGE, "input": [[1]]},
+        f"negative_slope must be between 0 and 1 (got {FOUR_HUNDRED})",
+    ),
+    (
+        "/api/kernels",
+        {"image": "sample-chelsea", "kernel": [[1e37]], "padding": 0},
+        "the filtered image overflows",
+    ),
+    ("/api/kernels", {"image": "sample-chelsea", "kernel": [[1e300]]}, "kernel[0][0] is 1e+300"),
+    (
+        "/api/kernels/pixel",
+        {"image": "sample-chelsea", "kernel": "sharpen", "row": HUGE, "col": 0},
+        f"pixel (row {FOUR_HUNDRED}, column 0) is outside",
+    ),
+    (
+        "/api/models/lenet5/layers/conv1/channels/0/maximize",
+        {"steps": 2, "seed": HUGE},
+        f"seed must be a whole number from 0 to 2,147,483,647 (got {FOUR_HUNDRED})",
+    ),
+]
+
+
+@pytest.mark.parametrize(("url", "body", "message"), EXTREME, ids=[m[:40] for _, _, m in EXTREME])
+def test_numbers_too_large_for_float32_are_a_422_that_shortens_them(client, url, body, message):
+    response = client.post(url, json=body)
+    assert response.status_code == 422, response.text
+    detail = response.json()["detail"]
+    assert message in detail
+    assert "9" * 21 not in detail  # never the 400 digits echoed back
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        (f"/api/models/lenet5/saliency?method=gradient&target={HUGE}", "from 0 to 9"),
+        (f"/api/models/lenet5/saliency?method=smoothgrad&samples={HUGE}", "from 1 to 100"),
+        (f"/api/models/lenet5/saliency?method=smoothgrad&seed={HUGE}", "from 0 to 2,147,483,647"),
+        (f"/api/models/lenet5/predict?k={HUGE}", "k must be a whole number from 1 to 10"),
+    ],
+)
+def test_huge_query_numbers_are_a_422_that_shortens_them(client, url, message):
+    response = client.post(url, files={"image_id": (None, "sample-mnist-3")})
+    assert response.status_code == 422, response.text
+    assert message in response.json()["detail"]
+    assert FOUR_HUNDRED in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"/api/images/sample-chelsea/pixels?top={HUGE}",
+        f"/api/models/lenet5/layers/conv1/activations?image=sample-mnist-3&page={HUGE}",
+        f"/api/models/lenet5/layers/conv1/unit?image=sample-mnist-3&channel={HUGE}&row=0&col=0",
+    ],
+)
+def test_huge_numbers_in_a_get_are_a_422_that_shortens_them(client, url):
+    response = client.get(url)
+    assert response.status_code == 422, response.text
+    assert FOUR_HUNDRED in response.json()["detail"]
+
+
+# --- one rule for types: strict -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "body", "message"),
+    [
+        (
+            "/api/kernels/pixel",
+            {"image": "sample-chelsea", "kernel": "sharpen", "row": "3", "col": 0},
+            "row: Input should be a valid integer",
+        ),
+        (
+            "/api/kernels/pixel",
+            {"image": "sample-chelsea", "kernel": "sharpen", "row": True, "col": 0},
+            "row: Input should be a valid integer",
+        ),
+        (
+            "/api/models/lenet5/layers/conv1/channels/0/maximize",
+            {"steps": "3"},
+            "steps: Input should be a valid integer",
+        ),
+        (
+            "/api/models/lenet5/layers/conv1/channels/0/maximize",
+            {"size": True},
+            "size: Input should be a valid integer",
+        ),
+        ("/api/convolution", {**D2L, "flip": 1}, "flip: Input should be a valid boolean"),
+    ],
+)
+def test_text_and_booleans_are_not_numbers_anywhere(client, url, body, message):
+    assert_refused(client, url, message, body=body)
