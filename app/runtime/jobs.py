@@ -11,16 +11,20 @@ polling (:meth:`Jobs.get`) or as a stream (:meth:`Jobs.watch`, for server-sent e
   second request for the same key while the first runs joins it, and a finished result is
   kept in a bounded LRU cache (by count and bytes) and answered at once. In a lecture hall
   where everyone asks for the cat's SmoothGrad, the server computes it once.
-- **Claimed.** Every :meth:`Jobs.start` (or :meth:`Jobs.claim` block) is one claim;
-  :meth:`Jobs.release` (the client cancels or goes away) withdraws it. A job stops at its
-  next batch once no claim is left, or when nobody has looked at it for
-  ``abandon_after_s`` seconds (a polling tab that was closed): the progress callback raises
-  :class:`~app.explain.progress.Cancelled` and the worker thread is free again. A job that
-  has not started yet is dropped from the pool's queue at once.
+- **Claimed, by tickets.** Every :meth:`Jobs.start` (a page's ``POST .../jobs``) and every
+  :meth:`Jobs.claim` block (a synchronous request) gets a :class:`Ticket` of its own: one
+  client's claim on the shared job, under an unguessable id. A client reads the job
+  through its ticket and withdraws only its own claim (:meth:`Jobs.release`, once per
+  ticket, however often it asks). A job stops at its next batch once no claim is left, or
+  when nobody has looked at it for ``abandon_after_s`` seconds (a polling tab that was
+  closed): the progress callback raises :class:`~app.explain.progress.Cancelled` and the
+  worker thread is free again. A job that has not started yet is dropped from the pool's
+  queue at once. One client cannot stop what another still wants.
 - **Bounded.** At most ``max_active`` jobs queued or running (beyond that, and when the pool
-  itself is full, :class:`~app.workers.PoolBusy`: 503 with Retry-After); finished job
-  records beyond ``records`` are forgotten, oldest first (an unknown id is
-  :class:`UnknownJob`, a 404).
+  itself is full, :class:`~app.workers.PoolBusy`: 503 with Retry-After); the tickets of
+  :meth:`Jobs.start` are kept to be looked up by id, and beyond ``records`` the oldest
+  finished or released ones are forgotten (an unknown id is :class:`UnknownJob`, a 404).
+  A synchronous request's ticket is never looked up, so it is not kept.
 
 Jobs live in one process. Behind a load balancer, a stream (one connection, one replica)
 works as is; polling needs sticky sessions, or the poll reaches a replica that never saw
@@ -51,7 +55,7 @@ FINISHED = ("done", "failed", "cancelled")
 
 
 class UnknownJob(LookupError):
-    """No job with this id: never started here, or forgotten (HTTP 404)."""
+    """No ticket with this id: never issued here, or forgotten (HTTP 404)."""
 
     def __init__(self, job_id: str) -> None:
         shown = job_id if len(job_id) <= 40 else job_id[:37] + "..."
@@ -61,16 +65,15 @@ class UnknownJob(LookupError):
 
 @dataclass(eq=False)
 class Job:
-    """One computation: its state as a page sees it, and what it produced."""
+    """One computation, shared by every ticket for its key: its state and what it produced."""
 
-    id: str
     key: Hashable
     status: Status = "queued"
     progress: float = 0.0
     error: str | None = None  # the sentence of a failed job
     result: Any = field(default=None, repr=False)
     exception: BaseException | None = field(default=None, repr=False)
-    claims: int = 1
+    claims: int = 0  # tickets not yet released
     seen: float = 0.0  # when a client last asked about it (the jobs' clock)
     future: Future[None] | None = field(default=None, repr=False)
 
@@ -78,14 +81,44 @@ class Job:
     def finished(self) -> bool:
         return self.status in FINISHED
 
+
+@dataclass(eq=False)
+class Ticket:
+    """One client's claim on a shared :class:`Job`, under an id of its own: what a page
+    follows (``/api/jobs/{id}``) and withdraws (``DELETE``), its state the job's."""
+
+    id: str
+    job: Job
+    released: bool = False
+
+    @property
+    def key(self) -> Hashable:
+        return self.job.key
+
+    @property
+    def status(self) -> Status:
+        return self.job.status
+
+    @property
+    def progress(self) -> float:
+        return self.job.progress
+
+    @property
+    def error(self) -> str | None:
+        return self.job.error
+
+    @property
+    def result(self) -> Any:
+        return self.job.result
+
+    @property
+    def finished(self) -> bool:
+        return self.job.finished
+
     def snapshot(self) -> dict[str, Any]:
-        """What a poll or a stream event says about the job."""
-        return {
-            "id": self.id,
-            "status": self.status,
-            "progress": self.progress,
-            "error": self.error,
-        }
+        """What a poll or a stream event says about the job (under the ticket's id)."""
+        job = self.job
+        return {"id": self.id, "status": job.status, "progress": job.progress, "error": job.error}
 
 
 def default_size(value: Any) -> int:
@@ -119,7 +152,7 @@ class Jobs:
         self.clock = clock
         self.results: LRUCache[Hashable, Any] = LRUCache(result_items, result_bytes)
         self._active: dict[Hashable, Job] = {}
-        self._jobs: OrderedDict[str, Job] = OrderedDict()
+        self._tickets: OrderedDict[str, Ticket] = OrderedDict()
         self._lock = threading.Lock()
 
     # --- starting, reading, stopping ----------------------------------------------------------
@@ -130,58 +163,41 @@ class Jobs:
         fn: Callable[[Progress], Any],
         *,
         size: Callable[[Any], int] = default_size,
-    ) -> Job:
-        """The job computing ``key``: a finished one if the result is cached, the running one
-        if there is one (one more claim on it), else ``fn(progress)`` started in the pool."""
-        with self._lock:
-            now = self.clock()
-            cached = self.results.get(key)
-            if cached is not None:
-                job = Job(secrets.token_hex(16), key, "done", 1.0, result=cached, seen=now)
-                self._remember(job)
-                return job
-            running = self._active.get(key)
-            if running is not None:
-                running.claims += 1
-                running.seen = now
-                return running
-            if len(self._active) >= self.max_active:
-                raise PoolBusy(self.pool.retry_after)
-            job = Job(secrets.token_hex(16), key, seen=now)
-            self._active[key] = job
-            self._remember(job)
-        try:
-            job.future = self.pool.submit(self._run, job, fn, size)
-        except BaseException:
-            with self._lock:
-                self._finish(job, "cancelled")
-                self._jobs.pop(job.id, None)
-            raise
-        return job
+    ) -> Ticket:
+        """A new ticket, kept to be looked up by its id, on the job computing ``key``: a
+        finished one if the result is cached, the running one if there is one (one more
+        claim on it), else ``fn(progress)`` started in the pool."""
+        return self._issue(key, fn, size, keep=True)
 
-    def get(self, job_id: str) -> Job:
-        """The job ``job_id`` (a client is looking at it: it is not abandoned)."""
+    def get(self, ticket_id: str) -> Ticket:
+        """The ticket ``ticket_id`` (while it holds its claim, its job is looked at: not
+        abandoned)."""
         with self._lock:
-            job = self._jobs.get(job_id)
-            if job is None:
-                raise UnknownJob(job_id)
-            job.seen = self.clock()
-            return job
+            ticket = self._tickets.get(ticket_id)
+            if ticket is None:
+                raise UnknownJob(ticket_id)
+            self._look(ticket)
+            return ticket
 
-    def release(self, job: Job) -> None:
-        """Withdraw one claim; with none left the job stops (at once if not started)."""
+    def release(self, ticket: Ticket) -> None:
+        """Withdraw the ticket's claim (once: again is nothing); with no claim left the job
+        stops (at once if not started)."""
         with self._lock:
+            if ticket.released:
+                return
+            ticket.released = True
+            job = ticket.job
             if job.finished:
                 return
             job.claims = max(0, job.claims - 1)
             if job.claims == 0 and job.future is not None and job.future.cancel():
                 self._finish(job, "cancelled")
 
-    def cancel(self, job_id: str) -> Job:
-        """A client's cancel button: :meth:`release` the job ``job_id``."""
-        job = self.get(job_id)
-        self.release(job)
-        return job
+    def cancel(self, ticket_id: str) -> Ticket:
+        """A client's cancel button: :meth:`release` the ticket ``ticket_id``."""
+        ticket = self.get(ticket_id)
+        self.release(ticket)
+        return ticket
 
     @asynccontextmanager
     async def claim(
@@ -190,61 +206,96 @@ class Jobs:
         fn: Callable[[Progress], Any],
         *,
         size: Callable[[Any], int] = default_size,
-    ) -> AsyncIterator[Job]:
-        """The job for ``key``, claimed for the duration of the block (a request, a stream)."""
-        job = self.start(key, fn, size=size)
+    ) -> AsyncIterator[Ticket]:
+        """A ticket on the job for ``key``, held for the duration of the block (a request)
+        and released after it; nobody looks it up, so it is not kept."""
+        ticket = self._issue(key, fn, size, keep=False)
         try:
-            yield job
+            yield ticket
         finally:
-            self.release(job)
+            self.release(ticket)
+
+    def _issue(
+        self,
+        key: Hashable,
+        fn: Callable[[Progress], Any],
+        size: Callable[[Any], int],
+        *,
+        keep: bool,
+    ) -> Ticket:
+        with self._lock:
+            now = self.clock()
+            cached = self.results.get(key)
+            if cached is not None:
+                done = Job(key, "done", 1.0, result=cached, seen=now)
+                return self._ticket(done, keep)
+            running = self._active.get(key)
+            if running is not None:
+                running.seen = now
+                return self._ticket(running, keep)
+            if len(self._active) >= self.max_active:
+                raise PoolBusy(self.pool.retry_after)
+            job = Job(key, seen=now)
+            self._active[key] = job
+            ticket = self._ticket(job, keep)
+        try:
+            job.future = self.pool.submit(self._run, job, fn, size)
+        except BaseException:
+            with self._lock:
+                self._finish(job, "cancelled")
+                self._tickets.pop(ticket.id, None)
+            raise
+        return ticket
 
     # --- waiting ---------------------------------------------------------------------------
 
     async def wait(
         self,
-        job: Job,
+        ticket: Ticket,
         *,
         disconnected: Callable[[], Awaitable[bool]] | None = None,
         tick: float = 0.25,
     ) -> Any:
-        """The job's result, once it is there; its exception if it failed, ``Cancelled`` if
-        it was stopped. Every ``tick`` seconds the job is marked as looked at, and if
-        ``disconnected()`` says the client has gone, ``Cancelled`` is raised (release the
-        claim, and the job stops unless someone else wants it)."""
+        """The ticket's job's result, once it is there; its exception if it failed,
+        ``Cancelled`` if it was stopped. Every ``tick`` seconds the job is marked as looked
+        at, and if ``disconnected()`` says the client has gone, ``Cancelled`` is raised
+        (release the ticket, and the job stops unless someone else wants it)."""
+        job = ticket.job
         if job.future is not None and not job.finished:
             waiting = asyncio.wrap_future(job.future)
             while not waiting.done():
                 await asyncio.wait({waiting}, timeout=tick)
-                self._touch(job)
+                self._touch(ticket)
                 if not waiting.done() and disconnected is not None and await disconnected():
                     raise Cancelled("the client went away")
             if not waiting.cancelled():
                 waiting.result()  # _run never raises; this only surfaces pool errors
-        return self.outcome(job)
+        return self.outcome(ticket)
 
-    async def watch(self, job: Job, *, tick: float = 0.25) -> AsyncIterator[dict[str, Any]]:
-        """Snapshots of the job whenever its status or progress changes, then a last one when
-        it finishes (a server-sent events stream yields them as they come)."""
+    async def watch(self, ticket: Ticket, *, tick: float = 0.25) -> AsyncIterator[dict[str, Any]]:
+        """Snapshots of the ticket's job whenever its status or progress changes, then a last
+        one when it finishes (a server-sent events stream yields them as they come)."""
         last: dict[str, Any] | None = None
         while True:
-            self._touch(job)
-            snapshot = job.snapshot()
+            self._touch(ticket)
+            snapshot = ticket.snapshot()
             if snapshot != last:
                 yield snapshot
                 last = snapshot
-            if job.finished:
+            if ticket.finished:
                 return
             await asyncio.sleep(tick)
 
-    def outcome(self, job: Job) -> Any:
+    def outcome(self, ticket: Ticket) -> Any:
         """A finished job's result, or its exception raised again."""
+        job = ticket.job
         if job.status == "done":
             return job.result
         if job.status == "failed" and job.exception is not None:
             raise job.exception
         if job.status == "cancelled":
             raise Cancelled()
-        raise RuntimeError(f"job {job.id} has not finished (status {job.status})")
+        raise RuntimeError(f"job {ticket.id} has not finished (status {job.status})")
 
     # --- inside the worker thread --------------------------------------------------------------
 
@@ -288,17 +339,29 @@ class Jobs:
         if self._active.get(job.key) is job:
             del self._active[job.key]
 
-    def _remember(self, job: Job) -> None:
-        self._jobs[job.id] = job
-        while len(self._jobs) > self.records:
-            oldest = next((j for j in self._jobs.values() if j.finished), None)
-            if oldest is None:
-                break
-            del self._jobs[oldest.id]
+    def _ticket(self, job: Job, keep: bool) -> Ticket:
+        """A new claim on ``job`` (a finished one claims nothing); kept if ``keep``, and the
+        oldest finished or released tickets beyond ``records`` forgotten."""
+        ticket = Ticket(secrets.token_hex(16), job)
+        if not job.finished:
+            job.claims += 1
+        if keep:
+            self._tickets[ticket.id] = ticket
+            while len(self._tickets) > self.records:
+                done = next((t for t in self._tickets.values() if t.released or t.finished), None)
+                if done is None:
+                    break
+                del self._tickets[done.id]
+        return ticket
 
-    def _touch(self, job: Job) -> None:
+    def _look(self, ticket: Ticket) -> None:
+        """A client looked at the ticket: its job is still wanted, unless it let it go."""
+        if not ticket.released:
+            ticket.job.seen = self.clock()
+
+    def _touch(self, ticket: Ticket) -> None:
         with self._lock:
-            job.seen = self.clock()
+            self._look(ticket)
 
     @property
     def active(self) -> int:

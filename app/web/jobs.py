@@ -8,11 +8,12 @@ plans the work: it checks the request (a 4xx before any job starts) and returns
 - the synchronous endpoint: it claims the job for the key, waits, and answers with the
   result. Two students asking for the same map share one computation, a repeated request
   is answered from the result cache, and a client that hangs up releases its claim, so the
-  worker stops at its next batch;
-- ``.../jobs`` for pages: ``202`` at once with the job's id and URLs. The page follows
-  ``GET /api/jobs/{id}/events`` (server-sent events) or polls ``GET /api/jobs/{id}``,
-  fetches ``GET /api/jobs/{id}/result`` when it is done, and ``DELETE /api/jobs/{id}``
-  when the user cancels or leaves.
+  worker stops at its next batch unless someone else still wants the map;
+- ``.../jobs`` for pages: ``202`` at once with a ticket of the page's own on the (shared)
+  job: its id and URLs. The page follows ``GET /api/jobs/{id}/events`` (server-sent
+  events) or polls ``GET /api/jobs/{id}``, fetches ``GET /api/jobs/{id}/result`` when it
+  is done, and ``DELETE /api/jobs/{id}`` when the user cancels or leaves: that withdraws
+  the page's claim only, never another client's.
 
 A job's result is an object with ``to_dict()`` (``format=json``) and ``png()``
 (``format=png``): the computations' result types all have both.
@@ -30,7 +31,7 @@ from fastapi.responses import JSONResponse
 from starlette.responses import Response
 
 from app.explain.progress import Progress
-from app.runtime.jobs import Job, Jobs
+from app.runtime.jobs import Jobs, Ticket
 from app.web.deps import JobsDep
 
 #: The answer of a ``.../jobs`` endpoint, in OpenAPI.
@@ -47,18 +48,19 @@ class Planned:
     run: Callable[[Progress], Any]
 
 
-def job_urls(job: Job) -> dict[str, Any]:
-    """A job's snapshot with where to follow it, fetch its result and cancel it."""
-    url = f"/api/jobs/{job.id}"
-    return {**job.snapshot(), "url": url, "events": f"{url}/events", "result": f"{url}/result"}
+def job_urls(ticket: Ticket) -> dict[str, Any]:
+    """A ticket's snapshot of its job with where to follow it, fetch its result and
+    withdraw the claim."""
+    url = f"/api/jobs/{ticket.id}"
+    return {**ticket.snapshot(), "url": url, "events": f"{url}/events", "result": f"{url}/result"}
 
 
 def start_job(jobs: Jobs, planned: Planned) -> JSONResponse:
-    """Start (or join, or find cached) the planned job: 202 with :func:`job_urls`. The page
-    holds the claim this makes until it cancels (``DELETE``); it keeps the job alive by
-    following its events or polling."""
-    job = jobs.start(planned.key, planned.run)
-    return JSONResponse(job_urls(job), status_code=202)
+    """Start (or join, or find cached) the planned job: 202 with :func:`job_urls` of a new
+    ticket. The page holds the ticket's claim until it cancels (``DELETE``); it keeps the
+    job alive by following its events or polling."""
+    ticket = jobs.start(planned.key, planned.run)
+    return JSONResponse(job_urls(ticket), status_code=202)
 
 
 async def run_job(request: Request, jobs: Jobs, planned: Planned) -> Any:
@@ -68,8 +70,8 @@ async def run_job(request: Request, jobs: Jobs, planned: Planned) -> Any:
     as :func:`job_result` answers it (422). When the client goes away the claim is released
     (the worker stops at its next batch unless someone else wants the result) and
     :class:`~app.explain.progress.Cancelled` ends the request (499, which nobody reads)."""
-    async with jobs.claim(planned.key, planned.run) as job:
-        return await jobs.wait(job, disconnected=request.is_disconnected)
+    async with jobs.claim(planned.key, planned.run) as ticket:
+        return await jobs.wait(ticket, disconnected=request.is_disconnected)
 
 
 def _keyword(parameter: inspect.Parameter) -> inspect.Parameter:

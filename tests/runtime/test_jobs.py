@@ -1,4 +1,5 @@
-"""Jobs: run in the bounded pool, shared by key, cached, cancelled when nobody wants them."""
+"""Jobs: run in the bounded pool, shared by key, cached, cancelled when nobody wants them;
+each client holds a ticket of its own and can withdraw only its own claim."""
 
 from __future__ import annotations
 
@@ -60,7 +61,7 @@ def test_the_same_request_joins_the_running_job(pool):
     work = Work(steps=2)
     first = jobs.start("key", work)
     second = jobs.start("key", work)
-    assert second is first and first.claims == 2
+    assert second.id != first.id and second.job is first.job and first.job.claims == 2
     jobs.release(first)  # one client leaves: the other still wants it
     work.go(2)
     assert run_in_fresh_loop(lambda: jobs.wait(second)) == "result"
@@ -142,6 +143,7 @@ def test_jobs_are_bounded(pool):
     with pytest.raises(PoolBusy) as busy:
         jobs.start(2, works[2])
     assert busy.value.retry_after == 3
+    assert jobs.start(0, works[0]).job is first.job  # joining a running job is not refused
     for work in works[:2]:
         work.go()
     run_in_fresh_loop(lambda: jobs.wait(first))
@@ -157,6 +159,20 @@ def test_jobs_are_bounded(pool):
         jobs.cancel("nope")
 
 
+def test_only_finished_or_released_tickets_are_forgotten(pool):
+    jobs = Jobs(pool, records=2)
+    work = Work(steps=2)
+    held = [jobs.start("key", work) for _ in range(3)]  # three clients following one job
+    assert all(jobs.get(ticket.id) is ticket for ticket in held)  # none forgotten
+    jobs.release(held[1])
+    jobs.start("key", work)  # a fourth: the released ticket goes, the live ones stay
+    with pytest.raises(UnknownJob):
+        jobs.get(held[1].id)
+    assert jobs.get(held[0].id) is held[0] and jobs.get(held[2].id) is held[2]
+    work.go(2)
+    assert run_in_fresh_loop(lambda: jobs.wait(held[0])) == "result"
+
+
 def test_results_larger_than_the_cache_are_not_kept(pool):
     jobs = Jobs(pool, result_bytes=1000)
     work = Work(steps=1, value=b"x" * 2000)
@@ -166,6 +182,90 @@ def test_results_larger_than_the_cache_are_not_kept(pool):
     work.go()
     run_in_fresh_loop(lambda: jobs.wait(jobs.start("big", work)))
     assert work.calls == 2
+
+
+def test_each_client_withdraws_only_its_own_claim(pool):
+    """Issue 12: one client cancelling (three times) must not stop another's computation."""
+    jobs = Jobs(pool)
+    work = Work(steps=4)
+    mine, theirs = jobs.start("key", work), jobs.start("key", work)
+    assert mine.id != theirs.id and mine.job is theirs.job and work.calls <= 1
+    work.started.wait(5)
+    work.go(1)
+    wait_until(lambda: theirs.progress >= 0.25)
+    for _ in range(3):
+        assert jobs.cancel(mine.id) is mine  # repeating it withdraws nothing more
+    assert mine.released and not theirs.released and theirs.job.claims == 1
+    work.go(3)
+    assert run_in_fresh_loop(lambda: jobs.wait(theirs)) == "result"
+    assert theirs.status == "done" and jobs.get(mine.id).status == "done"
+    assert work.calls == 1 and not work.stopped.is_set()
+
+
+def test_a_released_ticket_does_not_stop_a_synchronous_claim(pool):
+    jobs = Jobs(pool)
+    work = Work(steps=4)
+    ticket = jobs.start("key", work)
+
+    async def request() -> object:
+        async with jobs.claim("key", work) as claimed:
+            assert claimed.job is ticket.job and claimed.id != ticket.id
+            with pytest.raises(UnknownJob):
+                jobs.get(claimed.id)  # a request's ticket is never looked up: not kept
+            for _ in range(3):
+                jobs.cancel(ticket.id)
+            work.go(4)
+            return await jobs.wait(claimed, tick=0.01)
+
+    assert run_in_fresh_loop(request) == "result"
+    assert ticket.status == "done" and work.calls == 1
+
+
+def test_the_last_ticket_released_stops_the_job_at_its_next_step(pool):
+    jobs = Jobs(pool)
+    work = Work(steps=100)
+    first, second = jobs.start("key", work), jobs.start("key", work)
+    work.started.wait(5)
+    work.go(2)
+    wait_until(lambda: first.progress >= 0.02)
+    jobs.cancel(first.id)
+    jobs.cancel(first.id)  # the same client again: the other claim stands
+    work.go(1)
+    wait_until(lambda: first.progress >= 0.03)
+    assert second.status == "running" and not work.stopped.is_set()
+    jobs.cancel(second.id)  # the last claim
+    work.go(1)
+    assert work.stopped.wait(5)
+    wait_until(lambda: pool.in_flight == 0)
+    assert first.status == second.status == "cancelled" and jobs.active == 0
+    assert first.progress < 0.05
+
+
+def test_a_client_joining_a_job_being_stopped_keeps_it_going(pool):
+    jobs = Jobs(pool)
+    work = Work(steps=2)
+    leaving = jobs.start("key", work)
+    work.go(1)
+    wait_until(lambda: leaving.progress == 0.5)  # the first step done, the second held
+    jobs.release(leaving)  # no claim left; the job stops at its next step...
+    joining = jobs.start("key", work)  # ...unless someone wants it before then
+    assert joining.job is leaving.job
+    work.go(1)
+    assert run_in_fresh_loop(lambda: jobs.wait(joining)) == "result"
+
+
+def test_looking_at_a_released_ticket_does_not_keep_its_job_alive(pool):
+    clock = Clock()
+    jobs = Jobs(pool, abandon_after_s=15.0, clock=clock)
+    work = Work(steps=10)
+    closed, cancelled = jobs.start("key", work), jobs.start("key", work)  # a tab closed
+    work.started.wait(5)
+    jobs.cancel(cancelled.id)
+    clock.now = 20.0
+    assert jobs.get(cancelled.id).status == "running"  # a poll of a withdrawn ticket
+    work.go(1)
+    assert work.stopped.wait(5)  # nobody that wants it has looked for 20 s
+    assert closed.status == "cancelled"
 
 
 def test_a_waiting_client_that_leaves_stops_the_job(pool):

@@ -1,11 +1,14 @@
 """``/api/jobs``: a long computation (:mod:`app.runtime.jobs`) followed, fetched and cancelled.
 
 Jobs are started by the endpoints that compute something slow (their ``.../jobs`` twins,
-:mod:`app.web.jobs`); here a page follows one (``GET /api/jobs/{id}/events``, server-sent
-events: one JSON snapshot ``{id, status, progress, error}`` per change, the last when it
-finishes) or polls it (``GET /api/jobs/{id}``), fetches its result and withdraws its claim
-(``DELETE``). A tab that closes without a word stops being asked about, and its job stops
-after ``job_abandon_after_s``.
+:mod:`app.web.jobs`), which answer with a ticket: the page's own claim on a job that other
+clients may share. The ``{id}`` here is the ticket's: a page follows its job
+(``GET /api/jobs/{id}/events``, server-sent events: one JSON snapshot
+``{id, status, progress, error}`` per change, the last when it finishes) or polls it
+(``GET /api/jobs/{id}``), fetches its result and withdraws its own claim (``DELETE``,
+harmless to repeat); the job stops when no claim is left. A tab that closes without a
+word stops being asked about, and its job stops after ``job_abandon_after_s`` unless
+someone else still follows it.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from app.web.responses import JSONBytes, dumps
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])
 
-NO_JOB = {"description": "No such job: never started on this server, or long forgotten"}
+NO_JOB = {"description": "No such job ticket: never issued by this server, or long forgotten"}
 NOT_FINISHED = {"description": "The job has not finished, or was cancelled"}
 JobId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[0-9a-f]+$")]
 
@@ -41,8 +44,8 @@ class ResultFormat(StrEnum):
     responses={404: NO_JOB},
 )
 def job_status(job_id: JobId, jobs: JobsDep) -> Response:
-    """`status` (queued, running, done, failed, cancelled), `progress` from 0 to 1, and
-    `error`, the sentence of a failed job."""
+    """The ticket's job: `status` (queued, running, done, failed, cancelled), `progress`
+    from 0 to 1, and `error`, the sentence of a failed job."""
     return JSONBytes(job_urls(jobs.get(job_id)))
 
 
@@ -57,11 +60,11 @@ def job_status(job_id: JobId, jobs: JobsDep) -> Response:
 async def job_events(job_id: JobId, jobs: JobsDep) -> StreamingResponse:
     """A `text/event-stream`: each event's data is the job's snapshot as JSON, sent when the
     status or progress changes; the stream ends after the snapshot of the finished job."""
-    job = jobs.get(job_id)
+    ticket = jobs.get(job_id)
 
     async def events() -> AsyncIterator[bytes]:
         # Starlette cancels this when the client goes away: the job is no longer touched.
-        async for snapshot in jobs.watch(job):
+        async for snapshot in jobs.watch(ticket):
             yield b"data: " + dumps(snapshot) + b"\n\n"
 
     return StreamingResponse(
@@ -73,12 +76,13 @@ async def job_events(job_id: JobId, jobs: JobsDep) -> StreamingResponse:
 
 @router.delete(
     "/{job_id}",
-    summary="Cancel a job",
+    summary="Cancel a job (withdraw this ticket's claim)",
     responses={404: NO_JOB},
 )
 def cancel_job(job_id: JobId, jobs: JobsDep) -> Response:
-    """Withdraw the page's claim: the job stops at its next step unless another client
-    still wants its result (it then goes on, and this answer says `running`)."""
+    """Withdraw this ticket's claim, once (again changes nothing): the job stops at its next
+    step unless another client still wants its result (it then goes on, and this answer
+    says `running`)."""
     return JSONBytes(job_urls(jobs.cancel(job_id)))
 
 
@@ -102,12 +106,12 @@ async def job_result(
 ) -> Response:
     """The result as JSON or as a PNG. A job still running or cancelled is a 409; one that
     failed on bad settings is the 422 its request would have been."""
-    job = jobs.get(job_id)
-    if not job.finished:
-        raise HTTPException(409, detail=f"The job is {job.status} ({job.progress:.0%}); wait")
-    if job.status == "cancelled":
+    ticket = jobs.get(job_id)
+    if not ticket.finished:
+        raise HTTPException(409, detail=f"The job is {ticket.status} ({ticket.progress:.0%}); wait")
+    if ticket.status == "cancelled":
         raise HTTPException(409, detail="The job was cancelled; start it again")
-    result = jobs.outcome(job)  # a failed job's ValueError is the 422 its request would be
+    result = jobs.outcome(ticket)  # a failed job's ValueError is the 422 its request would be
     headers = {"Cache-Control": "private, max-age=3600"}  # a job's result never changes
     if format is ResultFormat.png:
         return Response(await pool.run(result.png), media_type="image/png", headers=headers)

@@ -1,11 +1,14 @@
-// Long computations the server runs as jobs (app/routers/jobs.py): start one, follow its
+// Long computations the server runs as jobs (app/web/api/jobs.py): start one, follow its
 // progress as server-sent events, and cancel it when the user asks or leaves the page.
+// Each start gets a ticket of its own (`job.url`): cancelling withdraws this page's claim
+// only, and the server stops the computation once nobody else wants it either.
 //
 //   const job = await startJob(url, { form, onProgress: (fraction, status) => ..., signal });
 //   image.src = `${job.result}?format=png`;
 //
 // Aborting `signal` (a newer request, a Cancel button) cancels the job on the server, and
-// so does leaving the page: the worker it held is free for the next student at once.
+// so does leaving the page: unless another client shares it, the worker it held is free
+// for the next student at once.
 
 import { ApiError, failure } from "./api.js";
 
@@ -26,7 +29,7 @@ function abortError() {
 
 // POST to a job-starting endpoint (FormData `form` or JSON `body`); resolves with the
 // finished job's snapshot (`result`: where its result is) or rejects with an ApiError
-// (the job failed or was cancelled by someone else) or an AbortError (`signal`).
+// (the job failed, or the server stopped it) or an AbortError (`signal`).
 export async function startJob(url, { form, body, onProgress, signal } = {}) {
   const init = { method: "POST", signal };
   if (form !== undefined) init.body = form;

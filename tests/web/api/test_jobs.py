@@ -1,11 +1,13 @@
 """The jobs API: start a job (202), follow it (poll, server-sent events), fetch its result,
 cancel it and see its worker freed; the synchronous form, made from the same definition
-(``app.web.jobs.job_endpoints``), shares and caches."""
+(``app.web.jobs.job_endpoints``), shares and caches; clients sharing a job each hold a
+ticket, and one client's cancel withdraws only its own claim."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -143,6 +145,69 @@ def test_cancelling_stops_the_job_and_frees_the_worker(jobs_client: TestClient) 
     wait_until(lambda: status(jobs_client, other["id"])["status"] == "done")
 
 
+def claims(client: TestClient, name: str) -> int:
+    """How many clients hold a claim on the running job ``name`` (none: not running)."""
+    job = client.app.state.jobs._active.get(("test", name))  # type: ignore[attr-defined]
+    return 0 if job is None else job.claims
+
+
+def test_one_clients_cancel_leaves_anothers_job_running(jobs_client: TestClient) -> None:
+    """Issue 12: two clients, one computation; one DELETEs its ticket three times."""
+    mine = jobs_client.post("/test/shared/jobs").json()
+    theirs = jobs_client.post("/test/shared/jobs").json()
+    assert mine["id"] != theirs["id"] and mine["url"] != theirs["url"]  # a ticket each
+    assert claims(jobs_client, "shared") == 2
+    item = work("shared")
+    wait_until(item.started.is_set)
+    item.go(1)
+    wait_until(lambda: status(jobs_client, theirs["id"])["progress"] >= 0.25)
+    for _ in range(3):
+        answer = jobs_client.delete(mine["url"])
+        assert answer.status_code == 200
+        assert answer.json()["id"] == mine["id"] and answer.json()["status"] == "running"
+    assert claims(jobs_client, "shared") == 1  # withdrawn once
+    item.go(3)
+    wait_until(lambda: status(jobs_client, theirs["id"])["status"] == "done")
+    assert jobs_client.get(theirs["result"]).json() == {"value": len("shared")}
+    assert status(jobs_client, mine["id"])["status"] == "done"  # the job's state, as it is
+    assert item.calls == 1 and not item.stopped.is_set()
+
+
+def test_a_synchronous_request_outlives_another_clients_cancel(jobs_client: TestClient) -> None:
+    ticket = jobs_client.post("/test/together/jobs").json()
+    item = work("together")
+    with ThreadPoolExecutor(1) as thread:
+        waiting = thread.submit(jobs_client.post, "/test/together")  # the same map, waited for
+        wait_until(lambda: claims(jobs_client, "together") == 2)
+        for _ in range(3):
+            assert jobs_client.delete(ticket["url"]).status_code == 200
+        assert claims(jobs_client, "together") == 1
+        item.go(4)
+        answer = waiting.result(timeout=10)
+    assert answer.status_code == 200  # not 499 "Stopped"
+    assert answer.json() == {"value": len("together")}
+    assert item.calls == 1
+
+
+def test_the_last_ticket_released_stops_the_worker(jobs_client: TestClient) -> None:
+    first = jobs_client.post("/test/deserted/jobs").json()
+    second = jobs_client.post("/test/deserted/jobs").json()
+    item = work("deserted")
+    wait_until(item.started.is_set)
+    item.go(1)
+    wait_until(lambda: status(jobs_client, first["id"])["progress"] >= 0.25)
+    assert jobs_client.delete(first["url"]).json()["status"] == "running"
+    assert jobs_client.delete(second["url"]).status_code == 200  # the last claim
+    item.go(1)  # the computation reaches its next step and stops there
+    wait_until(item.stopped.is_set)
+    for ticket in (first, second):
+        assert status(jobs_client, ticket["id"])["status"] == "cancelled"
+        assert status(jobs_client, ticket["id"])["progress"] < 1
+    assert jobs_client.app.state.jobs.active == 0  # type: ignore[attr-defined]
+    again = jobs_client.delete(second["url"])  # harmless once it is over
+    assert again.status_code == 200 and again.json()["status"] == "cancelled"
+
+
 def test_a_failed_job_answers_its_sentence(jobs_client: TestClient) -> None:
     job = jobs_client.post("/test/failing/jobs").json()
     wait_until(lambda: status(jobs_client, job["id"])["status"] == "failed")
@@ -169,6 +234,7 @@ def test_the_synchronous_form_waits_and_shares(jobs_client: TestClient) -> None:
         ("/api/jobs/0123abcd/events", "get", 404, "no job"),
         ("/api/jobs/0123abcd/result", "get", 404, "no job"),
         ("/api/jobs/0123abcd", "delete", 404, "no job"),
+        ("/api/jobs/" + "5e" * 16, "delete", 404, f"There is no job '{'5e' * 16}' on the server"),
         ("/api/jobs/not-hex!", "get", 422, "job_id"),
         ("/api/jobs/" + "a" * 65, "get", 422, "job_id"),
     ],
