@@ -1,4 +1,7 @@
-"""``python -m bench [section ...]``: run the benchmark sections (all by default)."""
+"""``python -m bench [section ...]``: run the benchmark sections (all by default).
+
+``python -m bench load --students 300 --seconds 90``: one section with its own options
+(``python -m bench load --help``)."""
 
 from __future__ import annotations
 
@@ -8,11 +11,24 @@ import sys
 
 import torch
 
-SECTIONS = ["convolution", "images", "pooling", "transposed", "models", "saliency", "filters"]
+SECTIONS = [
+    "convolution",
+    "images",
+    "pooling",
+    "transposed",
+    "models",
+    "saliency",
+    "filters",
+    "load",
+]
 
 
 def main(argv: list[str]) -> int:
-    chosen = argv or SECTIONS
+    options = next((i for i, arg in enumerate(argv) if arg.startswith("-")), len(argv))
+    chosen, rest = argv[:options] or SECTIONS, argv[options:]
+    if rest and chosen != ["load"]:
+        print("options are for one section: python -m bench load --students 300 --seconds 90")
+        return 2
     unknown = [name for name in chosen if name not in SECTIONS]
     if unknown:
         print(f"unknown section(s): {', '.join(unknown)}; known: {', '.join(SECTIONS)}")
@@ -21,6 +37,8 @@ def main(argv: list[str]) -> int:
         f"convscope benchmarks · torch {torch.__version__} · {torch.get_num_threads()} threads"
         f" · {platform.processor() or platform.machine()} · Python {platform.python_version()}"
     )
+    if rest:
+        return int(importlib.import_module("bench.load").main(rest))
     for name in chosen:
         importlib.import_module(f"bench.{name}").run()
     return 0

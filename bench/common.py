@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 import httpx2 as httpx
 import orjson
@@ -102,11 +102,17 @@ def table(title: str, header: list[str], rows: list[list[str]]) -> None:
 
 
 @contextmanager
-def http_client() -> Iterator[httpx.Client]:
-    """A client talking to a real ``convscope serve`` in a process of its own, on localhost."""
+def server_process(
+    *, stderr: IO[bytes] | None = None
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A real ``convscope serve`` with its default settings, in a process of its own on a
+    free localhost port (its ``stderr`` to the file given): its base URL and process, once
+    it answers requests."""
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)], stdout=subprocess.DEVNULL
+        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=stderr,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -120,10 +126,17 @@ def http_client() -> Iterator[httpx.Client]:
                     if time.monotonic() > deadline or server.poll() is not None:
                         raise RuntimeError("the benchmark server did not start") from None
                     time.sleep(0.2)
-            yield client
+        yield url, server
     finally:
         server.terminate()
         server.wait(10)
+
+
+@contextmanager
+def http_client() -> Iterator[httpx.Client]:
+    """A client talking to a real ``convscope serve`` in a process of its own, on localhost."""
+    with server_process() as (url, _), httpx.Client(base_url=url, timeout=120) as client:
+        yield client
 
 
 def paired_ms(
