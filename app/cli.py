@@ -8,6 +8,7 @@ Flags override the ``CONVSCOPE_*`` environment variables, which override the def
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -44,13 +45,13 @@ def _serve_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def serve(host: str | None, port: int | None, device: str | None) -> int:
-    """Start uvicorn with the app; returns an exit status."""
-    import uvicorn
-
+    """Start the bounded uvicorn server (:func:`app.web.server.build_server`) with the app;
+    returns an exit status."""
     from app.main import create_app
     from app.runtime.device import resolve_device
     from app.runtime.memory import retain_freed_memory
     from app.settings import Settings
+    from app.web.server import build_server
 
     overrides: dict[str, Any] = {
         k: v for k, v in {"host": host, "port": port, "device": device}.items() if v is not None
@@ -68,13 +69,9 @@ def serve(host: str | None, port: int | None, device: str | None) -> int:
         f"(computing on {chosen})",
         flush=True,
     )
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level="warning",
-        timeout_graceful_shutdown=5,
-    )
+    # Ctrl+C: the server shuts down gracefully, then raises it again
+    with contextlib.suppress(KeyboardInterrupt):
+        build_server(create_app(settings), settings).run()
     return 0
 
 

@@ -81,6 +81,21 @@ class Settings(BaseSettings):
     job_result_bytes: int = Field(256 * 1024 * 1024, ge=1024 * 1024)
     job_abandon_after_s: float = Field(15.0, gt=0)
 
+    #: The HTTP server's bounds (:mod:`app.web.server`). Open connections at most (kept
+    #: under half the process's open-file limit); at the cap a newcomer closes the oldest
+    #: connection still waiting for request headers, or, when every one is busy, gets 503.
+    max_connections: int = Field(1024, ge=1)
+    #: Seconds a connection may take to send a request's complete headers (the first
+    #: request's, and each next one's on a kept-alive connection); then it is closed.
+    header_timeout_s: float = Field(10.0, gt=0)
+    #: Seconds an idle kept-alive connection stays open with nothing received.
+    keep_alive_timeout_s: int = Field(5, ge=1)
+    #: Connections the kernel queues before the server accepts them (listen backlog).
+    listen_backlog: int = Field(1024, ge=1, le=65535)
+    #: Repeated log lines (connection errors, refusals, accept errors) are written once per
+    #: this many seconds, followed by one line with the count of those left out.
+    log_summary_s: float = Field(10.0, gt=0)
+
     def upload_paths(self) -> dict[str, int]:
         """Body limits by path prefix: uploads may be larger than JSON requests."""
         return dict.fromkeys(self.upload_prefixes, self.max_upload_bytes)

@@ -9,14 +9,16 @@ from app import __version__, cli
 
 @pytest.fixture
 def served(monkeypatch):
+    """What `convscope serve` would run: the bounded server's config, not started."""
     calls = {}
 
-    def fake_run(app, host, port, **kwargs):
-        calls.update(app=app, host=host, port=port)
+    def fake_run(server):
+        config = server.config
+        calls.update(app=config.app, host=config.host, port=config.port, config=config)
 
-    import uvicorn
+    from app.web.server import BoundedServer
 
-    monkeypatch.setattr(uvicorn, "run", fake_run)
+    monkeypatch.setattr(BoundedServer, "run", fake_run)
     return calls
 
 
@@ -58,3 +60,17 @@ def test_version(capsys):
     with pytest.raises(SystemExit):
         cli.main(["--version"])
     assert __version__ in capsys.readouterr().out
+
+
+def test_serve_runs_the_bounded_server_with_the_settings(served, monkeypatch):
+    from app.web.server import BoundedH11Protocol
+
+    monkeypatch.setenv("CONVSCOPE_KEEP_ALIVE_TIMEOUT_S", "7")
+    monkeypatch.setenv("CONVSCOPE_HEADER_TIMEOUT_S", "3")
+    monkeypatch.setenv("CONVSCOPE_MAX_CONNECTIONS", "40")
+    monkeypatch.setenv("CONVSCOPE_LISTEN_BACKLOG", "5")
+    assert cli.main(["serve", "--device", "cpu"]) == 0
+    config = served["config"]
+    assert issubclass(config.http, BoundedH11Protocol)
+    assert (config.http.guard.max_connections, config.http.guard.header_timeout_s) == (40, 3)
+    assert (config.timeout_keep_alive, config.backlog, config.limit_concurrency) == (7, 5, 41)
