@@ -110,15 +110,17 @@ def _check(value: list[Any], shape: list[int], depth: int, path: str) -> None:
             f"{path} has {len(value)} entries where {shape[depth]} were expected: "
             "every row must have the same length"
         )
-    last = depth == len(shape) - 1
+    if depth == len(shape) - 1:
+        for index, item in enumerate(value):
+            # floats are checked at once in to_tensor; ints here, before torch reads them
+            if type(item) is not float:
+                check_number(item, f"{path}[{index}]")
+        return
     for index, item in enumerate(value):
         where = f"{path}[{index}]"
-        if last:
-            check_number(item, where)
-        elif not isinstance(item, list):
+        if not isinstance(item, list):
             raise ValueError(f"{where} is {_describe(item)} where a list was expected")
-        else:
-            _check(item, shape, depth + 1, where)
+        _check(item, shape, depth + 1, where)
 
 
 def to_tensor(value: Any, name: str, dims: Sequence[int]) -> torch.Tensor:
@@ -127,7 +129,15 @@ def to_tensor(value: Any, name: str, dims: Sequence[int]) -> torch.Tensor:
     if len(shape) not in dims:
         wanted = " or ".join(_DIM_NAMES.get(d, f"{d}-D") for d in dims)
         raise ValueError(f"{name} must be {wanted}; it has {len(shape)} levels of nesting")
-    return torch.tensor(value, dtype=torch.float64)
+    tensor = torch.tensor(value, dtype=torch.float64)
+    outside = ~(tensor.abs() <= FLOAT32_MAX)  # NaN, ±inf, and too large: all at once
+    if outside.any():
+        index = [int(i) for i in outside.nonzero()[0]]
+        item = value
+        for i in index:
+            item = item[i]
+        check_number(item, name + "".join(f"[{i}]" for i in index))
+    return tensor
 
 
 def to_vector(value: float | list[Any], name: str, length: int) -> torch.Tensor:

@@ -282,8 +282,8 @@ class Jobs:
             if snapshot != last:
                 yield snapshot
                 last = snapshot
-            if ticket.finished:
-                return
+            if snapshot["status"] in FINISHED:  # the snapshot sent, not the job now: a job
+                return  # that finished since then is sent once more, as finished
             await asyncio.sleep(tick)
 
     def outcome(self, ticket: Ticket) -> Any:

@@ -363,3 +363,29 @@ def test_a_cancelled_saliency_map_frees_its_worker_within_a_batch(pool):
     wait_until(lambda: pool.in_flight == 0, timeout=120)
     assert job.status == "cancelled"
     assert job.progress <= at_release + batch + 1e-9  # it stopped at the next batch
+
+
+def test_watch_sends_the_finish_even_when_the_job_ends_while_it_looks(pool, monkeypatch):
+    """The job finishes just after a snapshot said "running": the stream still ends with the
+    finished snapshot (it once ended without it)."""
+    jobs = Jobs(pool)
+    work = Work(steps=1)
+    ticket = jobs.start("finishing", work)
+    wait_until(work.started.is_set)
+    original = type(ticket).snapshot
+
+    def snapshot_then_finish(self):  # type: ignore[no-untyped-def]
+        shot = original(self)
+        if shot["status"] == "running" and not work.stopped.is_set():
+            work.go()
+            wait_until(lambda: self.job.status == "done")
+        return shot
+
+    monkeypatch.setattr(type(ticket), "snapshot", snapshot_then_finish)
+
+    async def scenario() -> list[dict]:
+        return [event async for event in jobs.watch(ticket, tick=0.01)]
+
+    events = run_in_fresh_loop(scenario)
+    assert events[0]["status"] == "running"
+    assert events[-1]["status"] == "done" and events[-1]["progress"] == 1.0

@@ -10,7 +10,7 @@
 // so does leaving the page: unless another client shares it, the worker it held is free
 // for the next student at once.
 
-import { ApiError, failure } from "./api.js";
+import { ApiError, failure, send } from "./api.js";
 
 const running = new Set(); // the URLs of the jobs this page is following
 
@@ -37,7 +37,7 @@ export async function startJob(url, { form, body, onProgress, signal } = {}) {
     init.body = JSON.stringify(body);
     init.headers = { "content-type": "application/json" };
   }
-  const response = await fetch(url, init);
+  const response = await send(url, init); // a 503 is waited out, as every request is
   if (!response.ok) throw await failure(response);
   const job = await response.json();
   if (onProgress) onProgress(job.progress, job.status);
