@@ -5,12 +5,24 @@ Handlers get them through the cached :func:`get_settings` dependency, which test
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def memory_share(fraction: int, low: int = 512 * 2**20, high: int = 4 * 2**30) -> int:
+    """``1/fraction`` of the machine's memory in bytes, kept between ``low`` and ``high``
+    (``low`` where the machine does not say)."""
+    try:
+        physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, OSError, ValueError):
+        return low
+    return min(high, max(low, physical // fraction))
+
 
 #: The repository root: ``templates/``, ``static/`` and ``models/`` live beside ``app/``.
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,8 +58,10 @@ class Settings(BaseSettings):
 
     #: Decoded uploads kept in memory, keyed by content hash; the least recently used go
     #: first when either bound is reached (an evicted id is a 404: the page uploads again).
-    image_cache_items: int = Field(256, ge=1)
-    image_cache_bytes: int = Field(512 * 1024 * 1024, ge=1024 * 1024)
+    #: Sized by memory (an eighth of the machine's, from 512 MB to 4 GB), not by a count: a
+    #: lecture of 300 students, each with a photo of their own, never evicts one.
+    image_cache_items: int = Field(100_000, ge=1)
+    image_cache_bytes: int = Field(default_factory=lambda: memory_share(8), ge=1024 * 1024)
     #: Kernels are applied at full size up to this many pixels; larger images are first
     #: downscaled (area average) to fit, and the page says so.
     kernel_max_pixels: int = Field(4_194_304, ge=1024)
@@ -64,9 +78,13 @@ class Settings(BaseSettings):
     #: first request for a model does not wait for its weights.
     preload_models: bool = True
 
-    #: Threads that run heavy computations, and how many requests may wait for one.
+    #: Threads that answer requests' computations (traces, pictures, predictions, a layer's
+    #: maps), and how many requests may wait for one.
     compute_workers: int = Field(2, ge=1, le=64)
     compute_queue: int = Field(32, ge=0, le=10_000)
+    #: Threads that run jobs (SmoothGrad, Integrated Gradients, occlusion, maximisation, top
+    #: digits): a lane of their own, so that a request never waits behind a long job.
+    job_workers: int = Field(2, ge=1, le=64)
     #: Seconds a client is told to wait (Retry-After) when the queue is full.
     retry_after_s: int = Field(2, ge=1)
     #: Intra-op threads torch may use per computation (0: leave torch's default).

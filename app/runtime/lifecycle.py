@@ -29,14 +29,22 @@ def preload_models(device: torch.device, stop: threading.Event | None = None) ->
 
 @contextmanager
 def running(state: Any, settings: Settings) -> Iterator[None]:
-    """Set ``state.device``, ``state.pool`` and ``state.jobs`` for the app's lifetime."""
+    """Set ``state.device``, ``state.pool`` and ``state.jobs`` for the app's lifetime.
+
+    Two lanes: requests compute in ``state.pool``; jobs run in a pool of their own
+    (``job_workers`` threads, as many waiting as ``jobs_max_active``), so a request for a
+    trace or a prediction never queues behind a lecture hall's SmoothGrads."""
     state.device = resolve_device(settings.device)
     state.pool = ComputePool(
         settings.compute_workers, settings.compute_queue, settings.retry_after_s,
         settings.torch_threads,
     )  # fmt: skip
+    state.job_pool = ComputePool(
+        settings.job_workers, settings.jobs_max_active, settings.retry_after_s,
+        settings.torch_threads,
+    )  # fmt: skip
     state.jobs = Jobs(
-        state.pool,
+        state.job_pool,
         max_active=settings.jobs_max_active,
         result_items=settings.job_results,
         result_bytes=settings.job_result_bytes,
@@ -57,3 +65,4 @@ def running(state: Any, settings: Settings) -> Iterator[None]:
         if preload.is_alive():
             preload.join(timeout=60)
         state.pool.shutdown()
+        state.job_pool.shutdown()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,6 +14,7 @@ from app.web.lessons import LESSONS
 from app.web.middleware import CONTENT_SECURITY_POLICY
 from tests.utils.html import parse
 from tests.utils.images import solid
+from tests.utils.jobs import Work, wait_until
 
 
 def test_home_lists_the_lessons_in_lecture_order_and_links_those_that_exist(client):
@@ -189,3 +191,31 @@ def test_json_bodies_keep_their_limit_under_upload_paths(client, settings):
     )
     assert response.status_code == 413
     assert "the limit is 2 MB" in response.json()["detail"]
+
+
+def test_requests_never_wait_behind_jobs():
+    """Jobs have a lane of their own: with every job worker busy and the job queue full, a
+    trace is still answered, at once and without a 503."""
+    settings = Settings(
+        device="cpu", preload_models=False, compute_workers=1, job_workers=1, jobs_max_active=3
+    )
+    with TestClient(create_app(settings)) as client:
+        jobs = client.app.state.jobs
+        blocked = [Work(steps=1) for _ in range(3)]
+        for number, work in enumerate(blocked):
+            jobs.start(("blocked", number), work)  # one runs, two wait: the lane is full
+        wait_until(blocked[0].started.is_set)
+        answered = {}
+        thread = threading.Thread(
+            target=lambda: answered.update(
+                response=client.post("/api/convolution", json={"input": [[1]], "kernel": [[2]]})
+            )
+        )
+        thread.start()
+        thread.join(timeout=30)
+        full = client.post("/api/models/lenet5/layers/conv1/channels/0/maximize/jobs")
+        for work in blocked:
+            work.go(2)
+        assert not thread.is_alive(), "the trace waited behind the jobs"
+        assert answered["response"].status_code == 200
+        assert full.status_code == 503  # the job lane itself is full

@@ -266,7 +266,7 @@ def test_requests_share_a_running_job_and_cancelling_both_frees_the_worker(api):
         assert api.delete(first["url"]).json()["status"] == "running"
     assert api.delete(second["url"]).status_code == 200
     wait_until(lambda: api.get(first["url"]).json()["status"] == "cancelled", timeout=30)
-    pool = api.app.state.pool
+    pool = api.app.state.job_pool
     wait_until(lambda: pool.in_flight == 0, timeout=30)
     assert api.get(first["url"]).json()["progress"] < 1
     assert api.get(first["result"]).status_code == 409
@@ -356,7 +356,7 @@ def test_a_client_that_hangs_up_frees_its_worker(monkeypatch):
         )
         with pytest.raises((TimeoutError, socket.timeout)):
             urllib.request.urlopen(request, timeout=1.5)  # 100 samples take seconds
-        wait_until(lambda: jobs.active == 0 and app.state.pool.in_flight == 0, timeout=30)
+        wait_until(lambda: jobs.active == 0 and app.state.job_pool.in_flight == 0, timeout=30)
         (ticket,) = claimed
         assert "smoothgrad" in ticket.key
         assert ticket.status == "cancelled" and ticket.progress < 1
