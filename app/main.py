@@ -13,7 +13,8 @@ from app import __version__
 from app.images.store import ImageStore
 from app.runtime.cache import LRUCache
 from app.runtime.lifecycle import running
-from app.services.explorer import Inputs
+from app.services.answers import Answers
+from app.services.inputs import Inputs
 from app.settings import Settings, get_settings
 from app.web import api, errors, pages
 from app.web.middleware import (
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     state.model_inputs = Inputs(
         state.images, settings.model_input_cache_items, settings.model_input_cache_bytes
     )
+    state.answers = Answers(settings.answer_cache_items, settings.answer_cache_bytes)
     state.lessons = None  # filled on first render, once every router is included
     state.templates = make_templates(settings.templates_dir, settings.static_dir)
 

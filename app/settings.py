@@ -74,6 +74,11 @@ class Settings(BaseSettings):
     #: picture and each layer's maps of the same image), kept by (model, image id).
     model_input_cache_items: int = Field(256, ge=1)
     model_input_cache_bytes: int = Field(64 * 1024 * 1024, ge=1024 * 1024)
+    #: Answers that depend only on their question (a prediction, a layer's maps, a unit's
+    #: computation, the picture a network sees), kept as the bytes sent: a lecture hall
+    #: asking about the same sample is answered from memory after the first request.
+    answer_cache_items: int = Field(4096, ge=1)
+    answer_cache_bytes: int = Field(256 * 1024 * 1024, ge=1024 * 1024)
     #: Load every model of the zoo when the app starts (in a background thread), so that the
     #: first request for a model does not wait for its weights.
     preload_models: bool = True

@@ -22,7 +22,7 @@ from app.explain.maximize import maximize_channel
 from app.images.store import ImageStore
 from app.nets.registry import get_model, get_network
 from app.runtime.memory import retain_freed_memory
-from app.services.explorer import Inputs
+from app.services.inputs import Inputs
 from app.settings import ROOT
 from bench.common import http_client, side_by_side, size, table
 

@@ -36,6 +36,7 @@ from app.nets.predict import explore, predict
 from app.nets.registry import get_network
 from app.runtime.memory import retain_freed_memory
 from app.services import explorer
+from app.services.inputs import Inputs
 from app.services.serialize import dumps
 from app.settings import ROOT
 from bench.common import http_client, paired_ms, side_by_side, size, table
@@ -69,7 +70,7 @@ def http_rows() -> list[list[str]]:
     store = ImageStore(
         max_items=4, max_bytes=1 << 26, max_pixels=10**8, sample_dir=ROOT / "static" / "samples"
     )
-    inputs = explorer.Inputs(store, 8, 1 << 26)
+    inputs = Inputs(store, 8, 1 << 26)
     rows = []
     with http_client() as client:
         for name, image_id, layer in HTTP_CASES:

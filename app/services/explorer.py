@@ -3,9 +3,6 @@
 The model endpoints (``app/web/api/models.py``) and the pages (``/networks/{name}``) call
 these functions; each returns plain data (dicts of numbers and PNG ``data:`` URLs):
 
-- :class:`Inputs`: an image (upload or sample) preprocessed for a model, kept in a small
-  LRU cache by (network, image id), so that the prediction, the picture and every layer's
-  maps of one image preprocess it once.
 - :func:`predict_result`: the top k classes.
 - :func:`activations_result`: one layer's output, as a page of feature-map PNGs or, for a
   vector, its numbers (``app.explain.featuremaps``). The forward pass stops after the layer.
@@ -21,69 +18,28 @@ the web layer), so a network outside the zoo is explored by the same code.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import torch
-from PIL import Image
 from torch import nn
 
 from app.explain import featuremaps, units
 from app.explain.hooks import capture, layer_output
 from app.explain.pool_units import pool_unit
 from app.images import convert, intake
-from app.images.store import ImageSource, ImageStore, StoredImage
+from app.images.store import ImageSource
 from app.nets.layers import ResidualAdd
 from app.nets.names import UnknownName
 from app.nets.network import Network
 from app.nets.predict import LayerActivation, predict
 from app.nets.summary import LayerRow
-from app.runtime.cache import LRUCache
+from app.services.answers import JSON, PICTURES_JSON, Answer, Answers
+from app.services.inputs import Inputs, Prepared
+from app.services.serialize import dumps
 
 #: Softmax tables list every class up to this many, else the most probable ones.
 SOFTMAX_ROWS = 10
 SOFTMAX_ALL_UP_TO = 20
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """An image as one model takes it."""
-
-    image_id: str
-    picture: Image.Image  # what the network sees: the input size, mode L or RGB
-    x: torch.Tensor  # (C, H, W) float32 on the CPU, the network's input
-
-    @property
-    def nbytes(self) -> int:
-        return self.x.numel() * self.x.element_size() * 2  # the tensor and the picture
-
-
-class Inputs:
-    """Images of the store preprocessed per network, by (network, image id), least recently
-    used forgotten first."""
-
-    def __init__(self, images: ImageStore, max_items: int, max_bytes: int) -> None:
-        self.images = images
-        self.cache: LRUCache[tuple[str, str], Prepared] = LRUCache(max_items, max_bytes)
-
-    def named(self, network: Network, image_id: str) -> Prepared:
-        """The stored image ``image_id`` (an upload or a sample) as ``network`` takes it."""
-        return self.get(network, self.images.get(image_id))
-
-    def sent(self, network: Network, source: ImageSource) -> Prepared:
-        """The image a request sent (a file, kept in the store, or an id) for ``network``."""
-        return self.get(network, self.images.resolve(source))
-
-    def get(self, network: Network, image: StoredImage) -> Prepared:
-        """``image`` preprocessed for ``network``; ``ValueError`` if it cannot be (an empty
-        drawing)."""
-
-        def make() -> tuple[Prepared, int]:
-            picture = network.preprocess.picture(convert.to_pil(image.pixels))
-            prepared = Prepared(image.id, picture, network.preprocess.tensor(picture))
-            return prepared, prepared.nbytes
-
-        return self.cache.get_or_make((network.name, image.id), make)
 
 
 def check_layer(network: Network, layer: str) -> LayerRow:
@@ -271,14 +227,22 @@ def input_png(prepared: Prepared) -> bytes:
     return convert.encode_png(intake.from_pil(prepared.picture))
 
 
-def prediction(network: Network, inputs: Inputs, source: ImageSource, k: int) -> dict[str, Any]:
-    """``POST .../predict``: the image sent (a file, kept, or an id), classified."""
-    return predict_result(network, inputs.sent(network, source), k)
+def prediction(
+    network: Network, inputs: Inputs, answers: Answers, source: ImageSource, k: int
+) -> Answer:
+    """``POST .../predict``: the image sent (a file, kept, or an id), classified; computed
+    once per network, image and k."""
+    image = inputs.images.resolve(source)
+    key = ("predict", network.name, image.id, k)
+    return answers.get(
+        key, lambda: (dumps(predict_result(network, inputs.get(network, image), k)), JSON)
+    )
 
 
-def picture(network: Network, inputs: Inputs, image_id: str) -> bytes:
+def picture(network: Network, inputs: Inputs, answers: Answers, image_id: str) -> Answer:
     """``GET .../input``: the picture ``network`` sees of image ``image_id``, as PNG."""
-    return input_png(inputs.named(network, image_id))
+    key = ("input", network.name, image_id)
+    return answers.get(key, lambda: (input_png(inputs.named(network, image_id)), "image/png"))
 
 
 def position_of(
@@ -293,17 +257,29 @@ def position_of(
 
 
 def activations(
-    network: Network, inputs: Inputs, image_id: str, layer: str, **options: Any
-) -> dict[str, Any]:
+    network: Network, inputs: Inputs, answers: Answers, image_id: str, layer: str,
+    **options: Any,
+) -> Answer:  # fmt: skip
     """``GET .../layers/{layer}/activations``: an unknown layer is refused before the image
-    is read."""
+    is read. A page of pictures only (no ``values``) is :data:`PICTURES_JSON`."""
     check_layer(network, layer)
-    return activations_result(network, inputs.named(network, image_id), layer, **options)
+
+    def make() -> Answer:
+        data = activations_result(network, inputs.named(network, image_id), layer, **options)
+        pictures = data["kind"] == "maps" and "values" not in data
+        return dumps(data), PICTURES_JSON if pictures else JSON
+
+    return answers.get(("maps", network.name, image_id, layer, *sorted(options.items())), make)
 
 
 def unit(
-    network: Network, inputs: Inputs, image_id: str, layer: str, position: tuple[int, ...]
-) -> dict[str, Any]:
+    network: Network, inputs: Inputs, answers: Answers, image_id: str, layer: str,
+    position: tuple[int, ...],
+) -> Answer:  # fmt: skip
     """``GET .../layers/{layer}/unit``: how one activation was computed."""
     check_layer(network, layer)
-    return unit_result(network, inputs.named(network, image_id), layer, position)
+    prepared = lambda: inputs.named(network, image_id)  # noqa: E731
+    key = ("unit", network.name, image_id, layer, position)
+    return answers.get(
+        key, lambda: (dumps(unit_result(network, prepared(), layer, position)), JSON)
+    )

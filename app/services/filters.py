@@ -23,7 +23,7 @@ from app.explain.topdigits import ChannelTop
 from app.images.store import ImageSource
 from app.nets.network import Network
 from app.runtime.cache import LRUCache
-from app.services.explorer import Inputs, Prepared
+from app.services.inputs import Inputs, Prepared
 
 #: Galleries kept, with their layout as JSON: (network, layer, order, scale) → (Gallery, dict).
 #: EfficientNet-Lite0's largest atlas (the head's 1280×320 matrix) is 400 kB of PNG; its

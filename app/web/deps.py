@@ -17,7 +17,8 @@ from app.nets.network import Network
 from app.nets.registry import ModelSpec, get_model_spec, get_network
 from app.runtime.jobs import Jobs
 from app.runtime.workers import ComputePool
-from app.services.explorer import Inputs
+from app.services.answers import Answers
+from app.services.inputs import Inputs
 from app.settings import Settings
 from app.web.uploads import read_form
 
@@ -128,3 +129,12 @@ async def read_image_form(request: Request, settings: SettingsDep) -> ImageSourc
 
 #: Handler parameter type for an image sent as a file or named by id: ``source: ImageForm``.
 ImageForm = Annotated[ImageSource, Depends(read_image_form)]
+
+
+def get_answers(request: Request) -> Answers:
+    """Answers computed once and sent from memory after (predictions, maps, units)."""
+    return request.app.state.answers
+
+
+#: Handler parameter type for the answers: ``answers: AnswersDep``.
+AnswersDep = Annotated[Answers, Depends(get_answers)]

@@ -6,13 +6,13 @@ from typing import Any
 
 from starlette.responses import Response
 
+from app.services.answers import PICTURES_JSON
 from app.services.serialize import dumps
+
+__all__ = ["CACHE", "PICTURES_JSON", "JSONBytes", "dumps"]
 
 #: How long browsers may keep an answer that depends only on its URL (ids name content).
 CACHE = "private, max-age=3600"
-#: The media type of answers that are mostly PNG (base64): JSON all the same, but not
-#: gzipped again (zlib spends ~7 ms on 240 kB of base64 PNG to save a quarter of it).
-PICTURES_JSON = "application/vnd.convscope.pictures+json"
 
 
 class JSONBytes(Response):

@@ -21,16 +21,17 @@ from app.nets.predict import classify
 from app.nets.registry import get_model, get_model_spec, get_network
 from app.services import explorer
 from app.services.architecture import architecture
+from app.services.inputs import Inputs, Prepared
 from app.settings import ROOT
 from tests.utils.tolerance import approx, assert_close, network_terms
 
 STORE = ImageStore(
     max_items=8, max_bytes=1 << 26, max_pixels=10**8, sample_dir=ROOT / "static" / "samples"
 )
-INPUTS = explorer.Inputs(STORE, 16, 1 << 26)
+INPUTS = Inputs(STORE, 16, 1 << 26)
 
 
-def prepared(name: str, image: str) -> explorer.Prepared:
+def prepared(name: str, image: str) -> Prepared:
     return INPUTS.named(get_network(name), image)
 
 

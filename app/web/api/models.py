@@ -19,9 +19,18 @@ from starlette.responses import Response
 from app.nets.predict import check_k
 from app.services import explorer, networks
 from app.services.architecture import architecture as architecture_of
-from app.web.deps import ImageForm, ImageId, InputsDep, LayerName, NetworkDep, Pool, Spec
+from app.web.deps import (
+    AnswersDep,
+    ImageForm,
+    ImageId,
+    InputsDep,
+    LayerName,
+    NetworkDep,
+    Pool,
+    Spec,
+)
 from app.web.errors import MODEL_ERRORS, NOT_FOUND, UPLOAD_ERRORS
-from app.web.responses import CACHE, PICTURES_JSON, JSONBytes
+from app.web.responses import CACHE, JSONBytes
 from app.web.uploads import IMAGE_BODY
 
 router = APIRouter(prefix="/api/models", tags=["models"])
@@ -68,12 +77,14 @@ async def predict(
     network: NetworkDep,
     pool: Pool,
     inputs: InputsDep,
+    answers: AnswersDep,
     source: ImageForm,
     k: Annotated[int, Query(description="How many classes: 1 to the number of classes")] = 5,
 ) -> Response:
     """The top k classes of an uploaded, sample or drawn image."""
     check_k(k, network.num_classes)
-    return JSONBytes(await pool.run(explorer.prediction, network, inputs, source, k))
+    body, media = await pool.run(explorer.prediction, network, inputs, answers, source, k)
+    return Response(body, media_type=media)
 
 
 @router.get(
@@ -83,12 +94,12 @@ async def predict(
     responses={200: {"content": {"image/png": {}}}, **MODEL_ERRORS},
 )
 async def input_picture(
-    network: NetworkDep, image: ImageId, pool: Pool, inputs: InputsDep
+    network: NetworkDep, image: ImageId, pool: Pool, inputs: InputsDep, answers: AnswersDep
 ) -> Response:
     """The image after the model's preprocessing (e.g. the 28×28 centred digit, or the
     224×224 central square of a photo), as PNG, before values are scaled."""
-    content = await pool.run(explorer.picture, network, inputs, image)
-    return Response(content, media_type="image/png", headers={"cache-control": CACHE})
+    body, media = await pool.run(explorer.picture, network, inputs, answers, image)
+    return Response(body, media_type=media, headers={"cache-control": CACHE})
 
 
 @router.get(
@@ -102,6 +113,7 @@ async def activations(
     image: ImageId,
     pool: Pool,
     inputs: InputsDep,
+    answers: AnswersDep,
     order: Annotated[
         Literal["strength", "index"],
         Query(description="`strength`: strongest maps first (mean |activation|); `index`"),
@@ -122,13 +134,11 @@ async def activations(
     with all its `values` and their `order` by strength. A page of pictures only (no
     `values`) comes as `application/vnd.convscope.pictures+json`, which is JSON, not
     gzipped (PNGs are compressed already)."""
-    data = await pool.run(
-        explorer.activations, network, inputs, image, layer,
+    body, media = await pool.run(
+        explorer.activations, network, inputs, answers, image, layer,
         order=order, page=page, per_page=per_page, scale=scale,
     )  # fmt: skip
-    pictures = data["kind"] == "maps" and "values" not in data
-    media = PICTURES_JSON if pictures else "application/json"
-    return JSONBytes(data, headers={"cache-control": CACHE}, media_type=media)
+    return Response(body, media_type=media, headers={"cache-control": CACHE})
 
 
 @router.get(
@@ -142,6 +152,7 @@ async def unit(
     image: ImageId,
     pool: Pool,
     inputs: InputsDep,
+    answers: AnswersDep,
     channel: Annotated[int | None, Query(description="Feature map (layers of maps)")] = None,
     row: Annotated[int | None, Query(description="Row in the map")] = None,
     col: Annotated[int | None, Query(description="Column in the map")] = None,
@@ -158,5 +169,5 @@ async def unit(
     inputs of a residual sum) or `value`. The output layer adds `softmax`: logits,
     exponentials, their sum and the probabilities."""
     position = explorer.position_of(channel, row, col, index)
-    data = await pool.run(explorer.unit, network, inputs, image, layer, position)
-    return JSONBytes(data, headers={"cache-control": CACHE})
+    body, media = await pool.run(explorer.unit, network, inputs, answers, image, layer, position)
+    return Response(body, media_type=media, headers={"cache-control": CACHE})
