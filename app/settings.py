@@ -92,15 +92,18 @@ class Settings(BaseSettings):
     job_workers: int = Field(2, ge=1, le=64)
     #: Seconds a client is told to wait (Retry-After) when the queue is full.
     retry_after_s: int = Field(2, ge=1)
-    #: Intra-op threads torch may use per computation (0: leave torch's default).
-    torch_threads: int = Field(0, ge=0, le=256)
+    #: Intra-op threads torch may use per computation in a worker (0: torch's default, every
+    #: core). One each by default: the workers of the two lanes are the parallelism, and a
+    #: lecture hall's requests then do not fight over the cores (a lone forward pass is a
+    #: little slower, the hall's many are faster; ``python -m bench load``).
+    torch_threads: int = Field(1, ge=0, le=256)
 
     #: Long computations (jobs: SmoothGrad, Integrated Gradients, occlusion, activation
     #: maximisation) queued or running at once, beyond which a new one is 503; finished
     #: results kept (count and bytes) so that a repeated request is answered at once; and
     #: seconds after which a job nobody asks about any more (a closed tab) stops.
-    jobs_max_active: int = Field(16, ge=1, le=10_000)
-    job_results: int = Field(128, ge=1)
+    jobs_max_active: int = Field(32, ge=1, le=10_000)
+    job_results: int = Field(1024, ge=1)
     job_result_bytes: int = Field(256 * 1024 * 1024, ge=1024 * 1024)
     job_abandon_after_s: float = Field(15.0, gt=0)
 
