@@ -1,6 +1,6 @@
 # convscope. Two commands do everything on a fresh machine:
 #   make serve   create .venv, install convscope (CPU build of torch unless a GPU is present), start it
-#   make test    the same install plus the test tools, Chromium and nginx, then lint and every test
+#   make test    the same install plus the test tools, Chromium, nginx and redis-server, then lint and every test
 #                (in a random order), then the computation's tests again on one thread
 PYTHON ?= python3
 VENV ?= .venv
@@ -9,7 +9,7 @@ TORCH_VERSION ?= 2.13.0
 HOST ?=
 PORT ?=
 
-.PHONY: serve test lint format bench install install-test chromium nginx clean
+.PHONY: serve test lint format bench install install-test chromium nginx redis clean
 
 $(BIN)/python:
 	$(PYTHON) scripts/check-python.py
@@ -40,6 +40,9 @@ chromium:
 nginx:
 	@scripts/ensure-nginx.sh
 
+redis:
+	@scripts/ensure-redis.sh
+
 lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -51,7 +54,7 @@ format: install-test
 
 # Every test at torch's default thread count, then the computation's tests again with one
 # thread: float results must agree with their references whatever the kernels' split.
-test: install-test chromium nginx lint
+test: install-test chromium nginx redis lint
 	$(BIN)/python -m pytest
 	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q tests/ops tests/nets tests/explain
 
