@@ -122,6 +122,21 @@ class Settings(BaseSettings):
     #: this many seconds, followed by one line with the count of those left out.
     log_summary_s: float = Field(10.0, gt=0)
 
+    #: Replicas behind a load balancer share uploads, jobs, results and answers through Redis
+    #: (:mod:`app.runtime.state`) at this URL, e.g. ``redis://127.0.0.1:6379/0``. Unset (the
+    #: default): everything stays in this process, as one server needs.
+    redis_url: str | None = None
+    #: Seconds an upload's bytes, and a finished result or answer, stay in Redis after their
+    #: last use; Redis's own ``maxmemory`` (least recently used first) bounds their total.
+    redis_image_ttl_s: int = Field(6 * 3600, ge=10)
+    redis_result_ttl_s: int = Field(3600, ge=10)
+    #: A replica that has not renewed its heartbeat for this long is taken for dead, and the
+    #: jobs it was computing are picked up by a replica whose clients follow them.
+    redis_lease_s: float = Field(5.0, ge=0.5, le=600)
+    #: Seconds one call to Redis may take; past it Redis counts as unreachable (the replica
+    #: serves from its own memory, and tries again every second).
+    redis_timeout_s: float = Field(1.0, gt=0, le=60)
+
     def upload_paths(self) -> dict[str, int]:
         """Body limits by path prefix: uploads may be larger than JSON requests."""
         return dict.fromkeys(self.upload_prefixes, self.max_upload_bytes)
