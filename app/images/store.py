@@ -10,6 +10,12 @@ a content hash, identical replicas behind a load balancer agree on ids.
 The shipped samples (:mod:`app.samples`) are looked up by the same :meth:`ImageStore.get`,
 decoded once through the same intake, and never evicted. Resized copies (display sizes,
 the kernel page's compute size) are kept in a second, smaller cache.
+
+Behind a load balancer (a :class:`~app.runtime.state.SharedState`), the uploaded bytes are
+also kept in Redis under the same id, for ``redis_image_ttl_s`` after their last use: a
+replica that is asked for an id it has not decoded fetches the bytes, decodes them through
+the same intake and keeps the pixels in its own cache. Redis out of reach, the store is
+this replica's alone, as with one server.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from app.images import intake
 from app.images.convert import resize
 from app.images.samples import SAMPLES, Sample
 from app.runtime.cache import LRUCache
+from app.runtime.state import SharedState
 
 _UPLOAD_ID = re.compile(r"[0-9a-f]{32}")
 
@@ -100,8 +107,15 @@ class ImageStore:
     """Uploads (bounded LRU) and shipped samples, by id; resized copies on the side."""
 
     def __init__(
-        self, *, max_items: int, max_bytes: int, max_pixels: int, sample_dir: Path
+        self,
+        *,
+        max_items: int,
+        max_bytes: int,
+        max_pixels: int,
+        sample_dir: Path,
+        shared: SharedState | None = None,
     ) -> None:
+        self.shared = shared
         self.max_pixels = max_pixels
         self.sample_dir = sample_dir
         self.uploads: LRUCache[str, StoredImage] = LRUCache(max_items, max_bytes)
@@ -117,6 +131,13 @@ class ImageStore:
         known = self.uploads.get(image_id)
         if known is not None:
             return known
+        stored = self._decode(image_id, data)
+        if self.shared is not None:  # for the other replicas (best effort: out of reach,
+            shared = self.shared  # it stays this replica's)
+            shared.put(shared.content_key("image", image_id), data, shared.image_ttl_s)
+        return stored
+
+    def _decode(self, image_id: str, data: bytes) -> StoredImage:
         decoded = intake.decode(data, max_pixels=self.max_pixels)
         stored = StoredImage(
             image_id,
@@ -134,10 +155,22 @@ class ImageStore:
         sample = SAMPLES.get(image_id)
         if sample is not None:
             return self._sample(sample)
-        stored = self.uploads.get(image_id) if _UPLOAD_ID.fullmatch(image_id) else None
+        if not _UPLOAD_ID.fullmatch(image_id):
+            raise UnknownImage(image_id)
+        stored = self.uploads.get(image_id) or self._from_shared(image_id)
         if stored is None:
             raise UnknownImage(image_id)
         return stored
+
+    def _from_shared(self, image_id: str) -> StoredImage | None:
+        """An upload another replica took: its bytes from Redis, decoded here and kept."""
+        shared = self.shared
+        if shared is None:
+            return None
+        data = shared.fetch(shared.content_key("image", image_id), shared.image_ttl_s)
+        if data is None or upload_id(data) != image_id:
+            return None
+        return self._decode(image_id, data)
 
     def resolve(self, source: ImageSource) -> StoredImage:
         """The image a request sent as a file (decoded and kept) or named by id;

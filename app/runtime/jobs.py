@@ -26,9 +26,9 @@ polling (:meth:`Jobs.get`) or as a stream (:meth:`Jobs.watch`, for server-sent e
   finished or released ones are forgotten (an unknown id is :class:`UnknownJob`, a 404).
   A synchronous request's ticket is never looked up, so it is not kept.
 
-Jobs live in one process. Behind a load balancer, a stream (one connection, one replica)
-works as is; polling needs sticky sessions, or the poll reaches a replica that never saw
-the job (404) and the page starts it again there.
+Jobs live in one process. Replicas behind a load balancer share them through Redis with
+:class:`app.runtime.shared_jobs.SharedJobs`, a :class:`Jobs` with the same interface: a job
+started through one replica is followed, polled, fetched and withdrawn through any other.
 """
 
 from __future__ import annotations
@@ -134,6 +134,10 @@ def default_size(value: Any) -> int:
 class Jobs:
     """The jobs of one app (``app.state.jobs``), run in its compute pool."""
 
+    #: Whether the jobs are shared with other replicas (their calls may then wait for the
+    #: network: the web layer makes them off the event loop).
+    shared = False
+
     def __init__(
         self,
         pool: ComputePool,
@@ -163,10 +167,12 @@ class Jobs:
         fn: Callable[[Progress], Any],
         *,
         size: Callable[[Any], int] = default_size,
+        recipe: dict[str, Any] | None = None,
     ) -> Ticket:
         """A new ticket, kept to be looked up by its id, on the job computing ``key``: a
         finished one if the result is cached, the running one if there is one (one more
-        claim on it), else ``fn(progress)`` started in the pool."""
+        claim on it), else ``fn(progress)`` started in the pool. (``recipe``: how another
+        replica would plan the same job again; used by shared jobs only.)"""
         return self._issue(key, fn, size, keep=True)
 
     def get(self, ticket_id: str) -> Ticket:
@@ -206,6 +212,7 @@ class Jobs:
         fn: Callable[[Progress], Any],
         *,
         size: Callable[[Any], int] = default_size,
+        recipe: dict[str, Any] | None = None,
     ) -> AsyncIterator[Ticket]:
         """A ticket on the job for ``key``, held for the duration of the block (a request)
         and released after it; nobody looks it up, so it is not kept."""

@@ -7,6 +7,11 @@ so the first request computes them and the rest of the hall gets the bytes that 
 (the JSON or PNG itself: a repeat costs neither the computation nor the serialisation).
 Requests for the same answer at the same moment wait for one computation. Bounded by count
 and bytes, least recently used forgotten first.
+
+Behind a load balancer (a :class:`~app.runtime.state.SharedState`), an answer one replica
+computed is also kept in Redis (under a digest of its question and the app's version, for
+``redis_result_ttl_s``), and the other replicas send the same bytes without computing
+them; Redis out of reach, each replica answers from its own memory.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import threading
 from collections.abc import Callable, Hashable
 
 from app.runtime.cache import LRUCache
+from app.runtime.state import SharedState, digest
 
 #: An answer as it is sent: its body and its media type.
 Answer = tuple[bytes, str]
@@ -27,7 +33,8 @@ PICTURES_JSON = "application/vnd.convscope.pictures+json"
 class Answers:
     """Answers by key (the question), as the bytes sent."""
 
-    def __init__(self, max_items: int, max_bytes: int) -> None:
+    def __init__(self, max_items: int, max_bytes: int, shared: SharedState | None = None) -> None:
+        self.shared = shared
         self.cache: LRUCache[Hashable, Answer] = LRUCache(max_items, max_bytes)
         self._computing: dict[Hashable, threading.Lock] = {}
         self._lock = threading.Lock()
@@ -44,10 +51,24 @@ class Answers:
             with lock:
                 found = self.cache.get(key)
                 if found is None:
-                    found = make()
+                    found = self._shared(key, make)
                     self.cache.put(key, found, len(found[0]))
                 return found
         finally:
             with self._lock:
                 if not lock.locked():
                     self._computing.pop(key, None)
+
+    def _shared(self, key: Hashable, make: Callable[[], Answer]) -> Answer:
+        """The answer another replica sent (from Redis), or ``make()``'s, shared with them."""
+        shared = self.shared
+        if shared is None:
+            return make()
+        name = shared.version_key("answer", digest(key))
+        data = shared.fetch(name)
+        if data is not None:
+            head, _, sent = data.partition(b"\n")
+            return sent, head.decode()
+        body, media = make()
+        shared.put(name, media.encode() + b"\n" + body, shared.result_ttl_s)
+        return body, media
