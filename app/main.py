@@ -13,10 +13,12 @@ from app import __version__
 from app.images.store import ImageStore
 from app.runtime.cache import LRUCache
 from app.runtime.lifecycle import running
+from app.runtime.state import shared_state
 from app.services.answers import Answers
 from app.services.inputs import Inputs
 from app.settings import Settings, get_settings
 from app.web import api, errors, pages
+from app.web.jobs import install_replan
 from app.web.middleware import (
     BodyLimitMiddleware,
     SameOriginMiddleware,
@@ -34,6 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         with running(app.state, settings):
+            install_replan(app)  # shared jobs: a replica picks up a dead one's jobs
             yield
 
     app = FastAPI(
@@ -46,17 +49,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     state = app.state
     state.settings = settings
+    state.shared = shared_state(settings)  # Redis for replicas (CONVSCOPE_REDIS_URL), or None
     state.images = ImageStore(
         max_items=settings.image_cache_items,
         max_bytes=settings.image_cache_bytes,
         max_pixels=settings.max_image_pixels,
         sample_dir=settings.static_dir / "samples",
+        shared=state.shared,
     )
     state.kernel_outputs = LRUCache(64, settings.kernel_cache_bytes)  # for the hover detail
     state.model_inputs = Inputs(
         state.images, settings.model_input_cache_items, settings.model_input_cache_bytes
     )
-    state.answers = Answers(settings.answer_cache_items, settings.answer_cache_bytes)
+    state.answers = Answers(
+        settings.answer_cache_items, settings.answer_cache_bytes, shared=state.shared
+    )
     state.lessons = None  # filled on first render, once every router is included
     state.templates = make_templates(settings.templates_dir, settings.static_dir)
 

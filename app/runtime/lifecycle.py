@@ -1,12 +1,16 @@
 """What the app computes with, started and stopped with it: the device, the bounded compute
-pool, the jobs, and the zoo's models loaded in the background so that no request waits for
-weights."""
+pool, the jobs (shared with the other replicas when the app has a shared state), the shared
+state's heartbeat, and the zoo's models loaded in the background so that no request waits
+for weights (``state.models_ready`` says when they are: ``/readyz``)."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from functools import partial
 from typing import Any
 
 import torch
@@ -14,8 +18,12 @@ import torch
 from app.nets.registry import get_network, list_models
 from app.runtime.device import resolve_device
 from app.runtime.jobs import Jobs
+from app.runtime.shared_jobs import SharedJobs
+from app.runtime.state import SharedState
 from app.runtime.workers import ComputePool
 from app.settings import Settings
+
+log = logging.getLogger("uvicorn.error.lifecycle")
 
 
 def preload_models(device: torch.device, stop: threading.Event | None = None) -> None:
@@ -29,11 +37,14 @@ def preload_models(device: torch.device, stop: threading.Event | None = None) ->
 
 @contextmanager
 def running(state: Any, settings: Settings) -> Iterator[None]:
-    """Set ``state.device``, ``state.pool`` and ``state.jobs`` for the app's lifetime.
+    """Set ``state.device``, ``state.pool``, ``state.jobs`` and ``state.models_ready`` for
+    the app's lifetime.
 
     Two lanes: requests compute in ``state.pool``; jobs run in a pool of their own
     (``job_workers`` threads, as many waiting as ``jobs_max_active``), so a request for a
-    trace or a prediction never queues behind a lecture hall's SmoothGrads."""
+    trace or a prediction never queues behind a lecture hall's SmoothGrads. With a shared
+    state (``state.shared``, :mod:`app.runtime.state`) the jobs are
+    :class:`~app.runtime.shared_jobs.SharedJobs` and the replica keeps its heartbeat."""
     state.device = resolve_device(settings.device)
     state.pool = ComputePool(
         settings.compute_workers, settings.compute_queue, settings.retry_after_s,
@@ -43,19 +54,36 @@ def running(state: Any, settings: Settings) -> Iterator[None]:
         settings.job_workers, settings.jobs_max_active, settings.retry_after_s,
         settings.torch_threads,
     )  # fmt: skip
-    state.jobs = Jobs(
+    shared: SharedState | None = getattr(state, "shared", None)
+    jobs = Jobs if shared is None else partial(SharedJobs, state=shared)
+    state.jobs = jobs(
         state.job_pool,
         max_active=settings.jobs_max_active,
         result_items=settings.job_results,
         result_bytes=settings.job_result_bytes,
         abandon_after_s=settings.job_abandon_after_s,
     )
+    if shared is not None:
+        shared.start()
+        with suppress(RuntimeError):  # the app's loop, when run by its lifespan
+            state.jobs.loop = asyncio.get_running_loop()
     stop = threading.Event()
-    preload = threading.Thread(
-        target=preload_models, args=(state.device, stop), name="convscope-preload", daemon=True
-    )
+    state.models_ready = ready = threading.Event()
+
+    def preload_all() -> None:
+        try:
+            preload_models(state.device, stop)
+        except Exception:
+            log.exception("loading the models failed: /readyz says not ready")
+            return
+        if not stop.is_set():
+            ready.set()
+
+    preload = threading.Thread(target=preload_all, name="convscope-preload", daemon=True)
     if settings.preload_models:
         preload.start()
+    else:
+        ready.set()  # each model loads when first asked for
     try:
         yield
     finally:
@@ -66,3 +94,5 @@ def running(state: Any, settings: Settings) -> Iterator[None]:
             preload.join(timeout=60)
         state.pool.shutdown()
         state.job_pool.shutdown()
+        if shared is not None:
+            shared.stop()

@@ -247,6 +247,7 @@ class SharedState:
 
     def start(self) -> None:
         """Reach Redis once now, then keep the heartbeat (a thread, a few beats per lease)."""
+        self._stop.clear()
         self.probe()
         interval = min(RETRY_S, self.lease_s / 4)
 
@@ -269,7 +270,6 @@ class SharedState:
             epoch = self.epoch
             with contextlib.suppress(Unavailable):
                 self.call(lambda r: r.delete(self._lease_key(epoch)))
-        self.client.close()
 
     # --- blobs --------------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from app.web.api import (
     activations,
     convolution,
     filters,
+    health,
     images,
     jobs,
     kernels,
@@ -33,5 +34,6 @@ ROUTERS: tuple[APIRouter, ...] = tuple(
         filters,
         saliency,
         jobs,
+        health,
     )
 )

@@ -9,6 +9,9 @@ clients may share. The ``{id}`` here is the ticket's: a page follows its job
 harmless to repeat); the job stops when no claim is left. A tab that closes without a
 word stops being asked about, and its job stops after ``job_abandon_after_s`` unless
 someone else still follows it.
+
+With replicas sharing their jobs through Redis, any replica answers for any ticket; what
+reads Redis runs off the event loop.
 """
 
 from __future__ import annotations
@@ -19,8 +22,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query
 from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from app.runtime.jobs import Jobs, Ticket
 from app.web.deps import JobsDep, Pool
 from app.web.errors import ERROR_RESPONSES
 from app.web.jobs import job_urls
@@ -31,6 +36,11 @@ router = APIRouter(prefix="/api/jobs", tags=["jobs"])
 NO_JOB = {"description": "No such job ticket: never issued by this server, or long forgotten"}
 NOT_FINISHED = {"description": "The job has not finished, or was cancelled"}
 JobId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[0-9a-f]+$")]
+
+
+async def ticket_of(jobs: Jobs, job_id: str) -> Ticket:
+    """The ticket ``job_id`` (read from Redis off the event loop when jobs are shared)."""
+    return await run_in_threadpool(jobs.get, job_id) if jobs.shared else jobs.get(job_id)
 
 
 class ResultFormat(StrEnum):
@@ -60,7 +70,7 @@ def job_status(job_id: JobId, jobs: JobsDep) -> Response:
 async def job_events(job_id: JobId, jobs: JobsDep) -> StreamingResponse:
     """A `text/event-stream`: each event's data is the job's snapshot as JSON, sent when the
     status or progress changes; the stream ends after the snapshot of the finished job."""
-    ticket = jobs.get(job_id)
+    ticket = await ticket_of(jobs, job_id)
 
     async def events() -> AsyncIterator[bytes]:
         # Starlette cancels this when the client goes away: the job is no longer touched.
@@ -106,12 +116,13 @@ async def job_result(
 ) -> Response:
     """The result as JSON or as a PNG. A job still running or cancelled is a 409; one that
     failed on bad settings is the 422 its request would have been."""
-    ticket = jobs.get(job_id)
+    ticket = await ticket_of(jobs, job_id)
     if not ticket.finished:
         raise HTTPException(409, detail=f"The job is {ticket.status} ({ticket.progress:.0%}); wait")
     if ticket.status == "cancelled":
         raise HTTPException(409, detail="The job was cancelled; start it again")
-    result = jobs.outcome(ticket)  # a failed job's ValueError is the 422 its request would be
+    # a failed job's ValueError is the 422 its request would be
+    result = await run_in_threadpool(jobs.outcome, ticket) if jobs.shared else jobs.outcome(ticket)
     headers = {"Cache-Control": "private, max-age=3600"}  # a job's result never changes
     if format is ResultFormat.png:
         return Response(await pool.run(result.png), media_type="image/png", headers=headers)
