@@ -106,6 +106,14 @@ class Settings(BaseSettings):
     job_results: int = Field(1024, ge=1)
     job_result_bytes: int = Field(256 * 1024 * 1024, ge=1024 * 1024)
     job_abandon_after_s: float = Field(15.0, gt=0)
+    #: The training lab (``/training``): trainings at once, each on a thread of a lane of its
+    #: own (beyond: 503 with Retry-After; the same settings share one run); the most epochs
+    #: and the deepest network a run may ask for; the trained networks kept for the explorer
+    #: until the server stops (the least recently used forgotten first).
+    training_max_active: int = Field(4, ge=1, le=64)
+    training_max_epochs: int = Field(20, ge=1, le=1000)
+    training_max_depth: int = Field(32, ge=4, le=200)
+    training_networks: int = Field(16, ge=1, le=10_000)
 
     #: The HTTP server's bounds (:mod:`app.web.server`). Open connections at most (kept
     #: under half the process's open-file limit); at the cap a newcomer closes the oldest
