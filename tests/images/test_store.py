@@ -1,4 +1,6 @@
-"""The in-memory image store: content-hash ids, LRU eviction by count and bytes, samples."""
+"""The in-memory image store: content-hash ids, LRU eviction by count and bytes, samples; and
+behind a load balancer, uploads' bytes shared through a real Redis (an upload through one
+replica is decoded by another), with a TTL, and Redis out of reach no error."""
 
 from __future__ import annotations
 
@@ -11,16 +13,21 @@ from app.images import convert, intake
 from app.images.samples import SAMPLES
 from app.images.store import ImageStore, UnknownImage, upload_id
 from app.runtime.cache import LRUCache
+from app.runtime.state import SharedState
 from app.settings import ROOT
 from tests.utils import images as corpus
+from tests.utils.redis_server import RedisServer
 
 
-def store(max_items: int = 8, max_bytes: int = 1 << 20) -> ImageStore:
+def store(
+    max_items: int = 8, max_bytes: int = 1 << 20, shared: SharedState | None = None
+) -> ImageStore:
     return ImageStore(
         max_items=max_items,
         max_bytes=max_bytes,
         max_pixels=25_000_000,
         sample_dir=ROOT / "static" / "samples",
+        shared=shared,
     )
 
 
@@ -119,3 +126,33 @@ def test_lru_cache_make_is_called_once_per_key():
         cache.get_or_make(key, lambda k=key: (made.append(k) or len(k), 1))
     assert made == ["a", "b"]
     assert len(cache) == 2
+
+
+def test_an_upload_through_one_replica_is_decoded_by_another(tmp_path, monkeypatch):
+    server = RedisServer(tmp_path)
+    server.start()
+    try:
+        a_state = SharedState(server.url, image_ttl_s=600, prefix="t")
+        b_state = SharedState(server.url, image_ttl_s=600, prefix="t")
+        assert a_state.probe() and b_state.probe()
+        a, b = store(shared=a_state), store(shared=b_state)
+        data = corpus.solid(5, 4)
+        uploaded = a.add(data)
+        key = a_state.content_key("image", uploaded.id)
+        assert 0 < a_state.client.ttl(key) <= 600  # the original bytes, with a TTL
+        fetched = b.get(uploaded.id)  # decoded on b from the bytes a kept
+        assert torch.equal(fetched.pixels, uploaded.pixels) and fetched.info() == uploaded.info()
+        calls = []
+        monkeypatch.setattr(intake, "decode", lambda *a, **k: calls.append(1))
+        assert b.get(uploaded.id) is fetched and not calls  # b's own decoded cache
+        a_state.client.set(a_state.content_key("image", "0" * 32), b"forged")
+        with pytest.raises(UnknownImage):  # bytes that are not what the id names
+            b.get("0" * 32)
+        server.stop()  # out of reach: uploads stay here, unknown ids are 404s, never 500s
+        monkeypatch.undo()
+        own = b.add(corpus.solid(3, 3))
+        assert b.get(own.id) is own
+        with pytest.raises(UnknownImage):
+            b.get("1" * 32)
+    finally:
+        server.stop()

@@ -1,5 +1,6 @@
-"""A real redis-server on a free loopback port, for the shared-state tests: no persistence, a
-memory bound, started, stopped and restarted by the test.
+"""A real redis-server on a free loopback port, for the shared-state tests: a memory bound, no
+persistence unless asked (then a snapshot written on stop and read on start, as a Redis
+that restarts from its dump), started, stopped and restarted by the test.
 
 `make test` installs Debian's redis-server (scripts/ensure-redis.sh). Without it the tests
 that need it fail in CI (CI=true) and are skipped elsewhere.
@@ -37,8 +38,9 @@ class RedisServer:
     """One redis-server process on 127.0.0.1 (``url``), which the test may stop and start
     again on the same port (a restart: a new run_id, nothing kept)."""
 
-    def __init__(self, directory: Path, maxmemory: str = "256mb") -> None:
+    def __init__(self, directory: Path, maxmemory: str = "256mb", persist: bool = False) -> None:
         self.binary = redis_binary()
+        self.persist = persist  # keep a snapshot (written on stop, read on start)
         self.directory = directory
         self.port = free_port()
         self.maxmemory = maxmemory
@@ -50,7 +52,8 @@ class RedisServer:
 
     def start(self) -> None:
         command = [
-            self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+            self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
+            "--save", "3600 1" if self.persist else "",
             "--appendonly", "no", "--dir", str(self.directory), "--maxmemory", self.maxmemory,
             "--maxmemory-policy", "volatile-lru", "--loglevel", "warning",
         ]  # fmt: skip
