@@ -2,7 +2,9 @@
 serve`` (default settings, a process of its own, on 127.0.0.1), for a bounded time.
 
 ``python -m bench load [--students 150,300,500] [--seconds 90] [--ramp 10] [--seed 0]``
-(``--url http://127.0.0.1:PORT``: a server that is already running, on this machine only).
+(``--url http://127.0.0.1:PORT``: a server that is already running, on this machine only;
+``--replicas N``: N replicas sharing their state through Redis behind nginx, all on this
+machine, as :mod:`bench.cluster` starts them; the students go through nginx).
 
 Each student joins during the first ``--ramp`` seconds (evenly spread), opens a page, then
 loops until the time is up: think 1–3 s (seeded per student), do one thing (weights:
@@ -50,6 +52,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO
 from urllib.parse import urlsplit
 
@@ -422,9 +425,20 @@ def _warm(url: str) -> None:
 
 
 @contextlib.contextmanager
-def _server(url: str | None) -> Iterator[tuple[str, int | None, IO[bytes] | None]]:
+def _server(
+    url: str | None, replicas: int = 0
+) -> Iterator[tuple[str, int | None, IO[bytes] | None]]:
     if url is not None:
         yield url, None, None
+        return
+    if replicas:
+        from bench.cluster import Cluster
+
+        with (
+            tempfile.TemporaryDirectory() as folder,
+            Cluster(Path(folder), replicas, one_address=True) as cluster,
+        ):
+            yield cluster.url, None, None
         return
     with tempfile.TemporaryFile() as log, contextlib.ExitStack() as stack:
         try:
@@ -436,8 +450,8 @@ def _server(url: str | None) -> Iterator[tuple[str, int | None, IO[bytes] | None
         yield started, process.pid, log
 
 
-def run_level(level: Level, url: str | None = None) -> Result:
-    with _server(url) as (base, pid, log):
+def run_level(level: Level, url: str | None = None, replicas: int = 0) -> Result:
+    with _server(url, replicas) as (base, pid, log):
         _warm(base)
         stats, seconds, client_cpu, server_cpu, machine = asyncio.run(_level(base, level, pid))
         peak = ProcessCPU(pid).peak_mb() if pid else None
@@ -557,11 +571,19 @@ def main(argv: Sequence[str] = ()) -> int:
         default=None,
         help="a running server on this machine, instead of starting one per level",
     )
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        default=0,
+        help="N replicas behind nginx, sharing their state through Redis (bench/cluster.py)",
+    )
     args = parser.parse_args(list(argv))
     results = []
     for students in args.students:
         result = run_level(
-            Level(students, args.seconds, min(args.ramp, args.seconds), args.seed), args.url
+            Level(students, args.seconds, min(args.ramp, args.seconds), args.seed),
+            args.url,
+            args.replicas,
         )
         report(result)
         results.append(result)
