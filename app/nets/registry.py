@@ -85,6 +85,27 @@ class ModelSpec:
 _REGISTRY: dict[str, ModelSpec] = {}
 _LOADED: dict[tuple[str, str], Network] = {}
 _LOCK = threading.Lock()
+#: Where networks that are not in the zoo come from (the training lab's): each is asked, for
+#: a name the zoo does not have, for a network it keeps under that name (or ``None``).
+_SOURCES: list[Callable[[str], Network | None]] = []
+
+
+def add_source(find: Callable[[str], Network | None]) -> None:
+    """Serve the networks ``find`` knows by name, after the zoo's (until :func:`remove_source`)."""
+    _SOURCES.append(find)
+
+
+def remove_source(find: Callable[[str], Network | None]) -> None:
+    if find in _SOURCES:
+        _SOURCES.remove(find)
+
+
+def _from_sources(name: str) -> Network | None:
+    for find in tuple(_SOURCES):
+        network = find(name)
+        if network is not None:
+            return network
+    return None
 
 
 def register_model(spec: ModelSpec) -> ModelSpec:
@@ -105,6 +126,9 @@ def get_model_spec(name: str) -> ModelSpec:
     try:
         return _REGISTRY[name]
     except (KeyError, TypeError):
+        found = _from_sources(name) if isinstance(name, str) else None
+        if found is not None:
+            return found.spec
         raise UnknownName("model", str(name), list_models()) from None
 
 
@@ -117,7 +141,10 @@ def build_model(name: str, device: torch.device | str = "cpu") -> nn.Module:
 
 
 def get_network(name: str, device: torch.device | str = "cpu") -> Network:
-    """``name`` loaded on ``device``, built on first use and shared after that."""
+    """``name`` loaded on ``device``, built on first use and shared after that (a network of
+    a source, such as the training lab's, as that source keeps it)."""
+    if isinstance(name, str) and name not in _REGISTRY and (found := _from_sources(name)):
+        return found
     spec = get_model_spec(name)
     key = (spec.name, str(torch.device(device)))
     with _LOCK:
