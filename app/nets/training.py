@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from app.nets.mnist import Digits, split
+from app.nets.preprocess import Preprocess, to_unit_tensor
 from app.nets.registry import MODEL_DIR, ModelSpec, get_model_spec
 from app.nets.weights import save_weights
 
@@ -57,11 +58,13 @@ class TrainResult:
 
 def as_inputs(spec: ModelSpec, digits: Digits) -> torch.Tensor:
     """(N, C, H, W) pictures in [0, 1] after the model's geometry step (unscaled)."""
-    from app.nets.preprocess import to_unit_tensor
+    return prepare(spec.preprocess, digits)
 
-    pictures = [
-        to_unit_tensor(spec.preprocess.picture(digits.picture(i))) for i in range(len(digits))
-    ]
+
+def prepare(preprocess: Preprocess, digits: Digits) -> torch.Tensor:
+    """(N, C, H, W) pictures in [0, 1] after the geometry step of ``preprocess`` (unscaled):
+    what the training lab trains any network on, as the zoo's models were."""
+    pictures = [to_unit_tensor(preprocess.picture(digits.picture(i))) for i in range(len(digits))]
     return torch.stack(pictures)
 
 
