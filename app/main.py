@@ -16,6 +16,7 @@ from app.runtime.lifecycle import running
 from app.runtime.state import shared_state
 from app.services.answers import Answers
 from app.services.inputs import Inputs
+from app.services.training.lab import training_lab
 from app.settings import Settings, get_settings
 from app.web import api, errors, pages
 from app.web.jobs import install_replan
@@ -35,7 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        with running(app.state, settings):
+        with running(app.state, settings), training_lab(app.state, settings):
             install_replan(app)  # shared jobs: a replica picks up a dead one's jobs
             yield
 

@@ -113,6 +113,16 @@ LESSONS: tuple[Lesson, ...] = (
         "/networks",
         "/networks/{name}/saliency",
     ),
+    Lesson(
+        "training",
+        "Watch a network learn",
+        "Training",
+        "Train a CNN from scratch and watch its loss, accuracy, filters and gradients; "
+        "train a plain and a residual 20-layer network side by side and see why deep "
+        "networks need skip connections.",
+        "/training",
+        "/training",
+    ),
 )
 
 

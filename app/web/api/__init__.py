@@ -17,6 +17,7 @@ from app.web.api import (
     pointwise,
     pooling,
     saliency,
+    training,
     transposed,
 )
 
@@ -33,6 +34,7 @@ ROUTERS: tuple[APIRouter, ...] = tuple(
         models,
         filters,
         saliency,
+        training,
         jobs,
         health,
     )

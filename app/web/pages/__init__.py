@@ -5,6 +5,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.web.pages import assets, lessons, networks
+from app.web.pages import assets, lessons, networks, training
 
-ROUTERS: tuple[APIRouter, ...] = (lessons.router, networks.router, assets.router)
+ROUTERS: tuple[APIRouter, ...] = (lessons.router, networks.router, training.router, assets.router)
