@@ -6,6 +6,7 @@ that restarts (even from a snapshot) serves no state from before as true."""
 
 from __future__ import annotations
 
+import base64
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -288,3 +289,57 @@ def test_a_redis_that_restarts_from_a_snapshot_serves_no_old_job_as_true(tmp_pat
         a.close()
         b.close()
         server.stop()
+
+
+@pytest.mark.parametrize(
+    ("path", "options"),
+    [
+        (
+            "/api/models/lenet5/layers/conv2/channels/3/maximize/jobs",
+            {"json": {"steps": 3, "seed": 7}},
+        ),
+        (
+            "/api/models/lenet5/saliency/jobs?method=smoothgrad&samples=3&seed=5",
+            {"files": {"image": ("digit.png", b"", "image/png")}},
+        ),
+        ("/api/models/lenet5/layers/conv1/channels/0/top-digits/jobs", {}),
+    ],
+    ids=["json-body", "uploaded-file", "no-body"],
+)
+def test_a_job_is_planned_again_from_its_recipe(redis_server, path, options) -> None:
+    from fastapi.testclient import TestClient
+
+    from app.images.store import upload_id
+    from app.main import create_app
+    from app.settings import Settings
+    from app.web.jobs import replan
+    from tests.utils import images as corpus
+
+    if "files" in options:  # an upload: the recipe names it by id
+        options = {"files": {"image": ("digit.png", corpus.solid(28, 28), "image/png")}}
+    settings = Settings(device="cpu", preload_models=False, redis_url=redis_server.url)
+    app = create_app(settings)
+    with TestClient(app) as client:
+        jobs = app.state.jobs
+        started = jobs.start  # what the endpoint hands over: its key and its recipe
+        seen: list[tuple[object, dict]] = []
+
+        def spy(key, fn, **kwargs):  # type: ignore[no-untyped-def]
+            seen.append((key, kwargs["recipe"]))
+            return started(key, fn, **kwargs)
+
+        jobs.start = spy
+        answer = client.post(path, **options)
+        assert answer.status_code == 202, answer.text
+        key, recipe = seen[0]
+        if "files" in options:  # the file itself is not in the recipe: its id is
+            body = base64.b64decode(recipe["body"])
+            data = options["files"]["image"][1]
+            assert upload_id(data).encode() in body and data not in body
+
+        async def again():  # type: ignore[no-untyped-def]
+            return await replan(app, recipe)
+
+        planned_key, run = client.portal.call(again)  # type: ignore[union-attr]
+        assert planned_key == key and callable(run)
+        client.delete(answer.json()["url"])
