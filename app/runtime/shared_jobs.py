@@ -41,17 +41,19 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from concurrent.futures import Future
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
 from app.explain.progress import Cancelled, Progress
 from app.runtime import codec
-from app.runtime.jobs import FINISHED, Job, Jobs, Ticket, UnknownJob, default_size
+from app.runtime.jobs import FINISHED, Job, Jobs, Status, Ticket, UnknownJob, default_size
 from app.runtime.state import SharedState, Unavailable, digest
 from app.runtime.workers import ComputePool, PoolBusy
 
 log = logging.getLogger("uvicorn.error.shared")
+
+STATUSES = ("queued", "running", "done", "failed", "cancelled")
 
 #: Plans a job again from its recipe: (its key, its computation). Given by the web layer.
 Replan = Callable[[dict[str, Any]], Awaitable[tuple[Hashable, Callable[[Progress], Any]]]]
@@ -227,6 +229,13 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def _status(text: str) -> Status:
+    """A job's status as Redis has it (anything else is a record this code did not write)."""
+    if text not in STATUSES:
+        raise ValueError(f"a job's status {text[:20]!r} is not one of {', '.join(STATUSES)}")
+    return cast(Status, text)
+
+
 def rebuild_error(kind: str, message: str) -> Exception:
     """A failed job's exception, as another replica recorded it: its ValueError is still the
     422 its request would have been."""
@@ -343,7 +352,7 @@ class SharedJobs(Jobs):
             return  # the claim lapses when nobody looks at the job any more
         status = _text(status)
         if status:
-            ticket.job.status = status  # type: ignore[assignment]
+            ticket.job.status = _status(status)
         if status == "cancelled":
             future = self._runs.get(ticket.job_id)
             if future is not None:
@@ -498,7 +507,7 @@ class SharedJobs(Jobs):
         if _text(status) == "busy":
             raise PoolBusy(self.pool.retry_after)
         jid = _text(jid)
-        job = Job(kd, _text(status), float(_text(progress) or 0))  # type: ignore[arg-type]
+        job = Job(kd, _status(_text(status)), float(_text(progress) or 0))
         if created:
             try:
                 job = self._submit(jid, kd, fn, size)
@@ -555,7 +564,7 @@ class SharedJobs(Jobs):
         if here is not None and here.status in FINISHED and status not in FINISHED:
             job = here  # finished here; the record says so a moment later
         else:
-            job = Job(kd, status, float(progress or 0), error or None)  # type: ignore[arg-type]
+            job = Job(kd, _status(status), float(progress or 0), error or None)
             if here is not None:
                 job.exception = here.exception
                 job.result = here.result

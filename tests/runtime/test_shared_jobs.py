@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import base64
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,11 +37,11 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
 class Replica:
     """One replica's shared state and jobs (its own pool, its own Redis connection)."""
 
-    def __init__(self, url: str, prefix: str, **options: object) -> None:
+    def __init__(self, url: str, prefix: str, **options: Any) -> None:
         self.state = SharedState(url, lease_s=1.0, prefix=prefix)
         assert self.state.probe()
         self.pool = ComputePool(workers=1, queue=4, retry_after=3)
-        self.jobs = SharedJobs(self.pool, self.state, **options)  # type: ignore[arg-type]
+        self.jobs = SharedJobs(self.pool, self.state, **options)
 
     def close(self) -> None:
         self.pool.shutdown()
@@ -56,8 +57,10 @@ def replicas(redis_server: RedisServer) -> Iterator[list[Replica]]:
         replica.close()
 
 
-def follow(jobs: SharedJobs, ticket_id: str, on_first=None) -> list[dict]:  # type: ignore[no-untyped-def]
-    async def run() -> list[dict]:  # type: ignore[type-arg]
+def follow(
+    jobs: SharedJobs, ticket_id: str, on_first: Callable[[], None] | None = None
+) -> list[dict[str, Any]]:
+    async def run() -> list[dict[str, Any]]:
         seen = []
         async for snapshot in jobs.watch(jobs.get(ticket_id)):
             seen.append(snapshot)
@@ -65,7 +68,8 @@ def follow(jobs: SharedJobs, ticket_id: str, on_first=None) -> list[dict]:  # ty
                 on_first()
         return seen
 
-    return run_in_fresh_loop(run)  # type: ignore[no-any-return]
+    seen: list[dict[str, Any]] = run_in_fresh_loop(run)
+    return seen
 
 
 def test_a_job_started_on_one_replica_is_polled_followed_and_fetched_on_the_others(replicas):
@@ -144,7 +148,8 @@ def test_a_job_nobody_follows_any_more_stops(redis_server):
         ticket = a.jobs.start("key", work)  # a tab that polls once, then closes
         assert work.started.wait(DEADLINE_S)
         base = a.state.epoch_base()
-        seen = f"{base}seen:{ticket.job_id}"  # type: ignore[attr-defined]
+        assert isinstance(ticket, SharedTicket)
+        seen = f"{base}seen:{ticket.job_id}"
         wait_until(lambda: not a.state.client.exists(seen), DEADLINE_S)  # Redis forgot it
         work.go(1)
         assert work.stopped.wait(DEADLINE_S)
@@ -156,7 +161,7 @@ def test_a_job_nobody_follows_any_more_stops(redis_server):
 def test_a_failed_job_is_the_same_sentence_everywhere(replicas):
     a, b = replicas[0].jobs, replicas[1].jobs
 
-    def fails(progress):  # type: ignore[no-untyped-def]
+    def fails(progress: Callable[[float], None]) -> None:
         progress(0.0)
         raise ValueError("the class index must be from 0 to 9 (got 12)")
 
@@ -180,7 +185,7 @@ def test_the_job_of_a_replica_that_died_is_picked_up_by_a_follower(replicas):
     again = Work(steps=2, value="picked up")
     plans = []
 
-    async def replan(recipe):  # type: ignore[no-untyped-def]
+    async def replan(recipe: dict[str, Any]) -> tuple[str, Work]:
         plans.append(recipe)
         return "key", again
 
@@ -271,7 +276,8 @@ def test_a_redis_that_restarts_from_a_snapshot_serves_no_old_job_as_true(tmp_pat
         wait_until(lambda: b.jobs.get(ticket.id).progress == 0.25, DEADLINE_S)
         old = a.state.epoch_base()
         server.restart()  # written to disk on stop, read back on start
-        assert a.state.client.exists(f"{old}job:{ticket.job_id}")  # type: ignore[attr-defined]
+        assert isinstance(ticket, SharedTicket)
+        assert a.state.client.exists(f"{old}job:{ticket.job_id}")
         b.state.beat()
         assert b.state.restarts == 1 and b.state.epoch_base() != old
         with pytest.raises(UnknownJob):  # the snapshot says "running": not believed
@@ -281,7 +287,7 @@ def test_a_redis_that_restarts_from_a_snapshot_serves_no_old_job_as_true(tmp_pat
         assert work.stopped.wait(DEADLINE_S)
         fresh = Work(steps=1, value="again")
         again = b.jobs.start("key", fresh)  # the page starts it again: a new job
-        assert again.job_id != ticket.job_id  # type: ignore[attr-defined]
+        assert isinstance(again, SharedTicket) and again.job_id != ticket.job_id
         assert fresh.started.wait(DEADLINE_S)
         fresh.go(1)
         assert run_in_fresh_loop(lambda: b.jobs.wait(again)) == "again"
@@ -324,7 +330,7 @@ def test_a_job_is_planned_again_from_its_recipe(redis_server, path, options) -> 
         started = jobs.start  # what the endpoint hands over: its key and its recipe
         seen: list[tuple[object, dict]] = []
 
-        def spy(key, fn, **kwargs):  # type: ignore[no-untyped-def]
+        def spy(key: Any, fn: Any, **kwargs: Any) -> Any:
             seen.append((key, kwargs["recipe"]))
             return started(key, fn, **kwargs)
 
@@ -337,9 +343,10 @@ def test_a_job_is_planned_again_from_its_recipe(redis_server, path, options) -> 
             data = options["files"]["image"][1]
             assert upload_id(data).encode() in body and data not in body
 
-        async def again():  # type: ignore[no-untyped-def]
+        async def again() -> tuple[Any, Any]:
             return await replan(app, recipe)
 
-        planned_key, run = client.portal.call(again)  # type: ignore[union-attr]
+        assert client.portal is not None
+        planned_key, run = client.portal.call(again)
         assert planned_key == key and callable(run)
         client.delete(answer.json()["url"])

@@ -13,12 +13,13 @@ from tests.utils.server import free_port
 
 
 def test_a_replica_alone_is_ready_once_its_models_are_loaded() -> None:
-    with TestClient(create_app(Settings(device="cpu", preload_models=False))) as client:
+    app = create_app(Settings(device="cpu", preload_models=False))
+    with TestClient(app) as client:
         assert client.get("/healthz").json() == {"status": "ok"}
         ready = client.get("/readyz")
         assert ready.status_code == 200 and ready.headers["cache-control"] == "no-store"
         assert ready.json() == {"status": "ready", "models": "loaded", "redis": None}
-        client.app.state.models_ready.clear()  # type: ignore[attr-defined]
+        app.state.models_ready.clear()
         loading = client.get("/readyz")
         assert loading.status_code == 503 and loading.json()["status"] == "loading"
         assert client.get("/healthz").status_code == 200
