@@ -1,7 +1,8 @@
 // Written-out arithmetic, as the pages show it.
 //
 // One line of a written-out sum, `label  a×b + c×d + … = result`, as the dark expression
-// boxes show it (class names in app.css). `after` adds a note past the result.
+// boxes show it (class names in app.css): it wraps between terms, so the result is always
+// on screen. `after` adds a note past the result.
 //
 //   box.replaceChildren(expressionLine("R", productsText(terms), fmt(value), "→ 255"));
 
@@ -16,18 +17,32 @@ export function expressionLine(label, text, result, after = "") {
   }
   const body = document.createElement("span");
   body.className = "expr-body";
-  body.textContent = `${text} = `;
+  body.append(...terms(text));
+  const ending = document.createElement("span");
+  ending.className = "expr-result"; // "= 3" never wraps away from the last term
   const value = document.createElement("strong");
   value.textContent = result;
-  body.append(value);
+  ending.append(" = ", value);
   if (after) {
     const note = document.createElement("span");
     note.className = "expr-after";
     note.textContent = ` ${after}`;
-    body.append(note);
+    ending.append(note);
   }
+  body.append(ending);
   div.append(body);
   return div;
+}
+
+// The terms of a sum, each kept whole when the line wraps (between terms, after a " + ").
+function terms(text) {
+  const parts = String(text).split(" + ");
+  return parts.flatMap((part, i) => {
+    const term = document.createElement("span");
+    term.className = "expr-term";
+    term.textContent = part;
+    return i < parts.length - 1 ? [term, " + "] : [term];
+  });
 }
 
 // An output-size formula ({H: {symbolic, substituted}, W: ...}) as two lines per axis: the

@@ -29,7 +29,7 @@ function fontSize(cell, grid, digits) {
   for (const row of gridText(grid, digits)) {
     for (const text of row) longest = Math.max(longest, text.length);
   }
-  return Math.max(9, Math.round(Math.min(22, cell * 0.4, (cell * 1.75) / longest)));
+  return Math.max(9, Math.round(Math.min(H.maxFont(), cell * 0.55, (cell * 1.75) / longest)));
 }
 
 export function blank(rows, cols) {
@@ -93,7 +93,7 @@ export function drawGrid(div, grid, {
       const text = kinds.map((row) => row.map((k) => (k === kind ? style.text : "")));
       traces.push(H.trace(mask, text, cell,
         { colorscale: [[0, style.fill], [1, style.fill]], zmin: 0, zmax: 1 },
-        { textfont: { color: style.ink, size: Math.round(Math.min(22, cell * 0.4)) },
+        { textfont: { color: style.ink, size: H.cellFont(cell) },
           hovertemplate: `row %{y}, column %{x}: ${style.hover}<extra></extra>` }));
     }
   }

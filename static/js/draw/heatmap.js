@@ -1,5 +1,11 @@
 // Plotly heatmaps of number grids with the values printed in the cells, square cells, row 0
 // at the top, and rectangle shapes for highlights. Every page draws grids through here.
+// Colours come from the viewer's scheme (lib/colormaps.js); in presenter mode cells and
+// their numbers may grow larger (lib/presenter.js). A number is printed only where it can
+// be read: in a cell of at least TEXT_CELL pixels, at MIN_FONT pixels or more.
+
+import { scheme } from "../lib/colormaps.js";
+import { isPresenting } from "../lib/presenter.js";
 
 export const PLOT_CONFIG = {
   displaylogo: false,
@@ -19,19 +25,24 @@ export const COLORS = {
   empty: "#f8fafc",
 };
 
-export const DIVERGING = [
-  [0, "#2563eb"], [0.25, "#93c5fd"], [0.5, "#ffffff"], [0.75, "#fca5a5"], [1, "#dc2626"],
-];
-export const SEQUENTIAL = [[0, "#ffffff"], [1, "#1d4ed8"]];
+export const DIVERGING = scheme().diverging;
+export const SEQUENTIAL = scheme().sequential;
 export const GRAYS = [[0, "#000000"], [1, "#ffffff"]];
 
 const MIN_CELL = 8;
-const MAX_CELL = 56;
 const TEXT_CELL = 20; // below this many pixels per cell, values are not printed
+export const MIN_FONT = 12; // ... nor in a smaller font
+
+// The largest cell, and the largest font in one: larger on a projector.
+export const maxCell = () => (isPresenting() ? 96 : 56);
+export const maxFont = () => (isPresenting() ? 34 : 22);
 
 export function cellSize(rows, cols, box) {
-  return Math.max(MIN_CELL, Math.min(MAX_CELL, Math.floor(box / Math.max(rows, cols))));
+  return Math.max(MIN_CELL, Math.min(maxCell(), Math.floor(box / Math.max(rows, cols))));
 }
+
+// The font for one number in a cell.
+export const cellFont = (cell) => Math.round(Math.min(maxFont(), cell * 0.55));
 
 export function extent(grids) {
   let lo = Infinity;
@@ -81,13 +92,14 @@ export function layout(rows, cols, cell, extra = {}) {
 
 // One heatmap trace. `text` is the grid of strings printed in the cells.
 export function trace(z, text, cell, scale, extra = {}) {
-  const showText = cell >= TEXT_CELL;
+  const font = (extra.textfont && extra.textfont.size) || cellFont(cell);
+  const showText = cell >= TEXT_CELL && font >= MIN_FONT;
   return {
     type: "heatmap",
     z,
     text,
     texttemplate: showText ? "%{text}" : "",
-    textfont: { size: Math.round(Math.min(22, cell * 0.4)) },
+    textfont: { size: cellFont(cell) },
     hovertemplate: "row %{y}, column %{x}: %{text}<extra></extra>",
     xgap: 1,
     ygap: 1,
@@ -102,7 +114,7 @@ export function paddingTrace(pad, cell) {
   const text = pad.map((row) => row.map((v) => (v === null ? "" : "0")));
   return trace(pad, text, cell,
     { colorscale: [[0, COLORS.padding], [1, COLORS.padding]], zmin: 0, zmax: 1 },
-    { textfont: { color: COLORS.paddingText, size: Math.round(Math.min(22, cell * 0.4)) },
+    { textfont: { color: COLORS.paddingText, size: cellFont(cell) },
       hovertemplate: "row %{y}, column %{x}: padding (0)<extra></extra>" });
 }
 

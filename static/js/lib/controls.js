@@ -46,7 +46,7 @@ export function createControls(root) {
 // draws a successful answer. Returns `run(body, ...args)`.
 export function createLive({ url, stage, errorBox, onResult }) {
   const request = latestOnly((body, signal) => postJSON(url, body, signal));
-  return async function run(body, ...args) {
+  async function run(body, ...args) {
     stage.dataset.state = "loading";
     let data;
     try {
@@ -58,25 +58,32 @@ export function createLive({ url, stage, errorBox, onResult }) {
     clearFailure(stage, errorBox);
     onResult(data, ...args);
     stage.dataset.state = "ready";
-  };
+  }
+  run.cancel = () => request.cancel(); // an answer on its way is no longer wanted
+  return run;
 }
 
 // After an edit the view is the user's own (no preset any more) and is recomputed: after a
 // short pause while typing in a grid, at once (`now`) for a setting. `recompute(keepStep)`
 // starts the request; a change of shape starts the steps over. `stage` is marked "loading"
 // from the edit on, so nobody (a person or a test) takes the old picture for the new one.
+// While `blocked()` (a field holds text that is not a valid value) nothing is computed.
 export function createEditing({
   presetSelect, boxes, forget, recompute, delay = 250, stage = document.getElementById("stage"),
+  blocked = () => false,
 }) {
   let timer = null;
-  return function edited({ now = false, keepStep = true } = {}) {
-    if (stage) stage.dataset.state = "loading";
+  function edited({ now = false, keepStep = true } = {}) {
     forget();
     presetSelect.value = "";
     showSource(null, boxes);
     clearTimeout(timer);
+    if (blocked()) return;
+    if (stage) stage.dataset.state = "loading";
     timer = setTimeout(() => recompute(keepStep), now ? 0 : delay);
-  };
+  }
+  edited.cancel = () => clearTimeout(timer);
+  return edited;
 }
 
 // Show where a preset comes from and, when the slide was wrong, the note that says so.

@@ -4,8 +4,8 @@
 //
 //   settings: { bias: bias((config) => config.kernel.length), stride: pair(1, 64), flip: flag() }
 //
-// and the operation page (operation-page.js) does the rest. `read` answers undefined for a
-// value that cannot be read (it is marked invalid; the config keeps the old one).
+// and the operation page (operation-page.js) does the rest. `read` answers `{ problem }`
+// for text that is not a valid value: the page says why and computes nothing until it is.
 
 import { fmt, parseNumber } from "./format.js";
 import { fitLength } from "./shapes.js";
@@ -69,10 +69,22 @@ export function bias(count) {
       controls.field(name).value = value.map((b) => fmt(b, 6)).join(", ");
     },
     read(controls, name, { config }) {
-      const values = controls.field(name).value.split(",").map(parseNumber);
-      const ok = values.every(Number.isFinite);
-      controls.field(name).classList.toggle("invalid", !ok);
-      return ok ? fitLength(values, count(config)) : undefined;
+      const problem = biasProblem(controls.field(name).value, count(config));
+      if (problem) return { problem };
+      return fitLength(controls.field(name).value.split(",").map(parseNumber), count(config));
     },
   };
+}
+
+// Why a typed bias list cannot be used with `count` output channels (null: it can).
+function biasProblem(text, count) {
+  if (!text.trim()) return "Bias is empty: type a number (0 for none)";
+  const parts = text.split(",").map((part) => part.trim());
+  const bad = parts.find((part) => !Number.isFinite(parseNumber(part)));
+  if (bad !== undefined) return bad ? `Bias: “${bad}” is not a number` : "Bias: a number is missing between commas";
+  if (parts.length !== 1 && parts.length !== count) {
+    const channels = `${count} output channel${count === 1 ? "" : "s"}`;
+    return `Bias: ${parts.length} numbers for ${channels}: type ${count === 1 ? "one" : `${count}, one per channel, or one for all`}`;
+  }
+  return null;
 }

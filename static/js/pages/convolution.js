@@ -4,6 +4,7 @@
 // grids and the stepper are the operation page's (lib/operation-page.js).
 
 import { expressionLine, renderFormula } from "../draw/expression.js";
+import { arrange, fitColumns } from "../draw/fit.js";
 import {
   blank, drawGrids, drawKernels, moveShapes, paddingRing, plotSlots, revealOutputs, windowShapes,
 } from "../draw/gridview.js";
@@ -82,21 +83,37 @@ function useClassicKernel(name) {
 
 // ---------------------------------------------------------------- drawing
 
-function drawAll(trace, config) {
+// Cells per column (input, kernel, output) so that the row fits its room.
+function fitFigures(trace, room) {
+  const C = trace.padded_input.length;
+  const [, Hp, Wp] = shapeOf(trace.padded_input);
+  const [, oh, ow] = trace.output_shape;
+  const figures = $("stage").querySelector(".figures");
+  const fit = fitColumns([
+    { grids: Array(C).fill([Hp, Wp]) },
+    { grids: Array(C).fill(trace.footprint), small: true },
+    { grids: trace.output.map(() => [oh, ow]) },
+  ], { ...room(figures), maxCell: H.maxCell() });
+  arrange(figures, fit);
+  return fit.cells;
+}
+
+function drawAll(trace, config, room) {
   const C = trace.padded_input.length;
   const O = trace.output.length;
   const [, Hp, Wp] = shapeOf(trace.padded_input);
   const [, oh, ow] = trace.output_shape;
   const ring = paddingRing(Hp, Wp, trace.padding);
+  const [inputCell, kernelCell, outputCell] = fitFigures(trace, room);
   const inputDivs = drawGrids($("input-plots"), trace.padded_input,
     trace.padded_input.map((_, c) => (C > 1 ? channelLabel(c, C) : `${Hp} × ${Wp}`)),
-    { cell: H.cellSize(Hp, Wp, C > 1 ? 250 : 380), scale: H.colorScale(config.input),
+    { cell: inputCell, scale: H.colorScale(config.input),
       special: (r, c) => (ring(r, c) ? "padding" : null) });
   const outputDivs = drawGrids($("output-plots"), trace.output.map(() => blank(oh, ow)),
     trace.output.map((_, o) => (O > 1 ? `feature map ${o}` : `${oh} × ${ow}`)),
-    { cell: H.cellSize(oh, ow, O > 1 ? 220 : 320), scale: H.colorScale(trace.output) });
+    { cell: outputCell, scale: H.colorScale(trace.output) });
   $("output-shape").textContent = `${O} × ${oh} × ${ow}`;
-  view = { inputDivs, outputDivs, filled: Array(O).fill(0), kernelFor: -1, currentOn: -1 };
+  view = { inputDivs, outputDivs, filled: Array(O).fill(0), kernelFor: -1, currentOn: -1, kernelCell };
   drawFacts(trace);
 }
 
@@ -108,9 +125,9 @@ function drawKernel(trace, o) {
   const dilated = trace.dilation.some((d) => d > 1);
   const size = dilated ? `${kh} × ${kw} weights over ${fh} × ${fw}` : `${kh} × ${kw}`;
   const divs = plotSlots($("kernel-plots"), trace.kernel[o].map((_, c) =>
-    (C > 1 ? `slice for ${channelLabel(c, C)}${dilated ? `, ${size}` : ""}` : size)));
+    (C > 1 ? `× ${C === 3 ? RGB[c] : `channel ${c}`}` : size)));
   drawKernels(divs, trace.kernel[o], {
-    cell: H.cellSize(fh, fw, C > 1 ? 150 : 200), scale: H.colorScale(trace.kernel.flat()),
+    cell: view.kernelCell, scale: H.colorScale(trace.kernel.flat()),
     dilation: trace.dilation,
   });
   const which = trace.output.length > 1 ? ` for feature map ${o}` : "";

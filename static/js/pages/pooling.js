@@ -5,6 +5,7 @@
 // shift demonstration (widgets/shift-demo.js).
 
 import { expressionLine, renderFormula } from "../draw/expression.js";
+import { arrange, fitColumns } from "../draw/fit.js";
 import {
   blank, drawGrid, drawGrids, moveShapes, paddingRing, plotSlots, revealOutputs, windowShapes,
 } from "../draw/gridview.js";
@@ -51,25 +52,41 @@ function padSpecial(r, c) {
   return view.kind === "max" ? "ignored" : "padding";
 }
 
-function drawAll(trace, config) {
+// Cells per column (input, window, output) so that the row fits its room.
+function fitFigures(trace, room) {
+  const C = trace.padded_input.length;
+  const [, Hp, Wp] = shapeOf(trace.padded_input);
+  const [, oh, ow] = trace.output_shape;
+  const figures = $("stage").querySelector(".figures");
+  const fit = fitColumns([
+    { grids: Array(C).fill([Hp, Wp]) },
+    { grids: [trace.size], small: true },
+    { grids: Array(C).fill([oh, ow]) },
+  ], { ...room(figures), maxCell: H.maxCell() });
+  arrange(figures, fit);
+  return fit.cells;
+}
+
+function drawAll(trace, config, room) {
   const C = trace.padded_input.length;
   const [, Hp, Wp] = shapeOf(trace.padded_input);
   const [, oh, ow] = trace.output_shape;
   const [kh, kw] = trace.size;
   const scale = H.colorScale(config.input);
+  const [inputCell, windowCell, outputCell] = fitFigures(trace, room);
   view = { ring: paddingRing(Hp, Wp, trace.padding), kind: trace.kind };
   const inputDivs = drawGrids($("input-plots"), trace.padded_input,
     trace.padded_input.map((_, c) => (C > 1 ? `channel ${c}` : `${Hp} × ${Wp}`)),
-    { cell: H.cellSize(Hp, Wp, C > 1 ? 250 : 380), scale, special: padSpecial });
+    { cell: inputCell, scale, special: padSpecial });
   const outputDivs = drawGrids($("output-plots"), trace.output.map(() => blank(oh, ow)),
     trace.output.map((_, c) => (C > 1 ? `channel ${c}` : `${oh} × ${ow}`)),
-    { cell: H.cellSize(oh, ow, C > 1 ? 200 : 300), scale });
+    { cell: outputCell, scale });
   const [windowDiv] = plotSlots($("window-plots"), [`${kh} × ${kw}`]);
   $("output-shape").textContent = `${C} × ${oh} × ${ow}`;
   $("window-title").textContent = `Window, ${KINDS[trace.kind].split(" ")[0].toLowerCase()}`;
   Object.assign(view, {
     inputDivs, outputDivs, windowDiv, scale, filled: Array(C).fill(0), inputOn: -1, outputOn: -1,
-    windowCell: H.cellSize(kh, kw, 200),
+    windowCell,
   });
   drawFacts(trace);
 }

@@ -21,9 +21,16 @@ function activate(stepper) {
   active.root.dataset.active = "true";
 }
 
+// A menu that has the focus (an example just chosen) keeps ↑ ↓ to change its value; ← →
+// step, as everywhere else, instead of choosing another example.
+function typing(event) {
+  const { tagName } = event.target;
+  if (tagName === "SELECT") return event.key !== "ArrowLeft" && event.key !== "ArrowRight";
+  return TYPING.has(tagName) || event.target.isContentEditable;
+}
+
 function onKey(event) {
-  if (!active || event.altKey || event.ctrlKey || event.metaKey) return;
-  if (TYPING.has(event.target.tagName) || event.target.isContentEditable) return;
+  if (!active || event.altKey || event.ctrlKey || event.metaKey || typing(event)) return;
   const key = KEYS[event.key];
   if (!key || !active.total) return;
   if (key === "play" && event.target.tagName === "BUTTON") return; // the button's own click
