@@ -86,7 +86,8 @@ _REGISTRY: dict[str, ModelSpec] = {}
 _LOADED: dict[tuple[str, str], Network] = {}
 _LOCK = threading.Lock()
 #: Where networks that are not in the zoo come from (the training lab's): each is asked, for
-#: a name the zoo does not have, for a network it keeps under that name (or ``None``).
+#: a name the zoo does not have, for a network it keeps under that name (or ``None``; or
+#: :class:`UnknownName` to say why it has not, raised if no other source has it).
 _SOURCES: list[Callable[[str], Network | None]] = []
 
 
@@ -101,10 +102,17 @@ def remove_source(find: Callable[[str], Network | None]) -> None:
 
 
 def _from_sources(name: str) -> Network | None:
+    why: UnknownName | None = None
     for find in tuple(_SOURCES):
-        network = find(name)
+        try:
+            network = find(name)
+        except UnknownName as error:
+            why = why or error
+            continue
         if network is not None:
             return network
+    if why is not None:
+        raise why
     return None
 
 
