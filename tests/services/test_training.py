@@ -45,7 +45,9 @@ def test_a_trained_network_is_served_frozen_in_eval_mode_and_forgotten_least_rec
     assert store.find("lenet5") is None  # not a trained network's name: not this store's
 
 
-def test_the_registry_serves_a_sources_networks_and_asks_every_source():
+def test_the_registry_serves_a_sources_networks_and_asks_every_source(monkeypatch):
+    # only this test's sources: an app another test keeps running has its lab's registered
+    monkeypatch.setattr(registry, "_SOURCES", [])
     mine, other = TrainedNetworks(max_items=4), TrainedNetworks(max_items=4)
     name = new_name()
     network = mine.add(spec_for(name), {})

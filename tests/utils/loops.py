@@ -10,7 +10,9 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 
-def run_in_fresh_loop(coroutine_function: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
+def run_in_fresh_loop(
+    coroutine_function: Callable[[], Coroutine[Any, Any, Any]], timeout: float = 30.0
+) -> Any:
     """asyncio.run in a thread of its own (a session's browser keeps a loop on this one);
     the coroutine's result, or its exception raised again here."""
     results: list[Any] = []
@@ -24,7 +26,8 @@ def run_in_fresh_loop(coroutine_function: Callable[[], Coroutine[Any, Any, Any]]
 
     thread = threading.Thread(target=target)
     thread.start()
-    thread.join(30)
+    thread.join(timeout)
+    assert not thread.is_alive(), f"the coroutine did not end in {timeout:g} s"
     if errors:
         raise errors[0]
     return results[0] if results else None
