@@ -124,6 +124,15 @@ def register_model(spec: ModelSpec) -> ModelSpec:
     return spec
 
 
+def unregister_model(name: str) -> None:
+    """Take ``name`` out of the zoo and forget its loaded networks (a user's own network
+    that is no longer served); a name that is not registered is left alone."""
+    with _LOCK:
+        _REGISTRY.pop(name, None)
+        for key in [key for key in _LOADED if key[0] == name]:
+            del _LOADED[key]
+
+
 def list_models() -> list[str]:
     """The registered names, in registration order."""
     return list(_REGISTRY)
