@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from app.web.api import (
     activations,
     convolution,
+    detection,
     filters,
     health,
     images,
@@ -34,6 +35,7 @@ ROUTERS: tuple[APIRouter, ...] = tuple(
         models,
         filters,
         saliency,
+        detection,
         training,
         jobs,
         health,
