@@ -28,10 +28,11 @@ class KernelLimits:
 def check_kernel(
     weight: torch.Tensor, in_channels: int, limits: KernelLimits, *, in_axis: int, layout: str
 ) -> None:
-    """A 4-D ``weight`` whose axis ``in_axis`` (0 or 1) holds the input channels and the
-    other the output channels; ``layout`` says how it is laid out, for the sentence."""
+    """A ``weight`` (3-D to 5-D) whose axis ``in_axis`` (0 or 1) holds the input channels and
+    the other the output channels, then one axis per spatial axis; ``layout`` says how it is
+    laid out, for the sentence."""
     c, out_c = weight.shape[in_axis], weight.shape[1 - in_axis]
-    kh, kw = weight.shape[2:]
+    size = [int(n) for n in weight.shape[2:]]
     if c != in_channels:
         where = " (its first axis)" if in_axis == 0 else ""
         raise ValueError(
@@ -42,10 +43,9 @@ def check_kernel(
         raise ValueError(
             f"kernel has {out_c} output channels; the limit is {limits.max_out_channels}"
         )
-    if max(kh, kw) > limits.max_kernel:
-        raise ValueError(
-            f"kernel is {kh}×{kw}; the limit is {limits.max_kernel}×{limits.max_kernel}"
-        )
+    if max(size) > limits.max_kernel:
+        shown, limit = "×".join(map(str, size)), "×".join([str(limits.max_kernel)] * len(size))
+        raise ValueError(f"kernel is {shown}; the limit is {limit}")
 
 
 def bias_vector(bias: torch.Tensor | None, out_channels: int, like: torch.Tensor) -> torch.Tensor:
