@@ -8,14 +8,15 @@
 //
 // While a stroke goes on, `onDraw(false)` is called at most every THROTTLE_MS; when the pen
 // lifts, `onDraw(true)`; never for a canvas with no ink on it, which the server would refuse
-// as empty ("there is no digit in it"). `onClear()` after clear().
+// as empty ("there is no digit in it"). `onClear()` after clear(). `lineWidth`: the pen's
+// width as a fraction of the canvas side (default LINE_WIDTH, one digit filling the canvas).
 
 const INK = "#ffffff";
 const PAPER = "#000000";
 const LINE_WIDTH = 0.08; // of the canvas side: MNIST strokes are about 2 of 28 pixels
 const THROTTLE_MS = 120;
 
-export function createDigitCanvas(canvas, { onDraw, onClear = () => {} }) {
+export function createDigitCanvas(canvas, { onDraw, onClear = () => {}, lineWidth = LINE_WIDTH }) {
   const context = canvas.getContext("2d", { willReadFrequently: true }); // hasInk() reads it
   let drawing = false;
   let empty = true;
@@ -41,13 +42,13 @@ export function createDigitCanvas(canvas, { onDraw, onClear = () => {} }) {
   function dot(at) {
     context.fillStyle = INK;
     context.beginPath();
-    context.arc(at.x, at.y, (LINE_WIDTH * canvas.width) / 2, 0, 2 * Math.PI);
+    context.arc(at.x, at.y, (lineWidth * canvas.width) / 2, 0, 2 * Math.PI);
     context.fill();
   }
 
   function segment(from, to) {
     context.strokeStyle = INK;
-    context.lineWidth = LINE_WIDTH * canvas.width;
+    context.lineWidth = lineWidth * canvas.width;
     context.lineCap = "round";
     context.lineJoin = "round";
     context.beginPath();

@@ -12,7 +12,7 @@
 // (final = false while the pen moves, true when it lifts). `onClear()`: the drawing was
 // wiped; there is no input (`id` is null) until the next stroke or a sample is picked.
 // `withImage` uploads a drawing again when the server has forgotten it (404), as the
-// picker does for a file.
+// picker does for a file. `lineWidth` sets the pen's width (digit-canvas.js).
 
 import { ApiError, postForm } from "../lib/api.js";
 import { createDigitCanvas } from "./digit-canvas.js";
@@ -20,7 +20,9 @@ import { createImagePicker } from "./image-picker.js";
 
 const DRAWING = "your drawing";
 
-export function createNetworkInput({ pickerRoot, canvas = null, onChange, onClear = () => {} }) {
+export function createNetworkInput({
+  pickerRoot, canvas = null, onChange, onClear = () => {}, lineWidth = undefined,
+}) {
   let drawing = null; // { blob, id } while the drawing is the input
   let cleared = false; // the drawing was wiped: no input until the next stroke
   let version = 0; // increases with every change of the drawing
@@ -35,6 +37,7 @@ export function createNetworkInput({ pickerRoot, canvas = null, onChange, onClea
   });
 
   const pad = canvas && createDigitCanvas(canvas, {
+    lineWidth,
     async onDraw(final) {
       version += 1;
       const mine = version;
