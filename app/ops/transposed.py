@@ -213,14 +213,15 @@ def conv_transpose2d_trace(
     _, out_c, kh, kw = weight.shape
     s = as_pair(stride, "stride", minimum=1, maximum=limits.max_stride)
     p = as_pair(padding, "padding", minimum=0, maximum=limits.max_padding)
-    op = as_pair(output_padding, "output_padding", minimum=0, maximum=limits.max_stride)
+    top = max(limits.max_stride, limits.max_dilation)
+    op = as_pair(output_padding, "output_padding", minimum=0, maximum=top)
     d = as_pair(dilation, "dilation", minimum=1, maximum=limits.max_dilation)
-    for extra, step, axis in ((op[0], s[0], "rows"), (op[1], s[1], "columns")):
-        if extra >= step:
+    for extra, step, spread, axis in zip(op, s, d, ("rows", "columns"), strict=True):
+        if extra >= max(step, spread):  # torch: smaller than either stride or dilation
             raise ValueError(
-                f"output_padding must be smaller than the stride ({extra} ≥ {step} for the "
-                f"{axis}): it picks one of the {step} output sizes that a stride-{step} "
-                "convolution maps to the same input size"
+                f"output_padding must be smaller than the stride or the dilation ({extra} ≥ "
+                f"{max(step, spread)} for the {axis}: stride {step}, dilation {spread}): it "
+                "only picks one of the output sizes that map back to the same input size"
             )
     bias = bias_vector(bias, out_c, x)
 
@@ -242,12 +243,13 @@ def conv_transpose2d_trace(
         advice="use a smaller input or kernel, or fewer channels",
     )  # fmt: skip
 
-    canvas_h = (h - 1) * s[0] + d[0] * (kh - 1) + 1 + op[0]
-    canvas_w = (w - 1) * s[1] + d[1] * (kw - 1) + 1 + op[1]
+    stamped_h = (h - 1) * s[0] + d[0] * (kh - 1) + 1  # what the stamps cover
+    stamped_w = (w - 1) * s[1] + d[1] * (kw - 1) + 1
     columns = weight.reshape(c, -1).T @ x.reshape(c, h * w)  # (O·kh·kw, H·W), summed over C
-    canvas = F.fold(columns[None], (canvas_h, canvas_w), (kh, kw), dilation=d, stride=s)[
+    stamped = F.fold(columns[None], (stamped_h, stamped_w), (kh, kw), dilation=d, stride=s)[
         0
-    ]  # (O, canvas_h, canvas_w): every stamp added in place
+    ]  # (O, stamped_h, stamped_w): every stamp added in place
+    canvas = F.pad(stamped, (0, op[1], 0, op[0]))  # output_padding: zeros below and right
     output = canvas[:, p[0] : p[0] + out_h, p[1] : p[1] + out_w] + bias[:, None, None]
     return TransposedTrace(
         input=x,

@@ -28,10 +28,11 @@ def configs(draw, integers=False):
     h, w = draw(st.integers(1, 6)), draw(st.integers(1, 6))
     kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
     stride, dilation = pair(draw, 1, 4), pair(draw, 1, 3)
-    s = as_pair(stride)
-    output_padding = (draw(st.integers(0, s[0] - 1)), draw(st.integers(0, s[1] - 1)))
+    s, d = as_pair(stride), as_pair(dilation)
+    # torch: output_padding smaller than the stride or the dilation, axis by axis
+    output_padding = tuple(draw(st.integers(0, max(s[i], d[i]) - 1)) for i in range(2))
     padding = pair(draw, 0, 5)
-    p, d = as_pair(padding), as_pair(dilation)
+    p = as_pair(padding)
     assume(transposed_output_size(h, kh, s[0], p[0], output_padding[0], d[0]) >= 1)
     assume(transposed_output_size(w, kw, s[1], p[1], output_padding[1], d[1]) >= 1)
     gen = torch.Generator().manual_seed(draw(st.integers(0, 2**31)))
@@ -141,6 +142,24 @@ def test_the_lecture_example_and_its_equivalent_view():
     assert step["added"].tolist() == [0, 2, 2, 0]
 
 
+def test_output_padding_may_reach_the_dilation_when_the_stride_is_smaller():
+    # stride 1, dilation 3: torch accepts output_padding 1 and 2 (smaller than the dilation)
+    x = torch.arange(1, 7, dtype=torch.float64).reshape(2, 3)
+    k = torch.tensor([[1.0, -1], [2, 0.5]], dtype=torch.float64)
+    for extra in (1, 2):
+        trace = conv_transpose2d_trace(x, k, stride=1, dilation=3, output_padding=extra)
+        expected = F.conv_transpose2d(
+            x[None, None], k[None, None], stride=1, dilation=3, output_padding=extra
+        )[0]
+        assert torch.equal(trace.output, expected)  # small binary fractions: exact
+        # the equivalent view gives the same: output_padding more zeros at the bottom and right
+        equivalent = F.conv2d(
+            trace.equivalent_input()[None], trace.equivalent_kernel(), dilation=3
+        )[0]
+        assert torch.equal(equivalent, expected)
+        assert trace.output.shape == (1, 2 + 3 + extra, 3 + 3 + extra)
+
+
 def test_padding_beyond_the_kernel_overhang_crops_the_equivalent_input():
     x = torch.arange(1, 10, dtype=torch.float64).reshape(3, 3)
     trace = conv_transpose2d_trace(x, torch.ones(2, 2, dtype=torch.float64), stride=2, padding=2)
@@ -165,13 +184,22 @@ def t(*shape):
             t(2, 2),
             t(2, 2),
             {"stride": 2, "output_padding": 2},
-            "output_padding must be smaller than the stride (2 ≥ 2 for the rows)",
+            "output_padding must be smaller than the stride or the dilation (2 ≥ 2 for the "
+            "rows: stride 2, dilation 1)",
         ),
         (
             t(2, 2),
             t(2, 2),
             {"output_padding": [0, 1]},
-            "output_padding must be smaller than the stride (1 ≥ 1 for the columns)",
+            "output_padding must be smaller than the stride or the dilation (1 ≥ 1 for the "
+            "columns: stride 1, dilation 1)",
+        ),
+        (
+            t(3, 3),
+            t(2, 2),
+            {"stride": [1, 2], "dilation": [3, 1], "output_padding": [3, 1]},
+            "output_padding must be smaller than the stride or the dilation (3 ≥ 3 for the "
+            "rows: stride 1, dilation 3)",
         ),
         (
             t(2, 2),

@@ -22,7 +22,8 @@ LIMITS_TEXT = (
     f"{LIMITS.max_channels} channels; kernel up to {LIMITS.max_kernel}×{LIMITS.max_kernel} and "
     f"{LIMITS.max_out_channels} output channels; stride ≤ {LIMITS.max_stride}, padding ≤ "
     f"{LIMITS.max_padding} (and the output must keep at least one row and column), "
-    f"output_padding < stride, dilation ≤ {LIMITS.max_dilation}; at most "
+    f"output_padding < max(stride, dilation) on each axis (as torch), dilation ≤ "
+    f"{LIMITS.max_dilation}; at most "
     f"{LIMITS.max_terms:,} multiplications per trace."
 )
 
@@ -45,7 +46,9 @@ class TransposedRequest(Body):
     stride: IntOrPair = 1
     padding: IntOrPair = Field(0, description="Rows and columns cropped from every side")
     output_padding: IntOrPair = Field(
-        0, description="Extra rows and columns at the bottom and right; smaller than stride"
+        0,
+        description="Extra rows and columns at the bottom and right; smaller than the stride "
+        "or the dilation",
     )
     dilation: IntOrPair = 1
 

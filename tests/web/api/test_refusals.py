@@ -80,7 +80,7 @@ TRANSPOSED = [
     ({**SLIDE, "stride": 0}, "stride must be at least 1 (got 0)"),
     ({**SLIDE, "padding": -1}, "padding must be at least 0 (got -1)"),
     ({**SLIDE, "dilation": 0}, "dilation must be at least 1 (got 0)"),
-    ({**SLIDE, "output_padding": 2}, "output_padding must be smaller than the stride (2 ≥ 2"),
+    ({**SLIDE, "output_padding": 2}, "smaller than the stride or the dilation (2 ≥ 2 for"),
     ({**SLIDE, "stride": 1, "output_padding": 1}, "output_padding must be smaller than"),
     ({**SLIDE, "output_padding": -1}, "output_padding must be at least 0 (got -1)"),
     ({**SLIDE, "padding": 3}, "padding 3 crops 2·3 = 6 rows from a result 4 rows long"),

@@ -81,6 +81,21 @@ def test_channels_and_every_setting_match_conv_transpose2d(client):
     assert torch.equal(equivalent, expected)  # small integers and halves: exact in float64
 
 
+def test_output_padding_below_the_dilation_is_accepted_as_torch_accepts_it(client):
+    x = torch.tensor([[1.0, 2, 0], [3, -1, 2]], dtype=torch.float64)
+    w = torch.tensor([[1.0, 0], [-2, 1]], dtype=torch.float64)
+    body = {"input": x.tolist(), "kernel": w.tolist(), "dilation": [3, 2], "output_padding": [2, 1]}
+    response = client.post(URL, json=body)
+    assert response.status_code == 200
+    expected = F.conv_transpose2d(
+        x[None, None], w[None, None], dilation=(3, 2), output_padding=(2, 1)
+    )[0]
+    assert response.json()["output"] == expected.tolist()  # small integers: exact
+    refused = client.post(URL, json={**body, "output_padding": [3, 1]})
+    assert refused.status_code == 422
+    assert "(3 ≥ 3 for the rows: stride 1, dilation 3)" in refused.json()["detail"]
+
+
 def test_presets_endpoint(client):
     data = client.get(f"{URL}/presets").json()
     assert set(data) == {"presets", "default_preset", "limits"}
