@@ -26,7 +26,7 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="start the web app (the default command)")
     _serve_flags(serve)
     train = commands.add_parser("train", help="retrain an MNIST model from its fixed seed")
-    train.add_argument("model", help="lenet5 or simple-cnn")
+    train.add_argument("model", help="lenet5, simple-cnn or unet-digits")
     train.add_argument("--epochs", type=int, help="passes over the 4,000 training digits")
     train.add_argument("--seed", type=int, help="random seed (default 0, the shipped weights)")
     train.add_argument("--out", type=Path, help="folder for the weights and card (models/)")
@@ -79,11 +79,16 @@ def train(model: str, epochs: int | None, seed: int | None, out: Path | None) ->
     """Train ``model`` and write its weights and card; returns an exit status."""
     from dataclasses import replace
 
-    from app.nets import training
+    from app.nets import segmentation_training, training
 
+    if model == segmentation_training.NAME:  # the U-Net, on scenes of digits
+        log = lambda line: print(line, flush=True)  # noqa: E731
+        segmentation_training.train_from_cli(epochs, seed, out, log=log)
+        return 0
     if model not in training.TRAINABLE:
         print(
-            f"convscope: cannot train {model!r}; trainable models: {', '.join(training.TRAINABLE)}",
+            f"convscope: cannot train {model!r}; trainable models: "
+            f"{', '.join((*training.TRAINABLE, segmentation_training.NAME))}",
             file=sys.stderr,
         )
         return 2
