@@ -12,6 +12,9 @@ URL = "/api/convolution"
 D2L = {"input": [[0, 1, 2], [3, 4, 5], [6, 7, 8]], "kernel": [[0, 1], [2, 3]]}
 
 RESPONSE_KEYS = {
+    "dims",
+    "pads",
+    "padding_mode",
     "output",
     "output_shape",
     "padded_input",
