@@ -110,10 +110,34 @@ def test_channels_edits_url_and_bad_settings(page):
         page.dispatch_event(f'[name="output_padding_{axis}"]', "change")
     expect(page.locator("#stage")).to_have_attribute("data-state", "error")
     expect(page.locator("#error")).to_contain_text(
-        "output_padding must be smaller than the stride (2 ≥ 2 for the rows)"
+        "output_padding must be smaller than the stride or the dilation (2 ≥ 2 for the rows"
     )
     for axis in ("h", "w"):
         page.fill(f'[name="output_padding_{axis}"]', "1")
         page.dispatch_event(f'[name="output_padding_{axis}"]', "change")
     ready(page)
     expect(page.locator("#stamp-shape")).to_have_text("1 × 5 × 5")
+
+
+def test_linked_steppers_show_the_same_knowledge_of_the_output(page):
+    """Linked (the default), a step in one view moves the other to the last output cell
+    whose value is then known: 4 stamps against 16 windows, side by side at 1280×720."""
+    page.set_viewport_size({"width": 1280, "height": 720})
+    page.goto("/transposed")
+    ready(page)
+    expect(page.locator("#link-views")).to_be_checked()
+    page.click('#stamp-stepper [data-action="next"]')  # stamps 0 and 1: rows 0-1 known
+    expect(page.locator(STAMP_COUNT)).to_have_text("Step 2 of 4")
+    expect(page.locator(CONV_COUNT)).to_have_text("Step 8 of 16")
+    page.click('#conv-stepper [data-action="next"]')  # row 2, column 0 needs stamp 2
+    expect(page.locator(CONV_COUNT)).to_have_text("Step 9 of 16")
+    expect(page.locator(STAMP_COUNT)).to_have_text("Step 3 of 4")
+    page.keyboard.press("End")
+    expect(page.locator(STAMP_COUNT)).to_have_text("Step 4 of 4")
+    stamp, conv = (page.locator(f"#{v}-view").bounding_box() for v in ("stamp", "conv"))
+    assert stamp and conv and stamp["y"] == conv["y"], "the two views side by side"
+    page.uncheck("#link-views")
+    page.click('#stamp-stepper [data-action="first"]')
+    expect(page.locator(STAMP_COUNT)).to_have_text("Step 1 of 4")
+    expect(page.locator(CONV_COUNT)).to_have_text("Step 16 of 16")
+    screenshot(page, "transposed-linked-1280")

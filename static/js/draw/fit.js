@@ -12,6 +12,10 @@
 //   fit.cells[j]   pixels per cell of column j
 //   fit.side[j]    column j's grids side by side (else one under another)
 //   fit.wrap       the columns one under another
+//
+// A column may fix its layout (`side: true`), need `extra` pixels across (signs) and say
+// how narrow it can be (`min`, its heading's width). The room may say how narrow any column
+// can be (`minColumn`) and how wide the signs between columns are (`op`).
 
 const HEAD = 36; // a column's heading
 const CAPTION = 22; // a grid's caption
@@ -26,13 +30,14 @@ const SAFETY = 8; // pixels of the width left over, for rounding
 
 const sum = (values) => values.reduce((a, b) => a + b, 0);
 
-// One column's size: cells across and down, and fixed pixels across and down.
-function columnSize(grids, side) {
+// One column's size: cells across and down, and fixed pixels across and down (`extra`:
+// more pixels across, such as signs between its grids).
+function columnSize({ grids, extra = 0 }, side) {
   const n = grids.length;
   if (side) {
     return {
       w: sum(grids.map(([, c]) => c)), h: Math.max(...grids.map(([r]) => r)),
-      fw: n * MARGIN + (n - 1) * GAP, fh: HEAD + CAPTION + MARGIN,
+      fw: n * MARGIN + (n - 1) * GAP + extra, fh: HEAD + CAPTION + MARGIN,
     };
   }
   return {
@@ -55,12 +60,12 @@ function largest(fits, max) {
 
 // Columns in one row: one cell size for the data, and for the small columns the same, or
 // SMALL_CELL when the data's cells are too small to print numbers anyway.
-function rowFit(columns, sizes, { width, height, maxCell }) {
+function rowFit(columns, sizes, { width, height, maxCell, minColumn = MIN_COLUMN, op = OP }) {
   const cellsOf = (data, small) => columns.map((c) => (c.small ? small : data));
   const fits = (cells) => {
-    const across = sum(sizes.map((s, j) => Math.max(MIN_COLUMN, s.w * cells[j] + s.fw)));
+    const across = sum(sizes.map((s, j) => Math.max(columns[j].min ?? minColumn, s.w * cells[j] + s.fw)));
     const down = Math.max(...sizes.map((s, j) => s.h * cells[j] + s.fh));
-    return across + OP * (columns.length - 1) <= width && down <= height;
+    return across + op * (columns.length - 1) <= width && down <= height;
   };
   const uniform = largest((d) => fits(cellsOf(d, d)), maxCell);
   let cells = cellsOf(uniform, uniform);
@@ -75,9 +80,9 @@ function rowFit(columns, sizes, { width, height, maxCell }) {
 }
 
 // Columns one under another, each as wide as the room.
-function wrapFit(columns, sizes, { width, height, maxCell }) {
+function wrapFit(columns, sizes, { width, height, maxCell, op = OP }) {
   const cells = sizes.map((s) => Math.min(maxCell, (width - s.fw) / s.w));
-  const tall = sum(sizes.map((s, j) => s.h * cells[j] + s.fh)) + OP * (columns.length - 1);
+  const tall = sum(sizes.map((s, j) => s.h * cells[j] + s.fh)) + op * (columns.length - 1);
   const shrink = Number.isFinite(height) && tall > height ? height / tall : 1;
   const scaled = cells.map((c) => Math.floor(c * shrink));
   const data = scaled.filter((_, j) => !columns[j].small);
@@ -86,10 +91,13 @@ function wrapFit(columns, sizes, { width, height, maxCell }) {
 
 export function fitColumns(columns, { width, ...room }) {
   room.width = width - SAFETY;
-  const choices = columns.map((c) => (c.grids.length > 1 ? [false, true] : [false]));
+  const choices = columns.map((c) => {
+    if (c.side !== undefined) return [c.side];
+    return c.grids.length > 1 ? [false, true] : [false];
+  });
   let best = null;
   const consider = (side) => {
-    const sizes = columns.map((c, j) => columnSize(c.grids, side[j]));
+    const sizes = columns.map((c, j) => columnSize(c, side[j]));
     for (const fit of [rowFit(columns, sizes, room), wrapFit(columns, sizes, room)]) {
       if (fit.wrap && columns.length === 1) continue;
       const better = !best || fit.score > best.score

@@ -32,7 +32,9 @@
 // ([{ id, slices: [{ label, values }] }]); `random` the ranges of "Random integers" per array;
 // `body(config)` the request (the config less its preset); `restartOnSettings` (a change of
 // setting starts the steps over). A stepper is `{ id: "stepper", key: "step", count, draw }`.
-// The page gets back `{ config, trace, controls, show(), edited(options) }`.
+// A stepper's `draw(index, trace, byUser)` learns whether the step was asked for (see
+// widgets/stepper.js). The page gets back `{ config, trace, controls, show(),
+// edited(options), redraw(), steppers }`.
 // `readKernelSize(controls, limits)`: the panel's kernel size (out_c, k_h, k_w), clamped.
 
 import { renderGrids } from "../widgets/grid-editor.js";
@@ -75,6 +77,7 @@ export function startOperationPage(payload, page) {
     show: () => showConfig(op),
     edited: (options) => op.edited(options),
     redraw: () => relayout(op),
+    steppers: op.steppers,
   };
 }
 
@@ -100,8 +103,8 @@ function createPage(payload, page) {
   };
   op.validity = createValidity({ stage: $("stage"), box: $("error"), onValid: () => op.edited({ now: true }) });
   op.steppers = op.page.steppers.map((s) => createStepper($(s.id), {
-    onStep(index) {
-      s.draw(index, op.trace);
+    onStep(index, byUser) {
+      s.draw(index, op.trace, byUser);
       saveURL(op);
     },
   }));

@@ -5,6 +5,7 @@
 // the stepper are the operation page's (lib/operation-page.js).
 
 import { expressionLine } from "../draw/expression.js";
+import { arrange, fitColumns } from "../draw/fit.js";
 import { blank, drawGrid, drawGrids, gridText, revealed } from "../draw/gridview.js";
 import * as H from "../draw/heatmap.js";
 import { $, readPayload } from "../lib/dom.js";
@@ -51,27 +52,37 @@ function body(config) {
 
 // ---------------------------------------------------------------- drawing
 
-// Channels side by side, as large as the stage allows.
-function channelCell(grids, rows, cols) {
-  const width = $("stage").clientWidth - 40;
-  const fit = Math.floor((width / grids - 16) / cols);
-  return Math.max(8, Math.min(56, fit, Math.floor(360 / rows)));
+const MIX_SIGNS = 130; // pixels of "·" and "+ b =" between the product's grids
+
+// Cells for the input's channels, the product (W, x, y: small) and the output's channels.
+function fitFigures(trace, room) {
+  const C = trace.padded_input.length;
+  const O = trace.output.length;
+  const [, Hh, W] = shapeOf(trace.padded_input);
+  const figures = $("stage").querySelector(".figures");
+  const heading = [...figures.querySelectorAll(":scope > .figure-col > h2")].map((h) => h.scrollWidth + 4);
+  const fit = fitColumns([
+    { grids: Array(C).fill([Hh, W]), min: heading[0] },
+    { grids: [[O, C], [C, 1], [O, 1]], small: true, side: true, extra: MIX_SIGNS, min: heading[1] },
+    { grids: Array(O).fill([Hh, W]), min: heading[2] },
+  ], { ...room(figures), maxCell: H.maxCell() });
+  arrange(figures, fit);
+  return fit.cells;
 }
 
-function drawAll(trace) {
+function drawAll(trace, config, room) {
   const C = trace.padded_input.length;
   const O = trace.output.length;
   const [, Hh, W] = shapeOf(trace.padded_input);
   const inScale = H.colorScale(trace.padded_input);
   const outScale = H.colorScale(trace.output);
-  const outCell = channelCell(O, Hh, W);
+  const [inCell, small, outCell] = fitFigures(trace, room);
   const inputDivs = drawGrids($("input-plots"), trace.padded_input,
-    trace.padded_input.map((_, c) => channelName(c, C)), { cell: channelCell(C, Hh, W), scale: inScale });
+    trace.padded_input.map((_, c) => channelName(c, C)), { cell: inCell, scale: inScale });
   const outputDivs = drawGrids($("output-plots"), trace.output.map(() => blank(Hh, W)),
     trace.output.map((_, o) => `channel ${o}`),
     (o) => ({ cell: outCell, scale: outScale, digits: DIGITS, fits: trace.output[o] }));
   const matrix = trace.kernel.map((perOut) => perOut.map((k) => k[0][0])); // O×C
-  const small = Math.min(72, H.cellSize(Math.max(O, C), Math.max(O, C), 240));
   drawGrid($("matrix-plot"), matrix, { cell: small, scale: H.colorScale([matrix]) });
   $("input-shape").textContent = `${C} × ${Hh} × ${W}`;
   $("output-shape").textContent = `${O} × ${Hh} × ${W}`;

@@ -1,10 +1,12 @@
 // The transposed-convolution page: two views of one computation, each with its own stepper.
 // Left, every input cell stamps value × kernel into the output (running totals from the
 // server). Right, the same output as an ordinary convolution of the zero-inserted, padded
-// input with the kernel rotated 180°. One request per change of settings. The URL, the
+// input with the kernel rotated 180°. Linked (the default), a step in one view moves the
+// other to the same knowledge of the output. One request per change of settings. The URL, the
 // panel, the grids and the steppers are the operation page's (lib/operation-page.js).
 
 import { expressionLine, renderFormula } from "../draw/expression.js";
+import { arrange, fitColumns } from "../draw/fit.js";
 import {
   blank, drawGrids, drawKernels, gridText, moveShapes, plotSlots, revealOutputs, windowShapes,
 } from "../draw/gridview.js";
@@ -16,11 +18,13 @@ import { bias, pair } from "../lib/settings.js";
 import { asPair, asStack, clone, fitLength, resize4d, shapeOf } from "../lib/shapes.js";
 
 const MAX_LINES = 9; // cells listed per stamp before "… and n more"
+const NARROW = { minColumn: 80, op: 40 }; // a view's columns and signs (transposed.css)
 
 const payload = readPayload();
 const LIMITS = payload.limits;
 
 let trace = null; // the answer drawn now
+let page = null; // the operation page (its steppers, to link them)
 let view = null; // what is drawn now, so a step redraws only what changed
 
 // ---------------------------------------------------------------- the config
@@ -66,16 +70,17 @@ function kernelEditor(config) {
 
 // ---------------------------------------------------------------- drawing
 
-// Cells per grid so that each row of a view's grids fits its width: `rows` lists, per row
-// of figures, the columns of each grid in it.
-function fitCell(viewId, rows, tallest) {
-  const width = $(viewId).clientWidth - 150; // padding, operator signs and gaps
-  const widest = Math.max(...rows.map((cols) => cols.reduce((sum, n) => sum + n, 0)));
-  const fit = Math.floor(Math.min(width / widest, 420 / tallest));
-  return Math.max(8, Math.min(56, fit));
+// Cells per column (input, kernel, output) of one view, so that the view fits its room.
+function fitView(viewId, columns, room) {
+  const figures = $(viewId).querySelector(".figures");
+  const fit = fitColumns(columns, { ...room(figures), maxCell: H.maxCell(), ...NARROW });
+  arrange(figures, fit);
+  return fit.cells;
 }
 
-function drawAll(data) {
+const figuresOf = (viewId) => $(viewId).querySelector(".figures");
+
+function drawAll(data, config, room) {
   trace = data;
   const C = trace.input.length;
   const O = trace.kernel[0].length;
@@ -85,11 +90,16 @@ function drawAll(data) {
   const [canvasH, canvasW] = [oh + 2 * ph, ow + 2 * pw];
   const eq = trace.equivalent;
   const [, Hq, Wq] = shapeOf(eq.input);
-  const [fh, fw] = trace.footprint;
-  const titled = (cols) => Math.max(cols, 4); // a kernel's column is as wide as its title
-  const stampCell = fitCell("stamp-view", [[Win, titled(fw)], [canvasW]],
-    Math.max(Hin * C, fh * O, canvasH * O));
-  const convCell = fitCell("conv-view", [[Wq, titled(fw)], [ow]], Math.max(Hq * C, fh * C, oh * O));
+  const stamp = fitView("stamp-view", [
+    { grids: Array(C).fill([Hin, Win]) },
+    { grids: Array(O).fill(trace.footprint), small: true },
+    { grids: Array(O).fill([canvasH, canvasW]) },
+  ], room);
+  const conv = fitView("conv-view", [
+    { grids: Array(C).fill([Hq, Wq]) },
+    { grids: Array(C).fill(trace.footprint), small: true },
+    { grids: Array(O).fill([oh, ow]) },
+  ], room);
   const inScale = H.colorScale(trace.input);
   const outScale = H.colorScale(trace.output);
   const kScale = H.colorScale(trace.kernel.flat());
@@ -99,23 +109,65 @@ function drawAll(data) {
   const outputLabels = (size) => trace.output.map((_, o) => channel(o, O, "output channel") || size);
 
   const stampInput = drawGrids($("stamp-input"), trace.input, inputLabels(trace.input, `${Hin} × ${Win}`),
-    { cell: stampCell, scale: inScale });
+    { cell: stamp[0], scale: inScale });
   const cropped = (r, c) => (r < ph || r >= ph + oh || c < pw || c >= pw + ow ? "cropped" : null);
   const stampOutput = drawGrids($("stamp-output"), trace.output.map(() => blank(canvasH, canvasW)),
     outputLabels(`${oh} × ${ow}${ph || pw ? `, cropped from ${canvasH} × ${canvasW}` : ""}`),
-    { cell: stampCell, scale: outScale, special: cropped });
+    { cell: stamp[2], scale: outScale, special: cropped });
 
   const convInput = drawGrids($("conv-input"), eq.input, inputLabels(eq.input, `${Hq} × ${Wq}`),
-    { cell: convCell, scale: inScale, special: equivalentKinds() });
+    { cell: conv[0], scale: inScale, special: equivalentKinds() });
   const convOutput = drawGrids($("conv-output"), trace.output.map(() => blank(oh, ow)),
-    outputLabels(`${oh} × ${ow}`), { cell: convCell, scale: outScale });
+    outputLabels(`${oh} × ${ow}`), { cell: conv[2], scale: outScale });
 
   $("stamp-shape").textContent = `${O} × ${oh} × ${ow}`;
   view = {
-    stampInput, stampOutput, convInput, convOutput, stampCell, convCell, kScale, outScale,
-    stampKernelFor: -1, convKernelFor: -1, filled: Array(O).fill(0), convOn: -1, inputOn: -1,
+    stampInput, stampOutput, convInput, convOutput, stampCell: stamp[1], convCell: conv[1],
+    kScale, outScale, stampKernelFor: -1, convKernelFor: -1, filled: Array(O).fill(0), convOn: -1,
+    inputOn: -1, link: linkOrder(),
   };
   drawFacts();
+  reserveStampLines();
+}
+
+// The stamp's sum as tall as the largest stamp's, so that the stepper under it stays where
+// it is (and on screen) from step to step.
+function reserveStampLines() {
+  const box = $("stamp-expression");
+  box.style.minHeight = "";
+  const largest = trace.steps.reduce((a, b) => (b.cells.length > a.cells.length ? b : a), trace.steps[0]);
+  if (!largest) return;
+  drawStampExpression(largest, null);
+  box.style.minHeight = `${box.offsetHeight}px`;
+}
+
+// ---------------------------------------------------------------- the two views linked
+
+// For each output cell in the convolution's order (channel, row, column): the last stamp
+// that adds to it (-1: none, it is the bias); and, up to each cell, the latest of those.
+function linkOrder() {
+  const [O, oh, ow] = trace.output_shape;
+  const last = Array(O * oh * ow).fill(-1);
+  trace.steps.forEach((step, n) => step.cells.forEach(([o, r, c]) => { last[(o * oh + r) * ow + c] = n; }));
+  let latest = -1;
+  return { upTo: last.map((n) => (latest = Math.max(latest, n))) };
+}
+
+// The convolution's step once stamp `index` is done: the last cell whose value is then
+// known (every stamp that adds to it, and to every cell before it, is done).
+function convStepFor(index) {
+  const known = view.link.upTo.filter((n) => n <= index).length;
+  return Math.max(0, known - 1);
+}
+
+// The stamp after which the convolution's cell `index` (and every cell before it) is known.
+const stampStepFor = (index) => Math.max(0, view.link.upTo[index]);
+
+function follow(which, index) {
+  if (!$("link-views").checked) return;
+  const [stamps, convs] = page.steppers;
+  if (which === "stamp") convs.go(convStepFor(index), false);
+  else stamps.go(stampStepFor(index), false);
 }
 
 // What each cell of the equivalent convolution's input is: an input cell (null), an
@@ -159,7 +211,7 @@ function runningOutput(index) {
   return values;
 }
 
-function drawStamp(index) {
+function drawStamp(index, _trace, byUser) {
   const step = trace.steps[index];
   const [c, i, j] = step.source;
   const [ph, pw] = trace.padding;
@@ -176,6 +228,7 @@ function drawStamp(index) {
     H.setShapes(view.stampOutput[o], shapes);
   });
   drawStampExpression(step, before);
+  if (byUser) follow("stamp", index);
 }
 
 // An output grid placed inside the cropped ring of the canvas (ring cells: null).
@@ -213,8 +266,7 @@ function drawStampExpression(step, before) {
   const reach = `${kh} × ${kw}${dh > 1 || dw > 1 ? ` (dilated to ${trace.footprint.join(" × ")})` : ""}`;
   $("stamp-position").textContent = `Input ${C > 1 ? `channel ${c}, ` : ""}row ${i}, column ${j} `
     + `= ${fmt(step.value)} stamps ${fmt(step.value)} × the ${reach} kernel with its top-left at `
-    + `output row ${step.origin[0]}, column ${step.origin[1]}. Each cell: its value so far `
-    + `(starting at the bias) + input × weight.`;
+    + `output row ${step.origin[0]}, column ${step.origin[1]}.`;
 }
 
 function drawConvKernel(o) {
@@ -229,7 +281,7 @@ function drawConvKernel(o) {
   view.convKernelFor = o;
 }
 
-function drawConv(index) {
+function drawConv(index, _trace, byUser) {
   const eq = trace.equivalent;
   const [, oh, ow] = trace.output_shape;
   const [, , kh, kw] = shapeOf(eq.kernel);
@@ -253,6 +305,7 @@ function drawConv(index) {
   const O = trace.output.length;
   $("conv-position").textContent = `${O > 1 ? `Output channel ${o}, ` : "Output "}row ${i}, `
     + `column ${j} ← window at row ${i}, column ${j} of the padded, zero-inserted input`;
+  if (byUser) follow("conv", index);
 }
 
 function drawFacts() {
@@ -275,7 +328,7 @@ function drawFacts() {
 
 // ---------------------------------------------------------------- start
 
-startOperationPage(payload, {
+page = startOperationPage(payload, {
   endpoint: "/api/transposed-convolution",
   fromPreset,
   arrays: { input: asStack, kernel: as4d },
@@ -293,6 +346,7 @@ startOperationPage(payload, {
   random: { input: [0, 4], kernel: [-1, 2] },
   restartOnSettings: true,
   draw: drawAll,
+  fits: () => ["stamp", "conv"].map((v) => [figuresOf(`${v}-view`), $(`${v}-stepper`)]),
   steppers: [
     { id: "stamp-stepper", count: (trace) => trace.steps.length, draw: drawStamp },
     { id: "conv-stepper", key: "cstep", count: (trace) => trace.output.flat(2).length, draw: drawConv },

@@ -1,8 +1,11 @@
 // The step-through control bar shared by every step-by-step page: play/pause, step, first,
 // last, a scrubber and a speed menu, plus the keyboard (→ ← space Home End).
 //
-//   const stepper = createStepper(rootElement, { onStep(index) { draw(index); } });
+//   const stepper = createStepper(rootElement, { onStep(index, byUser) { draw(index); } });
 //   stepper.setCount(steps.length, startIndex);
+//
+// `byUser` is true for a step asked for (a button, a key, the scrubber, playing, `go`) and
+// false when `setCount` draws the start: a page that links two steppers follows the first.
 //
 // Playing advances on animation frames; when several steps fall due in one frame, only the
 // last is drawn, so high speeds stay smooth on large inputs.
@@ -58,11 +61,11 @@ export function createStepper(root, { onStep }) {
     root.dataset.total = String(total);
   }
 
-  function go(target) {
+  function go(target, byUser = true) {
     if (!total) return;
     index = Math.max(0, Math.min(total - 1, target));
     show();
-    onStep(index);
+    onStep(index, byUser);
   }
 
   function setPlaying(playing) {
@@ -117,7 +120,7 @@ export function createStepper(root, { onStep }) {
       total = n;
       index = Math.max(0, Math.min(Math.max(0, n - 1), at));
       show();
-      if (total) onStep(index);
+      if (total) onStep(index, false);
     },
     go,
     play,
