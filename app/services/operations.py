@@ -20,6 +20,7 @@ from app.ops.pool import LIMITS as POOL_LIMITS
 from app.ops.presets import DEFAULTS, presets
 from app.ops.traces import TRACES
 from app.ops.transposed import LIMITS as TRANSPOSED_LIMITS
+from app.services.mechanics import adaptive_config
 from app.services.serialize import dumps
 
 # --------------------------------------------------------------------------- the traces
@@ -89,6 +90,7 @@ def pooling_config() -> dict[str, Any]:
         "shifts": list(SHIFTS),
         "demos": demo_examples(),
         "kernels": [kernel.to_dict() for kernel in KERNELS.values()],
+        "adaptive": adaptive_config(),
     }
 
 

@@ -2,7 +2,7 @@
 // average or the sum of what it covers is written out at every step. One request per change
 // of settings; stepping is drawn from the trace already received. The URL, the panel, the
 // grids and the stepper are the operation page's (lib/operation-page.js); below them, the
-// shift demonstration (widgets/shift-demo.js).
+// shift demonstration (widgets/shift-demo.js) and adaptive pooling (widgets/adaptive-pool.js).
 
 import { expressionLine, renderFormula } from "../draw/expression.js";
 import { arrange, fitColumns } from "../draw/fit.js";
@@ -15,6 +15,7 @@ import { fmt, joinShown } from "../lib/format.js";
 import { startOperationPage } from "../lib/operation-page.js";
 import { choice, pair } from "../lib/settings.js";
 import { asPair, asStack, clone, shapeOf } from "../lib/shapes.js";
+import { createAdaptivePool } from "../widgets/adaptive-pool.js";
 import { createShiftDemo } from "../widgets/shift-demo.js";
 
 const KINDS = { max: "Max pooling", avg: "Average pooling", sum: "Sum pooling" };
@@ -169,3 +170,4 @@ startOperationPage(payload, {
   steppers: [{ count: (trace) => trace.steps.length, draw: drawStep }],
 });
 createShiftDemo($("shift"), { demos: payload.demos, limits: LIMITS });
+createAdaptivePool($("adaptive"), payload.adaptive);

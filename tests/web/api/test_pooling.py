@@ -132,6 +132,7 @@ def test_presets_endpoint(client):
         "shifts",
         "demos",
         "kernels",
+        "adaptive",
     }
     assert data["kinds"] == ["max", "avg", "sum"]
     assert data["default_preset"] in [p["name"] for p in data["presets"]]
