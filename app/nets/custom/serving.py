@@ -1,0 +1,168 @@
+"""Serve users' own networks beside the zoo, and the servers ``convscope.serve`` and
+``convscope.explore`` start.
+
+:func:`add` checks a :class:`~app.nets.custom.model.Network` (its safe copy is made once),
+registers it in the zoo (:func:`app.nets.registry.register_model`: every page, the model
+menu and ``/networks`` list it) and its sample images beside the shipped ones (ids
+``sample-own-<network>-<n>``); :func:`remove` takes them out again. The app's answers are
+cached by network name, so a name stands for one model while a process runs: serving
+another model under a name already served is refused (``explore`` picks a fresh name).
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import torch
+
+from app.images.samples import SAMPLES, Sample
+from app.nets.custom.model import Network, NetworkError
+from app.nets.registry import ModelSpec, list_models, register_model, unregister_model
+from app.nets.weights import Weights
+
+SAMPLE_PREFIX = "own-"
+WEIGHTS_SOURCE = "your own: loaded by your code"
+
+
+@dataclass(frozen=True)
+class Added:
+    network: Network
+    spec: ModelSpec
+    sample_ids: tuple[str, ...]
+
+
+_ADDED: dict[str, Added] = {}
+_LOCK = threading.Lock()
+
+
+def spec_of(network: Network, samples: Sequence[Sample]) -> ModelSpec:
+    """The zoo's spec for ``network``: its safe copy as the builder, its labels, its
+    preprocessing, its samples, and what was changed in its description."""
+    prepared = network.prepared
+    notes = "".join(f" {note[0].upper()}{note[1:]}." for note in prepared.notes)
+    description = (network.description or "Your own network, served by convscope.") + notes
+    return ModelSpec(
+        name=network.name,
+        title=str(network.title),
+        description=description,
+        paper=network.paper,
+        builder=lambda: copy.deepcopy(prepared.module),
+        weights=Weights(source=WEIGHTS_SOURCE, loader=prepared.module.state_dict),
+        labels=network.class_labels(prepared.num_classes),
+        preprocess=network.preprocessing,
+        input_shape=network.input_shape,
+        samples=tuple(sample.file for sample in samples),
+    )
+
+
+def _samples(network: Network) -> list[Sample]:
+    kind = "digit" if network.digits else "photo"
+    found = []
+    for n, (title, file) in enumerate(network.sample_files(), start=1):
+        shipped = next((s for s in SAMPLES.values() if s.file == file), None)
+        found.append(
+            shipped or Sample(f"{SAMPLE_PREFIX}{network.name}-{n}", title, file, "your own", kind)
+        )
+    return found
+
+
+def _same(a: Network, b: Network) -> bool:
+    """Whether two descriptions are of the same model (same class, shapes and weights)."""
+    if a is b:
+        return True
+    if type(a.module) is not type(b.module) or a.input_shape != b.input_shape:
+        return False
+    left, right = a.module.state_dict(), b.module.state_dict()
+    return left.keys() == right.keys() and all(torch.equal(left[k], right[k]) for k in left)
+
+
+def add(network: Network) -> ModelSpec:
+    """Serve ``network`` beside the zoo (again for the same model under its name: nothing)."""
+    if not isinstance(network, Network):
+        raise NetworkError(f"expected a convscope.Network, not {type(network).__name__}")
+    with _LOCK:
+        known = _ADDED.get(network.name)
+        if known is not None:
+            if _same(known.network, network):
+                return known.spec
+            raise NetworkError(
+                f"another network is already served as {network.name!r}: give this one another name"
+            )
+        if network.name in list_models():
+            raise NetworkError(
+                f"{network.name!r} is the name of a network of the zoo: give yours another name"
+            )
+        samples = _samples(network)
+        spec = register_model(spec_of(network, samples))
+        own = [s for s in samples if s.name.startswith(SAMPLE_PREFIX)]
+        for sample in own:
+            SAMPLES[sample.id] = sample
+        _ADDED[network.name] = Added(network, spec, tuple(s.id for s in own))
+        return spec
+
+
+def remove(name: str) -> None:
+    """Stop serving the user's network ``name`` (and its sample images)."""
+    with _LOCK:
+        found = _ADDED.pop(name, None)
+        if found is None:
+            return
+        unregister_model(name)
+        for sample_id in found.sample_ids:
+            SAMPLES.pop(sample_id, None)
+
+
+def served() -> list[str]:
+    """The names of the users' networks served, in the order they were added."""
+    return list(_ADDED)
+
+
+def notes(name: str) -> list[str]:
+    """What was changed in the user's network ``name`` to serve it."""
+    found = _ADDED.get(name)
+    return list(found.network.prepared.notes) if found is not None else []
+
+
+def fresh_name(network: Network) -> str:
+    """``network``'s name, or with ``-2``, ``-3``… if another model already has it."""
+    known = _ADDED.get(network.name)
+    if known is None or _same(known.network, network):
+        return network.name
+    n = 2
+    while True:
+        candidate = f"{network.name}-{n}"
+        other = _ADDED.get(candidate)
+        if other is None or _same(other.network, network):
+            return candidate
+        n += 1
+
+
+@contextmanager
+def serving(*networks: Network) -> Iterator[list[ModelSpec]]:
+    """``networks`` served for the duration of the block."""
+    added: list[str] = []
+    try:
+        specs = []
+        for network in networks:
+            specs.append(add(network))
+            added.append(network.name)
+        yield specs
+    finally:
+        for name in added:
+            remove(name)
+
+
+def wait_started(server: object, thread: threading.Thread, timeout: float = 60.0) -> None:
+    """Wait until a server started on ``thread`` listens (``RuntimeError`` if it cannot)."""
+    deadline = time.monotonic() + timeout
+    while not getattr(server, "started", False):
+        if not thread.is_alive():
+            raise RuntimeError("the convscope server stopped as it started (is the port taken?)")
+        if time.monotonic() > deadline:
+            raise RuntimeError("the convscope server did not start in time")
+        time.sleep(0.05)
