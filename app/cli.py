@@ -42,11 +42,22 @@ def _serve_flags(parser: argparse.ArgumentParser) -> None:
         choices=["auto", "cpu", "cuda", "mps"],
         help="where torch computes (default auto: CUDA, then MPS, then CPU)",
     )
+    parser.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="MODULE:ATTR",
+        help="your own network beside the zoo (repeatable): a convscope.Network, or a function "
+        "returning one, as module:attr or path/to/file.py:attr",
+    )
 
 
-def serve(host: str | None, port: int | None, device: str | None) -> int:
-    """Start the bounded uvicorn server (:func:`app.web.server.build_server`) with the app;
-    returns an exit status."""
+def serve(
+    host: str | None, port: int | None, device: str | None, models: Sequence[str] = ()
+) -> int:
+    """Start the bounded uvicorn server (:func:`app.web.server.build_server`) with the app
+    and the users' networks ``models`` (``module:attr``) beside the zoo; returns an exit
+    status."""
     from app.main import create_app
     from app.runtime.device import resolve_device
     from app.runtime.memory import retain_freed_memory
@@ -62,6 +73,9 @@ def serve(host: str | None, port: int | None, device: str | None) -> int:
     except ValueError as error:
         print(f"convscope: {error}", file=sys.stderr)
         return 2
+    own = _add_models(models)
+    if own is None:
+        return 2
     retain_freed_memory()  # model passes reuse their memory instead of faulting it in again
     shown_host = "127.0.0.1" if settings.host in {"0.0.0.0", "::"} else settings.host
     print(
@@ -69,10 +83,36 @@ def serve(host: str | None, port: int | None, device: str | None) -> int:
         f"(computing on {chosen})",
         flush=True,
     )
+    for name, notes in own:
+        print(f"  your network: http://{shown_host}:{settings.port}/networks/{name}", flush=True)
+        for note in notes:
+            print(f"    {note}", flush=True)
     # Ctrl+C: the server shuts down gracefully, then raises it again
     with contextlib.suppress(KeyboardInterrupt):
         build_server(create_app(settings), settings).run()
     return 0
+
+
+def _add_models(models: Sequence[str]) -> list[tuple[str, list[str]]] | None:
+    """Load and serve each ``--model`` (and those a Python caller added): each network's
+    name and what was changed in it; ``None`` after printing why one cannot be served."""
+    from app.nets.custom import serving
+    from app.nets.custom.loading import load_target
+    from app.nets.custom.model import NetworkError
+
+    for target in models:
+        try:
+            serving.add(load_target(target))
+        except NetworkError as error:
+            print(f"convscope: --model {target}: {error}", file=sys.stderr)
+            return None
+        except Exception as error:  # the user's code failed as it ran
+            print(
+                f"convscope: --model {target} failed: {type(error).__name__}: {error}",
+                file=sys.stderr,
+            )
+            return None
+    return [(name, serving.notes(name)) for name in serving.served()]
 
 
 def train(model: str, epochs: int | None, seed: int | None, out: Path | None) -> int:
@@ -125,7 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = ["serve", *args]  # plain `convscope` (with or without flags) serves
     parsed = _parser().parse_args(args)
     if parsed.command == "serve":
-        return serve(parsed.host, parsed.port, parsed.device)
+        return serve(parsed.host, parsed.port, parsed.device, parsed.model)
     if parsed.command == "train":
         return train(parsed.model, parsed.epochs, parsed.seed, parsed.out)
     if parsed.command == "models":
