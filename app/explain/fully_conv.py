@@ -84,7 +84,9 @@ def chain(model: nn.Module, input_shape: tuple[int, int, int]) -> list[Chained]:
         )
         for name, child in model.named_children()
     ]
-    x = torch.zeros((1, *input_shape), device=_device(model))
+    parameter = next(model.parameters(), None)
+    like = parameter if parameter is not None else torch.zeros(())
+    x = torch.zeros((1, *input_shape), device=like.device, dtype=like.dtype)
     try:
         with torch.inference_mode():
             out = model(x)
@@ -103,11 +105,6 @@ def chain(model: nn.Module, input_shape: tuple[int, int, int]) -> list[Chained]:
     if current is not out or len({step.name for step in steps}) != len(steps):
         raise NotConvertible("the network's layers do not form a chain that ends in its output")
     return steps
-
-
-def _device(model: nn.Module) -> torch.device:
-    parameter = next(model.parameters(), None)
-    return parameter.device if parameter is not None else torch.device("cpu")
 
 
 _WINDOWED = (nn.modules.conv._ConvNd, nn.modules.pooling._MaxPoolNd, nn.modules.pooling._AvgPoolNd)

@@ -85,7 +85,7 @@ def plan(height: int, width: int, sizes: list[int], stride: int) -> list[Grid]:
             raise ValueError(f"a window must be at least {MIN_SIZE} pixels wide (got {size})")
         if size > min(height, width):
             raise ValueError(
-                f"a {size}-pixel window does not fit in the {width}×{height} image: the "
+                f"a window of {size} pixels does not fit in the {width}×{height} image: the "
                 f"largest is {min(height, width)}"
             )
         grids.append(Grid(size, stride, starts(height, size, stride), starts(width, size, stride)))

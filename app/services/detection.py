@@ -141,7 +141,7 @@ def plan(network: Network, height: int, width: int, request: Settings) -> list[w
         rows, cols = scaled_size(height, width, size, side)
         if rows * cols > MAX_FC_PIXELS:
             raise ValueError(
-                f"a {size}-pixel window would need the image scaled to {cols}×{rows} for the "
+                f"a window of {size} pixels would need the image scaled to {cols}×{rows} for the "
                 f"fully convolutional pass; at most {MAX_FC_PIXELS:,} pixels are allowed: use "
                 "larger windows"
             )
