@@ -23,6 +23,9 @@ SHIFTS = {"right": (0, 1), "left": (0, -1), "down": (1, 0), "up": (-1, 0)}
 #: [1, −1] kernel that responds to its two vertical edges.
 D2L_EDGES = [[1, 1, 0, 0, 0, 0, 1, 1] for _ in range(6)]
 D2L_KERNEL = [[1, -1]]
+#: Seed 000's own example ("Convolution is sensitive to position"): a 4×5 image bright in
+#: its first two columns; [1, −1] gives 1 in the second column of the 4×4 output.
+SEED_000_EDGE = [[1, 1, 0, 0, 0] for _ in range(4)]
 
 
 def shift(x: torch.Tensor, direction: Any) -> torch.Tensor:

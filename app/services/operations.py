@@ -13,11 +13,14 @@ from typing import Any
 from app.images.samples import load_sample
 from app.ops.arrays import to_tensor
 from app.ops.conv import LIMITS as CONV_LIMITS
-from app.ops.invariance import D2L_EDGES, D2L_KERNEL, SHIFTS, shift_demo
+from app.ops.conv import LIMITS_BY_DIMS
+from app.ops.invariance import D2L_EDGES, D2L_KERNEL, SEED_000_EDGE, SHIFTS, shift_demo
 from app.ops.kernels import KERNELS
 from app.ops.pool import KINDS
 from app.ops.pool import LIMITS as POOL_LIMITS
+from app.ops.padding import MODES
 from app.ops.presets import DEFAULTS, presets
+from app.ops.presets.convolution_nd import views
 from app.ops.traces import TRACES
 from app.ops.transposed import LIMITS as TRANSPOSED_LIMITS
 from app.services.mechanics import adaptive_config
@@ -54,6 +57,9 @@ def convolution_config() -> dict[str, Any]:
         "kernels": [kernel.to_dict() for kernel in KERNELS.values()],
         "limits": asdict(CONV_LIMITS),
         "default_preset": DEFAULTS["convolution"],
+        "views": views(),  # the 1-D and 3-D views' presets
+        "limits_by_dims": {str(d): asdict(limits) for d, limits in LIMITS_BY_DIMS.items()},
+        "padding_modes": list(MODES),
     }
 
 
@@ -77,7 +83,15 @@ def demo_examples() -> list[dict[str, Any]]:
         "size": 2,
         "stride": 1,
     }
-    return [edges, *digits]
+    slide = {
+        "name": "seed000_edge",
+        "title": "The slide's own: a 4×5 edge and [1, −1] (seed 000, 'Pooling')",
+        "input": SEED_000_EDGE,
+        "kernel": D2L_KERNEL,
+        "size": 2,
+        "stride": 1,
+    }
+    return [edges, *digits, slide]
 
 
 def pooling_config() -> dict[str, Any]:

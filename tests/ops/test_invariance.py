@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from app.ops.invariance import D2L_EDGES, D2L_KERNEL, change, shift, shift_demo
+from app.ops.invariance import D2L_EDGES, D2L_KERNEL, SEED_000_EDGE, change, shift, shift_demo
 
 GRID = torch.arange(1, 7, dtype=torch.float64).reshape(2, 3)
 
@@ -54,6 +54,22 @@ def test_the_d2l_edges_change_less_after_max_pooling():
     assert pooled["fraction"] == pytest.approx(1 / 3)
     assert pooled["fraction"] < conv["fraction"] == pytest.approx(30 / 42)
     assert pooled["relative"] < conv["relative"]
+
+
+def test_seed_000s_own_example_gives_the_slides_output_and_pooling_keeps_its_edge():
+    x = torch.tensor(SEED_000_EDGE, dtype=torch.float64)
+    k = torch.tensor(D2L_KERNEL, dtype=torch.float64)
+    data = shift_demo(x, k, "right", 2, 1)
+    expected = F.conv2d(x[None, None], k[None, None])[0, 0]
+    assert data["conv"]["before"] == expected.tolist() == [[0, 1, 0, 0]] * 4  # the slide's Y
+    # one pixel to the right (zeros enter on the left: a falling edge at column 0 too), the
+    # answer changes in 3 of 4 cells of each row; 2×2 max pooling (stride 1) still sees the
+    # edge in its middle column
+    assert data["conv"]["after"] == [[-1, 0, 1, 0]] * 4
+    assert data["conv"]["changed"] == 12
+    assert data["pooled"]["before"] == [[1, 1, 0]] * 3
+    assert data["pooled"]["after"] == [[0, 1, 1]] * 3
+    assert data["pooled"]["fraction"] < data["conv"]["fraction"]
 
 
 def test_change_of_an_all_zero_map_has_no_relative_change():

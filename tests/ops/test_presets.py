@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import pytest
@@ -33,12 +34,33 @@ def convolution(preset: Preset) -> tuple[torch.Tensor, int, float]:
     )
     applied = torch.flip(w4, (-2, -1)) if s["flip"] else w4
     bias = to_vector(s["bias"], "bias", w4.shape[0])
-    options = {"stride": s["stride"], "padding": s["padding"], "dilation": s["dilation"]}
     x = as_stack(preset.input)[None]
     # float64 sums of C·kh·kw products and the bias (exact for the slides' small numbers)
     terms = applied[0].numel() + 1
-    scale = magnitude(F.conv2d, x, applied, bias, **options)
-    return F.conv2d(x, applied, bias, **options)[0], terms, scale
+
+    def conv(values: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return conv2d_as_torch(values, w, b, s)
+
+    return conv(x, applied, bias)[0], terms, magnitude(conv, x, applied, bias)
+
+
+def conv2d_as_torch(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor, s: Any) -> torch.Tensor:
+    """torch's answer for a preset's settings: [top, bottom, left, right] by F.pad, any other
+    padding and padding_mode by nn.Conv2d itself."""
+    padding, mode = s["padding"], s.get("padding_mode", "zeros")
+    if isinstance(padding, list) and len(padding) == 4:
+        torch_mode = "constant" if mode == "zeros" else mode
+        x = F.pad(x, (padding[2], padding[3], padding[0], padding[1]), mode=torch_mode)
+        padding = 0
+    layer = torch.nn.Conv2d(
+        w.shape[1], w.shape[0], w.shape[2:], stride=s["stride"], padding=padding,
+        dilation=s["dilation"], padding_mode=mode, dtype=torch.float64,
+    )  # fmt: skip
+    with torch.no_grad(), warnings.catch_warnings():  # "same": "may require a padded copy"
+        warnings.simplefilter("ignore", UserWarning)
+        layer.weight.copy_(w)
+        layer.bias.copy_(b)  # type: ignore[union-attr]
+        return layer(x)
 
 
 def pooling(preset: Preset) -> tuple[torch.Tensor, int, float]:
@@ -111,7 +133,7 @@ def test_a_preset_lists_its_settings_beside_its_input():
     found = presets("convolution")["d2l_padding"].to_dict()
     assert set(found) == {
         "name", "title", "source", "input", "kernel", "bias", "stride", "padding",
-        "dilation", "flip", "expected", "note", "tags",
+        "dilation", "flip", "padding_mode", "dims", "expected", "note", "tags",
     }  # fmt: skip
     assert found["padding"] == 1 and found["tags"] == ["lecture", "padding"]
 

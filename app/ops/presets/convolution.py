@@ -17,15 +17,18 @@ Grid = list[list[float]]
 
 def conv(
     name: str, title: str, source: str, input: list[Any], kernel: list[Any], *,
-    bias: float | list[float] = 0, stride: int | list[int] = 1, padding: int | list[int] = 0,
-    dilation: int | list[int] = 1, flip: bool = False, expected: list[Any] | None = None,
+    bias: float | list[float] = 0, stride: int | list[int] = 1,
+    padding: int | str | list[int] = 0, dilation: int | list[int] = 1, flip: bool = False,
+    padding_mode: str = "zeros", dims: int = 2, expected: list[Any] | None = None,
     note: str = "", tags: tuple[str, ...] = (),
 ) -> Preset:  # fmt: skip
-    """A playground preset: an input, a kernel (kh×kw, C×kh×kw or O×C×kh×kw) and the layer's
-    settings; ``expected`` is the output (H'×W' or O×H'×W')."""
+    """A playground preset: an input, a kernel (kh×kw, C×kh×kw or O×C×kh×kw; in 1-D and
+    3-D, k… likewise) and the layer's settings; ``expected`` is the output (H'×W' or
+    O×H'×W')."""
     settings = dict(
-        kernel=kernel, bias=bias, stride=stride, padding=padding, dilation=dilation, flip=flip
-    )
+        kernel=kernel, bias=bias, stride=stride, padding=padding, dilation=dilation, flip=flip,
+        padding_mode=padding_mode, dims=dims,
+    )  # fmt: skip
     return Preset("convolution", name, title, source, input, settings, expected, note, tags)
 
 
@@ -201,6 +204,52 @@ CONVOLUTION: dict[str, Preset] = {
             bias=[1, -1],
             padding=1,
             tags=("channels",),
+        ),
+        conv(
+            "same_torch",
+            "'same' padding with an even kernel: torch puts the extra row after",
+            "Lipton & Chai, 'Padding' (p_h = k_h − 1), computed as torch.nn.Conv2d does",
+            _D2L_X,
+            _D2L_K,
+            padding="same",
+            expected=[[19, 25, 10], [37, 43, 16], [7, 8, 0]],
+            note="torch pads ⌊p/2⌋ = 0 on top and on the left and ⌈p/2⌉ = 1 at the bottom and "
+            "on the right; the slide pads ⌈p/2⌉ on top (see the next example).",
+            tags=("lecture", "padding"),
+        ),
+        conv(
+            "same_slide",
+            "The slide's split: ⌈p/2⌉ on top and on the left",
+            "Lipton & Chai, 'Padding': 'Even k_h pad ⌈p_h/2⌉ on top, ⌊p_h/2⌋ on bottom'",
+            _D2L_X,
+            _D2L_K,
+            padding=[1, 0, 1, 0],
+            expected=[[0, 3, 8], [9, 19, 25], [21, 37, 43]],
+            note="Padding [top, bottom, left, right] = [1, 0, 1, 0]: the same size as torch's "
+            "'same', one row and one column shifted.",
+            tags=("lecture", "padding"),
+        ),
+        conv(
+            "sharpen_reflect",
+            "Sharpen, the border mirrored (padding_mode reflect)",
+            f"{_SLIDES_SHARPEN}, padding 1, reflected instead of zeros",
+            _BINARY,
+            _SHARPEN,
+            padding=1,
+            padding_mode="reflect",
+            tags=("padding",),
+        ),
+        conv(
+            "vertical_edge_circular",
+            "Vertical edge, the image wrapped around (padding_mode circular)",
+            "Lipton & Chai, 'Vertical edge detector', padding 1, circular",
+            [[10, 10, 10, 0, 0, 0]] * 6,
+            _VERTICAL,
+            padding=1,
+            padding_mode="circular",
+            note="Wrapped around, the dark right edge meets the bright left one: the first and "
+            "last columns see an edge too.",
+            tags=("padding",),
         ),
         conv(
             "dilated",

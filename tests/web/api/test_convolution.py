@@ -119,10 +119,20 @@ def test_server_keeps_serving_after_bad_requests(client):
 
 def test_presets_endpoint_lists_lecture_examples_and_kernels(client):
     data = client.get("/api/convolution/presets").json()
-    assert set(data) == {"presets", "kernels", "limits", "default_preset"}
+    assert set(data) == {
+        "presets", "kernels", "limits", "default_preset", "views", "limits_by_dims",
+        "padding_modes",
+    }  # fmt: skip
+    assert data["padding_modes"] == ["zeros", "reflect", "replicate", "circular"]
+    assert data["limits_by_dims"]["3"]["max_size"] == 24
+    assert {"text_trigrams", "audio_difference"} <= {
+        p["name"] for p in data["views"]["1"]["presets"]
+    }
+    assert {"video_motion", "medical_nodule"} <= {p["name"] for p in data["views"]["3"]["presets"]}
     names = [p["name"] for p in data["presets"]]
     assert data["default_preset"] in names
     assert {"d2l_cross_correlation", "sharpen_padded", "vertical_edge_numbers"} <= set(names)
+    assert {"same_torch", "same_slide", "sharpen_reflect"} <= set(names)
     assert {k["name"] for k in data["kernels"]} >= {
         "identity",
         "sharpen",
@@ -147,7 +157,13 @@ def test_openapi_documents_the_endpoint(client):
     assert "422" in operation["responses"]
     request_ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
     request = schema["components"]["schemas"][request_ref.rsplit("/", 1)[-1]]
-    assert {"input", "kernel", "bias", "stride", "padding", "dilation", "flip"} <= set(
-        request["properties"]
-    )
+    assert {
+        "input", "kernel", "bias", "stride", "padding", "dilation", "flip", "dims", "padding_mode",
+    } <= set(request["properties"])  # fmt: skip
+    assert request["properties"]["padding_mode"]["enum"] == [
+        "zeros",
+        "reflect",
+        "replicate",
+        "circular",
+    ]
     assert request["properties"]["stride"]["anyOf"][0] == {"type": "integer"}
