@@ -18,26 +18,28 @@ A one-channel (MNIST) network sees the gray image, light on dark as MNIST's digi
 
 from __future__ import annotations
 
-import io
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 import torch
 import torch.nn.functional as F
-from PIL import Image, ImageDraw
 
 from app.explain import windows
-from app.explain.fully_conv import FullyConvolutional, NotConvertible, Rewrite, convert
-from app.explain.nms import IOU, Box, NmsStep, ranked, suppress
+from app.explain.fully_conv import FullyConvolutional, NotConvertible, convert
+from app.explain.nms import IOU, Box, ranked, suppress
 from app.explain.progress import Progress, report
 from app.explain.saliency.base import as_targets
 from app.images import convert as images
 from app.images.store import ImageSource, ImageStore, StoredImage
 from app.nets.network import Network
 from app.nets.predict import Prediction
+from app.services.detection_result import Detection, FullyConv, ScaleMap, Settings
+from app.services.images import config as image_config
+from app.services.networks import card
 from app.services.serialize import dumps
+from app.settings import Settings as AppSettings
 
 #: The largest image side detection works on, and the most pixels one fully convolutional
 #: pass may take (the image scaled so that the smallest window becomes the input).
@@ -45,21 +47,6 @@ MAX_SIDE = 2048
 MAX_FC_PIXELS = 2048 * 1024
 #: Share of the progress bar the sliding windows take (the fully convolutional passes the rest).
 WINDOWS_SHARE = 0.9
-
-
-@dataclass(frozen=True)
-class Settings:
-    """What a request asks for besides the image."""
-
-    sizes: tuple[int, ...]
-    stride: int
-    threshold: float
-    iou: float
-    target: int | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"sizes": list(self.sizes), "stride": self.stride, "threshold": self.threshold,
-                "iou": self.iou, "target": self.target}  # fmt: skip
 
 
 def defaults(network: Network) -> dict[str, Any]:
@@ -162,116 +149,12 @@ def scene_tensor(network: Network, pixels: torch.Tensor) -> torch.Tensor:
     return network.preprocess.scale(unit).contiguous()
 
 
-@dataclass(frozen=True)
-class ScaleMap:
-    """One window size's map of the class probability (rows: window tops, columns: lefts)."""
-
-    size: int
-    stride: float  # pixels of the image between neighbouring windows
-    tops: list[float]
-    lefts: list[float]
-    scores: torch.Tensor  # (rows, columns) float32
-    seconds: float  # the forward passes' time
-    passes: int
-    # fully convolutional maps only: the image scaled to this, and the comparison
-    scaled: tuple[int, int] = (0, 0)
-    matched: int = 0  # positions where a sliding window lies at the same place
-    max_difference: float | None = None  # largest |probability difference| there
-    exact: bool = False  # whether the architecture makes them equal there
-
-    def to_dict(self) -> dict[str, Any]:
-        data = {
-            "size": self.size, "stride": self.stride, "tops": self.tops, "lefts": self.lefts,
-            "scores": self.scores.tolist(), "max": float(self.scores.max()),
-            "seconds": self.seconds, "passes": self.passes,
-        }  # fmt: skip
-        if self.scaled != (0, 0):
-            data |= {"scaled": list(self.scaled), "matched": self.matched,
-                     "max_difference": self.max_difference, "exact": self.exact}  # fmt: skip
-        return data
-
-
-@dataclass(frozen=True)
-class FullyConv:
-    """The fully convolutional alternative: how the head was rewritten and its maps."""
-
-    available: bool
-    reason: str  # why not, when it is not available
-    stride: int = 0  # the network's stride J in its input's pixels
-    padded: list[str] = field(default_factory=list)
-    rewrites: list[Rewrite] = field(default_factory=list)
-    maps: list[ScaleMap] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "available": self.available, "reason": self.reason, "stride": self.stride,
-            "exact": self.available and not self.padded, "padded": self.padded,
-            "rewrites": [r.to_dict() for r in self.rewrites],
-            "maps": [m.to_dict() for m in self.maps], "passes": len(self.maps),
-            "seconds": sum(m.seconds for m in self.maps),
-        }  # fmt: skip
-
-
 def describe(network: Network) -> FullyConv:
     """How ``network`` becomes fully convolutional (no maps yet), or why it cannot."""
     found = classifier(network)
     if isinstance(found, str):
         return FullyConv(False, found)
     return FullyConv(True, "", found.stride, found.padded_layers, found.rewrites)
-
-
-@dataclass(frozen=True)
-class Detection:
-    """Everything the page shows for one request."""
-
-    model: str
-    settings: Settings
-    target: Prediction  # the class searched for, with its best window probability
-    width: int
-    height: int
-    maps: list[ScaleMap]
-    candidates: list[Box]  # the windows at or above the threshold, best first
-    kept: list[int]  # indices into candidates after suppression, best first
-    steps: list[NmsStep]
-    fully: FullyConv
-    picture: Image.Image = field(repr=False)
-    image_id: str = ""
-
-    @property
-    def passes(self) -> int:
-        return sum(m.passes for m in self.maps)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "model": self.model,
-            "settings": self.settings.to_dict(),
-            "target": self.target.to_dict(),
-            "image": {"id": self.image_id, "width": self.width, "height": self.height},
-            "maps": [m.to_dict() for m in self.maps],
-            "boxes": [self.candidates[i].to_dict() for i in self.kept],
-            "candidates": [box.to_dict() for box in self.candidates],
-            "nms": {
-                "iou": self.settings.iou,
-                "kept": self.kept,
-                "steps": [step.to_dict() for step in self.steps],
-            },
-            "passes": self.passes,
-            "seconds": sum(m.seconds for m in self.maps),
-            "fully_convolutional": self.fully.to_dict(),
-        }
-
-    def png(self) -> bytes:
-        """The image with the boxes kept drawn on it, the best in the thickest line."""
-        picture = self.picture.convert("RGB")
-        draw = ImageDraw.Draw(picture)
-        for rank, index in enumerate(self.kept):
-            box = self.candidates[index]
-            line = max(1, round(max(self.width, self.height) / 150)) * (2 if rank == 0 else 1)
-            corner = (box.x + box.width - 1, box.y + box.height - 1)
-            draw.rectangle(((box.x, box.y), corner), outline=(250, 204, 21), width=line)
-        buffer = io.BytesIO()
-        picture.save(buffer, format="PNG", compress_level=1)
-        return buffer.getvalue()
 
 
 def detect(
@@ -409,3 +292,28 @@ def computation(
 def encode(result: Detection, format: str) -> bytes:
     """The answer's body: JSON, or the image with the boxes as PNG."""
     return result.png() if format == "png" else dumps(result.to_dict())
+
+
+# --------------------------------------------------------------------------- the page
+
+
+def detect_page(network: Network, settings_: AppSettings) -> dict[str, Any]:
+    """The detection page's data: the model, images, the scene it starts on, the defaults
+    and caps of its settings, and how the network becomes fully convolutional."""
+    info = card(network.spec)
+    classifier(network)  # a network that is not a classifier has no detection page: 422
+    given = defaults(network)
+    return {
+        "model": info,
+        "images": image_config(settings_),
+        "scene": "cat-and-espresso" if network.input_shape[0] == 3 else "digits",
+        "defaults": {**given, "sizes": given["page_sizes"]},
+        "limits": {
+            "min_size": windows.MIN_SIZE,
+            "max_sizes": windows.MAX_SIZES,
+            "max_windows": windows.MAX_WINDOWS,
+            "max_side": MAX_SIDE,
+            "max_stride": windows.STRIDE.maximum,
+        },
+        "fully_convolutional": describe(network).to_dict(),
+    }
