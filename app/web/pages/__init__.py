@@ -5,6 +5,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.web.pages import assets, lessons, networks, training
+from app.web.pages import assets, compare, lessons, mechanics, networks, training
 
-ROUTERS: tuple[APIRouter, ...] = (lessons.router, networks.router, training.router, assets.router)
+ROUTERS: tuple[APIRouter, ...] = (
+    lessons.router,
+    mechanics.router,
+    networks.router,
+    compare.router,
+    training.router,
+    assets.router,
+)
