@@ -45,10 +45,10 @@ function terms(text) {
   });
 }
 
-// An output-size formula ({H: {symbolic, substituted}, W: ...}) as two lines per axis: the
-// symbols, then the current numbers.
+// An output-size formula ({H: {symbolic, substituted}, W: ...}; 1-D: {L}; 3-D: {D, H, W})
+// as two lines per axis: the symbols, then the current numbers.
 export function formulaLines(formula) {
-  return ["H", "W"].map((axis) => {
+  return Object.keys(formula).map((axis) => {
     const div = document.createElement("div");
     div.className = "formula-line";
     const symbols = document.createElement("div");
