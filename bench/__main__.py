@@ -19,6 +19,7 @@ SECTIONS = [
     "models",
     "saliency",
     "filters",
+    "detection",
     "load",
 ]
 
