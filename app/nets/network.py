@@ -13,7 +13,6 @@ convolutions, a long scan over a data set) is kept on the network itself
 
 from __future__ import annotations
 
-import copy
 import threading
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
@@ -74,9 +73,9 @@ class Network:
 
     @cached_property
     def summary(self) -> ArchitectureSummary:
-        """The architecture table, from a forward pass of a private CPU copy (hooks never
-        touch the shared module while other requests run it)."""
-        return summarize(copy.deepcopy(self.module).cpu(), self.input_shape)
+        """The architecture table, traced on a private copy of the module without its data
+        (``app.nets.graph``: hooks never touch the shared module while requests run it)."""
+        return summarize(self.module, self.input_shape)
 
     def memo(self, key: Hashable, make: Callable[[], T]) -> T:
         """``make()``, computed once per network and key, then kept with the network. Two

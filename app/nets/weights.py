@@ -48,10 +48,23 @@ class Weights:
     path: Path | None = None  # the safetensors file, for weights trained by this project
     accuracy_on: str = ""  # what ``accuracy()`` was measured on
     reported_accuracy: float | None = None  # for weights trained elsewhere
+    initial_seed: int | None = None  # untrained: the seed of the random initialisation
 
     @classmethod
     def safetensors(cls, path: Path, *, source: str, accuracy_on: str) -> Weights:
         return cls(source, lambda: load_file(str(path)), path, accuracy_on)
+
+    @classmethod
+    def untrained(cls, seed: int = 0) -> Weights:
+        """No trained weights: the architecture's own random initialisation, from ``seed``
+        (the registry builds the network under that seed, so its weights are reproducible)."""
+        source = f"none: untrained, random initialisation (seed {seed})"
+        return cls(source, dict, accuracy_on="", initial_seed=seed)
+
+    @property
+    def trained(self) -> bool:
+        """False for :meth:`untrained` weights: every page showing the network says so."""
+        return self.initial_seed is None
 
     def load(self) -> dict[str, torch.Tensor]:
         """The state dict, on the CPU."""

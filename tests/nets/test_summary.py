@@ -77,7 +77,10 @@ def test_parameters_and_shapes_agree_with_the_model(name):
     for row in summary.layers:
         assert row.type == type(modules[row.name]).__name__
         assert row.parameters == sum(p.numel() for p in modules[row.name].parameters())
-    assert set(summary.to_dict()) == {"input_shape", "layers", "total_parameters", "total_macs"}
+    assert set(summary.to_dict()) == {
+        "input_shape", "layers", "nodes", "total_parameters", "total_macs", "total_neurons",
+        "total_activation_bytes",
+    }  # fmt: skip
 
 
 def test_lenet_as_in_the_paper():
@@ -262,4 +265,4 @@ def test_the_summary_of_a_registered_model_is_computed_once():
     assert get_network("simple-cnn").summary is first
     assert first.total_parameters == get_model_spec("simple-cnn").parameter_count
     with pytest.raises(UnknownName):
-        get_network("vgg16")
+        get_network("vgg19")
