@@ -27,6 +27,7 @@ from app.nets.names import UnknownName
 from app.nets.network import Network
 from app.nets.preprocess import IMAGENET_LITE, LENET, MNIST, Preprocess
 from app.nets.simple_cnn import SimpleCNN
+from app.nets.summary import ArchitectureSummary, summarize
 from app.nets.weights import Weights
 from app.settings import ROOT
 
@@ -51,6 +52,19 @@ class ModelSpec:
     @property
     def num_classes(self) -> int:
         return len(self.labels)
+
+    @property
+    def trained(self) -> bool:
+        """False for a network with random weights (``Weights.untrained``)."""
+        return self.weights.trained
+
+    @cached_property
+    def summary(self) -> ArchitectureSummary:
+        """The architecture table, traced on an unmaterialised ("meta") copy: no weights
+        built, so VGG-16's costs no memory."""
+        with torch.device("meta"):
+            model = self.builder()
+        return summarize(model, self.input_shape)
 
     @cached_property
     def parameter_count(self) -> int:
@@ -77,6 +91,7 @@ class ModelSpec:
             "accuracy": self.accuracy,
             "accuracy_on": self.weights.accuracy_on,
             "weights": self.weights.source,
+            "trained": self.trained,
             "preprocessing": self.preprocess.description,
             "samples": list(self.samples),
         }
@@ -150,10 +165,16 @@ def get_model_spec(name: str) -> ModelSpec:
 
 
 def build_model(name: str, device: torch.device | str = "cpu") -> nn.Module:
-    """A fresh instance of ``name`` with its weights, strictly loaded, in eval mode."""
+    """A fresh instance of ``name`` with its weights, strictly loaded, in eval mode (an
+    untrained network: its random initialisation, from the weights' seed)."""
     spec = get_model_spec(name)
-    model = spec.builder()
-    model.load_state_dict(spec.weights.load(), strict=True)
+    if spec.weights.initial_seed is not None:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(spec.weights.initial_seed)
+            model = spec.builder()
+    else:
+        model = spec.builder()
+        model.load_state_dict(spec.weights.load(), strict=True)
     return model.to(device).eval().requires_grad_(False)
 
 
@@ -261,3 +282,9 @@ register_model(
         samples=("chelsea.png", "coffee.png", "astronaut.png", "rocket.jpg", "camera.png"),
     )
 )
+
+# The lectures' classic architectures, untrained (app/nets/classic).
+from app.nets.classic import classic_specs  # noqa: E402
+
+for _spec in classic_specs():
+    register_model(_spec)
