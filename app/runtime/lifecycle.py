@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from app.nets.registry import get_network, list_models
+from app.nets.registry import get_model_spec, get_network, list_models
 from app.runtime.device import resolve_device
 from app.runtime.jobs import Jobs
 from app.runtime.shared_jobs import SharedJobs
@@ -27,12 +27,15 @@ log = logging.getLogger("uvicorn.error.lifecycle")
 
 
 def preload_models(device: torch.device, stop: threading.Event | None = None) -> None:
-    """Build every model of the zoo on ``device`` and its architecture table, once; between
-    two models, give up if ``stop`` is set (the app is shutting down)."""
+    """Build every trained model of the zoo on ``device`` and its architecture table, once;
+    between two models, give up if ``stop`` is set (the app is shutting down). Untrained
+    networks (the classic architectures, random weights) are built when first used: their
+    pages need only their architecture, traced without weights."""
     for name in list_models():
         if stop is not None and stop.is_set():
             return
-        get_network(name, device).summary  # noqa: B018 (computed once, then kept)
+        if get_model_spec(name).trained:
+            get_network(name, device).summary  # noqa: B018 (computed once, then kept)
 
 
 @contextmanager
