@@ -122,6 +122,25 @@ def test_a_gray_digit_is_one_channel_with_every_number(page):
     screenshot(page, "pixels-mnist")
 
 
+def test_a_gray_digit_opened_by_link_reads_out_its_pixels(page):
+    """Issue 14, defect 5: a gray image first (no channel figures) logged "div.on is not a
+    function" and left the one-pixel readout dead; a colour photo after it follows too."""
+    page.goto("/pixels?image=sample-mnist-3")  # the page fixture fails on any page error
+    ready(page)
+    box = page.locator(f"{MAIN} .nsewdrag").bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.25)
+    expect(page.locator("#pixel-where")).to_contain_text("Row 7, column 14")
+    value = server_window(page, "sample-mnist-3", 7, 14, 1, 1)["values"][0][0][0]
+    expect(page.locator("#pixel-values")).to_contain_text(str(value))
+    page.select_option('[data-role="sample"]', "sample-coffee")
+    ready(page)
+    expect(page.locator("#channels")).to_be_visible()
+    page.locator('[data-channel="g"]').scroll_into_view_if_needed()
+    box = page.locator('[data-channel="g"] .nsewdrag').bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.6)
+    expect(page.locator("#pixel-where")).to_contain_text("Row 24")
+
+
 def png_file(name, width=40, height=30, colour=(200, 40, 10)):
     return {
         "name": name,

@@ -32,6 +32,14 @@ export function line(x, y, { color = INK.line, dash = "solid", width = 3, name =
   };
 }
 
+// The page's content width (a chart never makes a phone scroll sideways).
+function contentWidth(div) {
+  const main = div.closest("main") || document.body;
+  const style = getComputedStyle(main);
+  return main.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+}
+
 export function drawChart(div, traces, layout) {
-  return window.Plotly.react(div, traces, layout, PLOT_CONFIG);
+  const fitted = layout.width ? { ...layout, width: Math.min(layout.width, contentWidth(div)) } : layout;
+  return window.Plotly.react(div, traces, fitted, PLOT_CONFIG);
 }

@@ -121,8 +121,9 @@ export function zoomTo(div, win) {
 const RANGE_KEYS = ["xaxis.range", "xaxis.range[0]", "xaxis.autorange", "yaxis.range", "yaxis.range[0]", "yaxis.autorange"];
 
 // Keep the zoom of several figures of the same grid in step; `onView()` after every change.
-// Call once per figure (handlers survive later Plotly.react calls).
-export function linkZoom(divs, onView) {
+// Call once per figure (handlers survive later Plotly.react calls, not Plotly.purge); a
+// zoom of one of `divs` is copied to the others and to those of `among` drawn now.
+export function linkZoom(divs, onView, { among = divs } = {}) {
   let busy = false;
   divs.forEach((div) => {
     div.on("plotly_relayout", async (update) => {
@@ -130,7 +131,7 @@ export function linkZoom(divs, onView) {
       busy = true;
       try {
         const { x, y } = ranges(div);
-        await Promise.all(divs.filter((d) => d !== div && d.layout)
+        await Promise.all(among.filter((d) => d !== div && d.layout)
           .map((d) => window.Plotly.relayout(d, { "xaxis.range": x, "yaxis.range": y })));
       } finally {
         busy = false;

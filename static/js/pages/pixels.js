@@ -34,7 +34,7 @@ const divs = {
 let state = { image: IMAGES.default, size: "", view: null }; // view: {top, left, rows, cols}
 let grid = null; // { height, width, channels } of the image at the chosen size
 let pictures = {}; // channel → { src, width, height }
-let bound = false;
+const bound = new Set(); // figures whose zoom and pointer are followed (Plotly's, not purged)
 let pointed = null; // the pixel last pointed at: { row, col }
 
 const picker = createImagePicker($("picker"), {
@@ -120,10 +120,11 @@ function drawPictures(info) {
   const room = divs.main.parentElement.clientWidth;
   const mainSize = IP.figureSize(h, w, Math.min(room, MAIN_BOX.width), MAIN_BOX.height);
   IP.draw(divs.main, [IP.pictureTrace(pictures[rgb ? "rgb" : "gray"], h, w)], IP.imageLayout(h, w, mainSize));
-  $("channels").hidden = !rgb;
+  $("channels").hidden = !rgb; // shown before the channels are drawn: they take its width
   for (const key of ["r", "g", "b", "gray"]) {
     if (!rgb) {
-      window.Plotly.purge(divs[key]);
+      window.Plotly.purge(divs[key]); // its handlers go with it
+      bound.delete(divs[key]);
       continue;
     }
     const size = IP.figureSize(h, w, divs[key].parentElement.clientWidth, CHANNEL_HEIGHT);
@@ -134,14 +135,20 @@ function drawPictures(info) {
   $("main-size").textContent = `${w} × ${h} pixels`
     + (resized ? ` (resized from ${info.width} × ${info.height})` : "");
   $("gray-box").hidden = !rgb;
-  if (!bound) bindFigures();
+  bindFigures();
 }
 
+// Follow the figures drawn since last time (a gray picture draws no channels).
 function bindFigures() {
   const all = Object.values(divs);
-  IP.linkZoom(all, () => refreshNumbers());
-  for (const div of all) IP.onPixel(div, () => grid, showPixel);
-  bound = true;
+  const fresh = all.filter((div) => div.layout && !bound.has(div));
+  if (!fresh.length) return;
+  IP.linkZoom(fresh, () => refreshNumbers(), { among: all });
+  for (const div of fresh) {
+    if (!div.dataset.pointer) IP.onPixel(div, () => grid, showPixel); // DOM events: once
+    div.dataset.pointer = "bound";
+    bound.add(div);
+  }
 }
 
 function visibleDivs() {
