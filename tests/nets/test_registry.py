@@ -18,19 +18,23 @@ from app.settings import ROOT
 from tests.utils.samples import sample
 
 NAMES = ["lenet5", "simple-cnn", "efficientnet-lite0"]
+#: The lectures' classic architectures, untrained (tests/nets/test_architectures.py).
+CLASSICS = ["alexnet", "vgg16", "resnet18", "resnet50", "unet"]
 
 
-def test_the_zoo_lists_its_three_models():
-    assert list_models() == NAMES
+def test_the_zoo_lists_its_three_trained_models_then_the_classics():
+    assert list_models() == NAMES + CLASSICS
+    assert [get_model_spec(n).trained for n in list_models()] == [True] * 3 + [False] * 5
 
 
 def test_an_unknown_name_is_a_value_error_naming_the_known_ones():
-    with pytest.raises(ValueError, match="Unknown model 'resnet50'") as caught:
-        get_model_spec("resnet50")
+    with pytest.raises(ValueError, match="Unknown model 'vgg19'") as caught:
+        get_model_spec("vgg19")
     assert isinstance(caught.value, UnknownName)
-    assert caught.value.known == NAMES
+    assert caught.value.known == NAMES + CLASSICS
     assert str(caught.value) == (
-        "Unknown model 'resnet50': the models are lenet5, simple-cnn, efficientnet-lite0"
+        "Unknown model 'vgg19': the models are lenet5, simple-cnn, efficientnet-lite0, "
+        "alexnet, vgg16, resnet18, resnet50, unet"
     )
     with pytest.raises(UnknownName):
         get_model("")
@@ -72,6 +76,7 @@ def test_the_spec_as_json():
         "accuracy",
         "accuracy_on",
         "weights",
+        "trained",
         "preprocessing",
         "samples",
     }

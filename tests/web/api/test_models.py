@@ -15,12 +15,17 @@ from tests.utils import images as corpus
 from tests.utils.samples import sample
 from tests.utils.tolerance import approx
 
+#: The trained networks, then the classic architectures (untrained: random weights).
 MODELS = ["lenet5", "simple-cnn", "efficientnet-lite0"]
+CLASSICS = ["alexnet", "vgg16", "resnet18", "resnet50", "unet"]
 MODEL_KEYS = {
     "name", "title", "description", "paper", "input_shape", "num_classes", "parameters",
-    "accuracy", "accuracy_on", "weights", "preprocessing", "samples", "sample_ids",
+    "accuracy", "accuracy_on", "weights", "trained", "preprocessing", "samples", "sample_ids",
 }  # fmt: skip
-UNKNOWN_MODEL = "Unknown model 'nope': the models are lenet5, simple-cnn, efficientnet-lite0"
+UNKNOWN_MODEL = (
+    "Unknown model 'nope': the models are lenet5, simple-cnn, efficientnet-lite0, alexnet, "
+    "vgg16, resnet18, resnet50, unet"
+)
 
 
 def png(pixels: torch.Tensor) -> bytes:
@@ -39,9 +44,10 @@ def test_the_list_of_models(client):
     response = client.get("/api/models")
     assert response.status_code == 200
     models = response.json()
-    assert [m["name"] for m in models] == MODELS
+    assert [m["name"] for m in models] == MODELS + CLASSICS
     for m in models:
         assert set(m) == MODEL_KEYS
+        assert m["trained"] is (m["name"] in MODELS)
     lenet = models[0]
     assert lenet["input_shape"] == [1, 32, 32] and lenet["num_classes"] == 10
     assert lenet["parameters"] == sum(p.numel() for p in get_model("lenet5").parameters())
@@ -67,12 +73,16 @@ def test_unknown_models_are_404_naming_the_models(client):
 
 def test_the_architecture(client):
     data = client.get("/api/models/lenet5/architecture").json()
-    assert set(data) == {"model", "input_shape", "layers", "total_parameters", "total_macs"}
+    assert set(data) == {
+        "model", "input_shape", "layers", "nodes", "total_parameters", "total_macs",
+        "total_neurons", "total_activation_bytes", "shapes_only",
+    }  # fmt: skip
     assert data["total_parameters"] == 61_706 and data["input_shape"] == [1, 32, 32]
     conv2 = data["layers"][3]
     assert set(conv2) == {
         "name", "type", "hyperparameters", "text", "output_shape", "parameters",
-        "receptive_field", "macs", "kind",
+        "receptive_field", "macs", "kind", "call", "neurons", "activation_bytes", "inputs",
+        "group",
     }  # fmt: skip
     assert conv2["name"] == "conv2" and conv2["output_shape"] == [16, 10, 10]
     assert conv2["parameters"] == 6 * 16 * 25 + 16 and conv2["macs"] == 16 * 100 * 6 * 25

@@ -80,11 +80,11 @@ def test_a_photo_model_has_no_drawing_canvas(client):
 
 @pytest.mark.parametrize("view", ["", "/filters", "/saliency"])
 def test_unknown_networks_are_404_naming_the_models(client, view):
-    response = client.get(f"/networks/alexnet{view}", headers={"accept": "text/html"})
+    response = client.get(f"/networks/vgg19{view}", headers={"accept": "text/html"})
     assert response.status_code == 404
-    assert "Unknown model &#39;alexnet&#39;: the models are lenet5, simple-cnn" in response.text
-    detail = client.get(f"/networks/alexnet{view}").json()["detail"]
-    assert detail.startswith("Unknown model 'alexnet'")
+    assert "Unknown model &#39;vgg19&#39;: the models are lenet5, simple-cnn" in response.text
+    detail = client.get(f"/networks/vgg19{view}").json()["detail"]
+    assert detail.startswith("Unknown model 'vgg19'")
 
 
 def test_no_inline_script_and_the_security_headers(client):
