@@ -18,3 +18,10 @@ def dense_page(request: Request) -> Response:
     payload = mechanics.dense_config()
     title = "From a dense layer to a convolution"
     return render(request, "dense.html", {"title": title, "payload": payload})
+
+
+@router.get("/normalisation")
+def normalisation_page(request: Request) -> Response:
+    """BatchNorm, LayerNorm, GroupNorm and InstanceNorm on a batch of feature maps."""
+    payload = mechanics.normalization_config()
+    return render(request, "normalisation.html", {"title": "Normalisation", "payload": payload})
