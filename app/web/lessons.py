@@ -33,6 +33,16 @@ LESSONS: tuple[Lesson, ...] = (
         "/pixels",
     ),
     Lesson(
+        "dense",
+        "From a dense layer to a convolution",
+        "Dense → conv",
+        "A dense layer from an image to an image has a weight for every pair of pixels. "
+        "Ask for translation invariance, then locality, and watch 1,296 weights become a "
+        "3×3 kernel.",
+        "/dense-to-convolution",
+        "/dense-to-convolution",
+    ),
+    Lesson(
         "convolution",
         "Convolution, step by step",
         "Convolution",
@@ -85,6 +95,15 @@ LESSONS: tuple[Lesson, ...] = (
         "ordinary convolution.",
         "/transposed",
         "/transposed",
+    ),
+    Lesson(
+        "normalisation",
+        "Normalisation",
+        "Norms",
+        "BatchNorm, LayerNorm, GroupNorm and InstanceNorm on a batch of feature maps: which "
+        "values share a mean, and BatchNorm's running statistics in train and eval mode.",
+        "/normalisation",
+        "/normalisation",
     ),
     Lesson(
         "networks",
