@@ -30,12 +30,15 @@ def preload_models(device: torch.device, stop: threading.Event | None = None) ->
     """Build every trained model of the zoo on ``device`` and its architecture table, once;
     between two models, give up if ``stop`` is set (the app is shutting down). Untrained
     networks (the classic architectures, random weights) are built when first used: their
-    pages need only their architecture, traced without weights."""
+    pages need only their architecture, traced here without weights."""
     for name in list_models():
         if stop is not None and stop.is_set():
             return
-        if get_model_spec(name).trained:
+        spec = get_model_spec(name)
+        if spec.trained:
             get_network(name, device).summary  # noqa: B018 (computed once, then kept)
+        else:
+            spec.summary  # noqa: B018
 
 
 @contextmanager
