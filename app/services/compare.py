@@ -58,7 +58,7 @@ def figures(network: Network) -> dict[str, Any]:
     dense = [r for r in rows if r.type == "Linear"]
     elements = [_elements(r.output_shape) for r in rows]
     largest = max(range(len(rows)), key=lambda i: elements[i]) if rows else None
-    channels, height, width = network.input_shape
+    channels = network.input_shape[0]
     accuracy = network.spec.accuracy
     found: dict[str, tuple[Any, str]] = {
         "input": (list(network.input_shape),
