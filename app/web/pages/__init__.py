@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.web.pages import assets, compare, lessons, mechanics, networks, training
+from app.web.pages import assets, compare, lessons, networks, training
 
 ROUTERS: tuple[APIRouter, ...] = (
     lessons.router,
-    mechanics.router,
     networks.router,
     compare.router,
     training.router,
