@@ -35,7 +35,7 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson(
         "dense",
         "From a dense layer to a convolution",
-        "Dense → conv",
+        "Dense",
         "A dense layer from an image to an image has a weight for every pair of pixels. "
         "Ask for translation invariance, then locality, and watch 1,296 weights become a "
         "3×3 kernel.",
