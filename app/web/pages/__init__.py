@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.web.pages import assets, compare, lessons, networks, training
+from app.web.pages import assets, compare, lessons, mechanics, networks, training
 
 ROUTERS: tuple[APIRouter, ...] = (
     lessons.router,
+    mechanics.router,
     networks.router,
     compare.router,
     training.router,
