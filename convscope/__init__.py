@@ -65,7 +65,10 @@ def _start(port: int | None, device: str | None) -> str:
             with socket.socket() as sock:
                 sock.bind(("127.0.0.1", 0))
                 port = int(sock.getsockname()[1])
-        overrides = {"host": "127.0.0.1", "port": port, **({"device": device} if device else {})}
+        # The zoo loads on first use: a notebook need not hold every network in memory
+        overrides = {"host": "127.0.0.1", "port": port, "preload_models": False}
+        if device:
+            overrides["device"] = device
         settings = Settings(**overrides)  # type: ignore[arg-type]
         server = build_server(create_app(settings), settings)
         thread = threading.Thread(target=server.run, name="convscope-explore", daemon=True)

@@ -8,6 +8,7 @@ user's own module (an eval copy with its ReLUs out of place, independent of conv
 from __future__ import annotations
 
 import copy
+import re
 import warnings
 from collections.abc import Iterator
 
@@ -227,3 +228,46 @@ def test_taken_out_again_and_names_are_one_model_each():
     lenet.name = "lenet5"
     with pytest.raises(ValueError, match="name of a network of the zoo"):
         serving.add(lenet)
+
+
+def test_your_own_sample_images(tmp_path):
+    picture = tmp_path / "shapes.png"
+    sample("camera.png").crop((100, 50, 300, 170)).save(picture)
+    net = tricky()
+    net.samples = [str(picture), "mnist-3"]
+    with (
+        serving.serving(net),
+        TestClient(create_app(Settings(device="cpu", preload_models=False))) as client,
+    ):
+        card = client.get("/api/models/tricky").json()
+        assert card["sample_ids"] == ["sample-own-tricky-1", "sample-mnist-3"]
+        answer = client.post(
+            "/api/models/tricky/predict", files={"image_id": (None, "sample-own-tricky-1")}
+        )
+        assert answer.status_code == 200 and len(answer.json()["predictions"]) == 5
+        listed = [s["id"] for s in client.get("/api/images/samples").json()]
+        assert "sample-own-tricky-1" in listed
+    assert "sample-own-tricky-1" not in serving.SAMPLES  # taken out with the network
+    bad = tricky()
+    bad.samples = [str(tmp_path / "missing.png")]
+    with pytest.raises(ValueError, match="neither an image file nor a shipped sample"):
+        serving.add(bad)
+
+
+def test_explore_serves_it_on_a_background_thread_and_returns_its_url():
+    import httpx2 as httpx
+
+    import convscope
+
+    try:
+        url = convscope.explore(tricky(), device="cpu")
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+/networks/tricky", url)
+        page = httpx.get(url, timeout=60)
+        assert page.status_code == 200 and "Tricky shapes" in page.text
+        assert convscope.explore(tricky()) == url  # the same model: the same page
+        other = tricky()
+        other.module.head.bias.data += 1  # a changed model under the same name: a fresh one
+        assert convscope.explore(other) == url.replace("tricky", "tricky-2")
+    finally:
+        convscope.stop()
+    assert "tricky" not in serving.served() and "tricky-2" not in serving.served()
