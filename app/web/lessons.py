@@ -133,6 +133,15 @@ LESSONS: tuple[Lesson, ...] = (
         "/networks/{name}/saliency",
     ),
     Lesson(
+        "compare",
+        "Two networks, side by side",
+        "Compare",
+        "The same image through two networks, the zoo's or your own: their predictions, "
+        "their saliency maps and their architectures' figures side by side.",
+        "/compare",
+        "/compare",
+    ),
+    Lesson(
         "training",
         "Watch a network learn",
         "Training",
