@@ -21,10 +21,21 @@ from app.nets.lab.config import DEFAULTS, TrainingConfig, parse_config
 from app.nets.lab.data import lab_data
 from app.nets.lab.loop import AUGMENTATION, MAX_ENTRIES, WATCHED, train
 from app.nets.lab.probes import tracked_layers
-from app.nets.lab.report import WORST, held_out_report
+from app.nets.lab.report import WORST, held_out_report, report_of
 from app.nets.training import augment
 from app.settings import ROOT
 from tests.utils.tolerance import assert_close, network_terms
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread() -> Any:
+    """Train on one torch thread, as the app's training lane does (``torch_threads``): on a
+    machine whose cores are busy, two threads wait for each other at every op, and an epoch
+    took ten times as long (124 s against 13 s on the 2-core development machine)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
 
 
 def config(**fields: Any) -> TrainingConfig:
@@ -177,6 +188,8 @@ def test_snapshots_hold_the_first_filters_and_the_watched_digits_answers():
     outcome = train(run, lab_data(run.architecture.preprocess))
     first, last = outcome.snapshots[0], outcome.snapshots[-1]
     assert (first["step"], last["step"]) == (0, run.total_steps)
+    # 8 steps of 32 digits: one snapshot per 160 digits at most, and the last step's
+    assert [s["step"] for s in outcome.snapshots] == [0, 5, 8]
     assert torch.tensor(last["filters"]).shape == (6, 5, 5)  # LeNet-5's conv1
     assert_close(torch.tensor(last["filters"]), outcome.model.conv1.weight[:, 0])
     assert len(last["predictions"]) == len(WATCHED) == 10
@@ -210,6 +223,15 @@ def test_the_held_out_report_adds_up():
     for m in report.mistakes:
         assert m.label != m.predicted and m.label_probability < m.probability
         assert m.index == int(data.held_out.indices[m.position]) and m.label == m.index // 500
+    # the lab makes it from the loop's last held-out pass: the same report, no second pass
+    assert outcome.probabilities is not None
+    from_loop = report_of(outcome.probabilities, data)
+    assert from_loop.confusion == report.confusion
+    assert [(m.position, m.predicted) for m in from_loop.mistakes] == [
+        (m.position, m.predicted) for m in report.mistakes
+    ]
+    assert_close([m.probability for m in from_loop.mistakes], sure, dtype=torch.float32)
+    assert outcome.history[-1]["heldout_accuracy"] == pytest.approx(report.accuracy)
 
 
 def test_the_subset_takes_as_many_of_each_digit():

@@ -18,8 +18,11 @@ step uses, it records:
   training ``loss`` since the previous entry, the learning rate ``lr`` the step used, each
   layer's ``grad_norms`` and ``update_ratios`` (:mod:`.probes`); at an epoch's end also
   ``heldout_accuracy`` and ``heldout_loss`` on the 1,000 held-out digits;
-- a **snapshot** at the start and then :data:`MAX_SNAPSHOTS` times in a run: the first
-  layer's filters and the predictions for a few held-out digits (:data:`WATCHED`).
+- a **snapshot** at the start and then up to :data:`MAX_SNAPSHOTS` times in a run (and
+  at its last step): the first layer's filters and the predictions for a few held-out
+  digits (:data:`WATCHED`). A snapshot passes those 10 digits forward, so a run takes one
+  at most every :data:`DIGITS_PER_SNAPSHOT` training digits: a few per cent of the
+  training's time, even for a short run of a deep network.
 
 A loss that is not finite (a learning rate too large: the weights overflowed) ends the run
 there as **diverged**, with the step it happened at; it is a result, not an error. Progress
@@ -45,6 +48,7 @@ from app.nets.training import Recipe, augment
 
 MAX_ENTRIES = 1000
 MAX_SNAPSHOTS = 40
+DIGITS_PER_SNAPSHOT = 160
 #: Held-out digits whose predictions the page shows as the network learns: the first of
 #: each digit (positions in the 1,000 held-out digits; they are ``static/samples/mnist-*``).
 WATCHED = tuple(range(0, 1000, 100))
@@ -81,6 +85,9 @@ class Outcome:
     snapshots: list[dict[str, Any]]
     diverged: dict[str, Any] | None
     seconds: float
+    #: (1000, 10) the held-out digits' probabilities after the last step (``None`` if the
+    #: run diverged): what the held-out report is made of, without another pass
+    probabilities: torch.Tensor | None = field(default=None, repr=False)
 
 
 def make_optimizer(model: nn.Module, config: TrainingConfig) -> torch.optim.Optimizer:
@@ -100,18 +107,17 @@ def make_schedule(
 
 
 @torch.no_grad()
-def held_out(model: nn.Module, data: LabData, device: torch.device) -> tuple[float, float]:
-    """(accuracy, mean cross-entropy) on the 1,000 held-out digits, in eval mode."""
+def held_out(
+    model: nn.Module, data: LabData, device: torch.device
+) -> tuple[float, float, torch.Tensor]:
+    """(accuracy, mean cross-entropy, the (1000, 10) probabilities on the CPU) on the 1,000
+    held-out digits, in eval mode."""
     model.eval()
-    correct, loss = 0, 0.0
-    for x, y in zip(data.test_x.split(EVAL_BATCH), data.test_y.split(EVAL_BATCH), strict=True):
-        logits = model(x.to(device))  # (B, 10)
-        y = y.to(device)
-        correct += int((logits.argmax(1) == y).sum())
-        loss += float(F.cross_entropy(logits, y, reduction="sum"))
+    logits = torch.cat([model(x.to(device)).cpu() for x in data.test_x.split(EVAL_BATCH)])
     model.train()
-    n = len(data.test_y)
-    return correct / n, loss / n
+    accuracy = float((logits.argmax(1) == data.test_y).double().mean())
+    loss = float(F.cross_entropy(logits, data.test_y))
+    return accuracy, loss, logits.softmax(1)
 
 
 @torch.no_grad()
@@ -154,12 +160,15 @@ def train(
     probe = LayerProbe(model)
     total, per_epoch = config.total_steps, config.steps_per_epoch
     log_every = math.ceil(total / MAX_ENTRIES)
-    snap_every = math.ceil(total / MAX_SNAPSHOTS)
+    snap_every = max(
+        math.ceil(total / MAX_SNAPSHOTS), math.ceil(DIGITS_PER_SNAPSHOT / config.batch_size)
+    )
     watched = data.test_x[list(WATCHED)].to(device)  # (10, 1, H, W)
     history: list[dict[str, Any]] = []
     snapshots = [snapshot(model, watched, 0, 0.0)]
     recorder.snapshot(snapshots[0])
     diverged: dict[str, Any] | None = None
+    probabilities: torch.Tensor | None = None  # the held-out digits' at the last epoch's end
     step, losses = 0, 0.0  # losses: summed since the last entry
     model.train()
     for epoch in range(1, config.epochs + 1):
@@ -198,7 +207,7 @@ def train(
                 entry["update_ratios"] = probe.update_ratios()
                 losses = 0.0
                 if step % per_epoch == 0:
-                    accuracy, heldout_loss = held_out(model, data, device)
+                    accuracy, heldout_loss, probabilities = held_out(model, data, device)
                     entry["heldout_accuracy"], entry["heldout_loss"] = accuracy, heldout_loss
                 history.append(entry)
                 recorder.entry(entry)
@@ -209,4 +218,6 @@ def train(
             break
     report(progress, 1.0)
     seconds = time.perf_counter() - started
-    return Outcome(model, probe.names, history, snapshots, diverged, seconds)
+    if diverged:
+        probabilities = None
+    return Outcome(model, probe.names, history, snapshots, diverged, seconds, probabilities)

@@ -53,6 +53,12 @@ def held_out_report(model: nn.Module, data: LabData, device: torch.device | str)
     probabilities = torch.cat(
         [model(x.to(device)).softmax(1).cpu() for x in data.test_x.split(EVAL_BATCH)]
     )  # (1000, 10)
+    return report_of(probabilities, data)
+
+
+def report_of(probabilities: torch.Tensor, data: LabData) -> Report:
+    """The report of a network whose (1000, 10) probabilities on the held-out digits are
+    ``probabilities`` (the training loop's last held-out pass)."""
     labels = data.test_y
     confidence, predicted = probabilities.max(1)  # (1000,), (1000,)
     confusion = torch.zeros(10, 10, dtype=torch.int64)
