@@ -30,8 +30,8 @@ network it cannot convert (a head it does not know) raises :class:`NotConvertibl
 
 from __future__ import annotations
 
+import copy
 import math
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import torch
@@ -73,16 +73,28 @@ class Chained:
     output: tuple[int, ...]
 
 
+def links(model: nn.Module, prefix: str = "") -> list[tuple[str, nn.Module]]:
+    """The top-level children of ``model``, a ``nn.Sequential`` among them replaced by its
+    own children (they run in order by definition: AlexNet's ``classifier``)."""
+    found = []
+    for name, child in model.named_children():
+        if type(child) is nn.Sequential:
+            found += links(child, f"{prefix}{name}.")
+        else:
+            found.append((f"{prefix}{name}", child))
+    return found
+
+
 def chain(model: nn.Module, input_shape: tuple[int, int, int]) -> list[Chained]:
-    """The top-level children of ``model`` in the order one forward pass runs them; a
-    :class:`NotConvertible` unless each runs once on the previous one's output and the
-    last one's output is the model's."""
+    """The top-level children of ``model`` (:func:`links`) in the order one forward pass
+    runs them; a :class:`NotConvertible` unless each runs once on the previous one's output
+    and the last one's output is the model's."""
     seen: list[tuple[str, nn.Module, torch.Tensor, torch.Tensor]] = []
     handles = [
         child.register_forward_hook(
             lambda module, args, out, name=name: seen.append((name, module, args, out))
         )
-        for name, child in model.named_children()
+        for name, child in links(model)
     ]
     parameter = next(model.parameters(), None)
     like = parameter if parameter is not None else torch.zeros(())
@@ -114,20 +126,36 @@ def _pair(value: object) -> tuple[object, ...]:
     return tuple(value) if isinstance(value, tuple | list) else (value,)
 
 
-def stride_of(module: nn.Module) -> int:
-    """The product of the strides of every convolution and pooling inside ``module``."""
-    total = 1
-    for leaf in module.modules():
+def stride_of(features: nn.Module, input_shape: tuple[int, int, int]) -> int:
+    """The network's stride J: how many input pixels one step of ``features``' output map
+    is. Measured on shapes alone (a copy on the ``meta`` device, no arithmetic): growing
+    the input by P pixels (P the product of every stride inside, a multiple of J, as a
+    shortcut's stride repeats its block's) grows the map by P / J."""
+    grow = 1
+    for leaf in features.modules():
         if isinstance(leaf, _WINDOWED):
-            total *= int(_pair(leaf.stride)[0])  # type: ignore[call-overload]
-    return total
+            grow *= int(_pair(leaf.stride)[0])  # type: ignore[call-overload]
+    shapeless = copy.deepcopy(features).to("meta", torch.float32)
+    channels, height, width = input_shape
+    with torch.inference_mode():
+        small = shapeless(torch.empty((1, channels, height, width), device="meta"))
+        large = shapeless(torch.empty((1, channels, height + grow, width), device="meta"))
+    steps = int(large.shape[-2]) - int(small.shape[-2])
+    if steps < 1 or grow % steps:
+        raise NotConvertible("the network's maps do not grow evenly with its input")
+    return grow // steps
 
 
-def padded(module: nn.Module) -> list[str]:
-    """The layers inside ``module`` that pad their input (and so see zeros at a crop's
+def padded(steps: list[Chained]) -> list[str]:
+    """The layers inside ``steps`` that pad their input (and so see zeros at a crop's
     border where a larger image has real pixels)."""
     found = []
-    for name, leaf in module.named_modules():
+    named = [
+        (f"{step.name}.{name}" if name else step.name, leaf)
+        for step in steps
+        for name, leaf in step.module.named_modules()
+    ]
+    for name, leaf in named:
         if not isinstance(leaf, _WINDOWED):
             continue
         padding = _pair(leaf.padding)
@@ -172,9 +200,23 @@ def convert(model: nn.Module, input_shape: tuple[int, int, int]) -> FullyConvolu
     first = next((i for i, s in enumerate(steps) if len(s.output) != 3 or _is_global(s)), None)
     if first is None or first == 0:
         raise NotConvertible("the network has no part that produces maps before its head")
-    features = nn.Sequential(OrderedDict((s.name, s.module) for s in steps[:first]))
-    head: list[nn.Module] = []
+    kept = []
     rewrites: list[Rewrite] = []
+    for step in steps[:first]:
+        if isinstance(step.module, nn.AdaptiveAvgPool2d | nn.AdaptiveMaxPool2d):
+            if step.input != step.output:  # on a larger image it would squeeze the maps
+                raise NotConvertible(
+                    f"{step.name} pools to a fixed {_shape(step.output[1:])} map: on a larger "
+                    "image it would squeeze the maps instead of sliding over them"
+                )
+            rewrites.append(Rewrite(
+                step.name, f"adaptive pool to {_shape(step.output[1:])}, the size the map has",
+                "nothing", "on its own input it does nothing; on a larger one it would squeeze",
+            ))  # fmt: skip
+            continue
+        kept.append(step)
+    features = nn.Sequential(*(s.module for s in kept))
+    head: list[nn.Module] = []
     flattened: tuple[int, ...] | None = None
     for step in steps[first:]:
         module, name = step.module, step.name
@@ -232,7 +274,7 @@ def convert(model: nn.Module, input_shape: tuple[int, int, int]) -> FullyConvolu
     if flattened is not None:
         raise NotConvertible("the network's output is flattened maps, not class scores")
     return FullyConvolutional(
-        features, nn.Sequential(*head), rewrites, stride_of(features), padded(features)
+        features, nn.Sequential(*head), rewrites, stride_of(features, input_shape), padded(kept)
     ).eval()
 
 

@@ -148,3 +148,22 @@ def test_a_network_that_is_not_a_chain_is_refused():
 
     with pytest.raises(NotConvertible, match="does not run on the output of the layer before"):
         convert(Branches(), (1, 8, 8))
+
+
+def test_a_strided_shortcut_counts_once_in_the_stride():
+    class Block(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(1, 2, 3, stride=2, padding=1)
+            self.shortcut = nn.Conv2d(1, 2, 1, stride=2)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.conv(x) + self.shortcut(x)
+
+    model = nn.Sequential(
+        Block(), nn.MaxPool2d(2), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(2, 3)
+    ).eval()
+    fc = convert(model, (1, 16, 16))
+    assert fc.stride == 4 and fc.padded_layers == ["0.conv"]
+    with torch.inference_mode():
+        assert fc(torch.zeros(1, 1, 16 + 4 * 3, 16)).shape == (1, 3, 4, 1)
