@@ -38,7 +38,7 @@ from app.nets.lab.config import Limits, TrainingConfig, parse_config
 from app.nets.lab.data import lab_data
 from app.nets.lab.loop import train
 from app.nets.lab.probes import tracked_layers
-from app.nets.lab.report import held_out_report
+from app.nets.lab.report import held_out_report, report_of
 from app.runtime.jobs import Jobs, Ticket
 from app.runtime.workers import ComputePool
 from app.services.training.runs import LiveRun, Recorded, TrainingResult, digit_picture
@@ -145,7 +145,12 @@ class TrainingLab:
             outcome = train(config, data, device=self.device, progress=progress, recorder=live)
         finally:
             self._live.pop(key, None)
-        report = None if outcome.diverged else held_out_report(outcome.model, data, self.device)
+        if outcome.diverged:
+            report = None
+        elif outcome.probabilities is not None:  # the last epoch's held-out pass
+            report = report_of(outcome.probabilities, data)
+        else:
+            report = held_out_report(outcome.model, data, self.device)
         result = TrainingResult(
             config=config,
             title=architecture.title,
@@ -209,7 +214,9 @@ def summary(config: TrainingConfig) -> str:
 
 
 def prepare_data(stop: threading.Event) -> None:
-    """Prepare the digits for both input sizes (a few seconds), so the first run need not."""
+    """Prepare the digits for both input sizes (a few seconds), and make an optimiser once
+    (torch's first one imports ``torch._dynamo``: seconds more), so the first run need not."""
+    torch.optim.Adam([torch.zeros(1, requires_grad=True)])
     for network in ("lenet5", "simple-cnn"):
         if stop.is_set():
             return

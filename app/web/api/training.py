@@ -34,6 +34,8 @@ NO_JOB = {"description": "No such training: never started on this server, or lon
 NOT_FINISHED = {"description": "The training has not finished, or was cancelled"}
 NO_NETWORK = {"description": "No trained network of that name is kept (train it again)"}
 JobId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[0-9a-f]+$")]
+#: The longest name a text setting may have (a longer one is refused before it is read out).
+NAME_LENGTH = 32
 NetworkName = Annotated[
     str, Path(max_length=64, description="A trained network's name (`network` of a result)")
 ]
@@ -50,16 +52,22 @@ LabDep = Annotated[TrainingLab, Depends(get_lab)]
 class TrainingSettings(Body):
     """A run's settings; each left out takes the page's default (`GET /api/training`)."""
 
-    network: str | None = Field(None, description="`lenet5`, `simple-cnn` or `deep`")
+    network: str | None = Field(
+        None, max_length=NAME_LENGTH, description="`lenet5`, `simple-cnn` or `deep`"
+    )
     depth: int | None = Field(
         None, description="The deep network's layers with weights: even, 4 to 32 (default 20)"
     )
     residual: bool | None = Field(None, description="The deep network with skip connections")
     batchnorm: bool | None = Field(None, description="A BatchNorm after every convolution")
-    optimizer: str | None = Field(None, description="`adam`, or `sgd` (momentum 0.9)")
+    optimizer: str | None = Field(
+        None, max_length=NAME_LENGTH, description="`adam`, or `sgd` (momentum 0.9)"
+    )
     lr: float | None = Field(None, description="The learning rate, more than 0 and at most 10")
     schedule: str | None = Field(
-        None, description="`cosine`: decayed to 0 over the run (default); `constant`"
+        None,
+        max_length=NAME_LENGTH,
+        description="`cosine`: decayed to 0 over the run (default); `constant`",
     )
     batch_size: int | None = Field(None, description="Digits per step, 8 to 256")
     epochs: int | None = Field(None, description="Passes over the digits, 1 to 20")

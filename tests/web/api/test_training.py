@@ -243,6 +243,20 @@ def test_numbers_that_are_not_numbers_and_bodies_that_are_not_objects_are_refuse
     assert sentence in response.json()["detail"]
 
 
+@pytest.mark.parametrize("name", ["network", "optimizer", "schedule"])
+def test_a_name_thousands_of_characters_long_is_refused_without_being_echoed(client, name):
+    response = client.post(START, json={name: "resnet" * 20_000})
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    assert detail == f"{name}: String should have at most 32 characters"
+
+
+def test_a_body_over_the_limit_is_413_before_it_is_read(client, settings):
+    big = b'{"network": "' + b"x" * settings.max_json_bytes + b'"}'
+    response = client.post(START, content=big, headers={"content-type": "application/json"})
+    assert response.status_code == 413 and "too large" in response.json()["detail"]
+
+
 def test_unknown_runs_and_networks_are_404_and_an_unfinished_result_409(client):
     missing = "0" * 32
     for url in (f"{START}/{missing}", f"{START}/{missing}/events", f"{START}/{missing}/result"):
