@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from app.nets.network import Network
 from app.nets.registry import get_model_spec, list_models
-from app.services import networks
+from app.services import detection, networks
 from app.settings import Settings
 from app.web.deps import NetworkDep, SettingsDep
 from app.web.lessons import available_paths
@@ -44,6 +44,8 @@ NETWORK_VIEWS: tuple[View, ...] = (
          "{title}, learned filters", networks.filters_page),
     View("saliency", "Saliency", "/networks/{name}/saliency", "saliency.html",
          "{title}: saliency", networks.saliency_page),
+    View("detect", "Detection", "/networks/{name}/detect", "detect.html",
+         "{title}: detection", detection.detect_page),
 )  # fmt: skip
 
 
