@@ -124,7 +124,8 @@ class ConvUnit:
         }
 
 
-def _following(summary: ArchitectureSummary, model: nn.Module, layer: str) -> list[LayerRow]:
+def following(summary: ArchitectureSummary, model: nn.Module, layer: str) -> list[LayerRow]:
+    """The elementwise layers (BatchNorm, activations) right after ``layer``, in order."""
     rows = list(summary.layers)
     index = next(i for i, row in enumerate(rows) if row.name == layer)
     found = []
@@ -156,8 +157,8 @@ def conv_unit(
     if not isinstance(module, nn.Conv2d):
         raise ValueError(f"{layer} is a {type(module).__name__} layer, not a convolution")
     check_position(layer, position, row.output_shape)
-    following = _following(summary, model, layer)
-    names = [layer, *(r.name for r in following)]
+    rows_after = following(summary, model, layer)
+    names = [layer, *(r.name for r in rows_after)]
     captured = capture(model, x[None], names, keep_inputs=True)
     inputs = captured.inputs[layer][0][0]  # (C_in, H, W)
     height, width = inputs.shape[1:]
@@ -196,7 +197,7 @@ def conv_unit(
         output=float(captured.activations[layer][unit]),
         after=tuple(
             _step(model, r.name, r.type, float(captured.activations[r.name][unit]), channel)
-            for r in following
+            for r in rows_after
         ),
         receptive_field=row.receptive_field.box(i, j, height_in, width_in),
     )
@@ -237,8 +238,8 @@ def dense_unit(
     if not isinstance(module, nn.Linear):
         raise ValueError(f"{layer} is a {type(module).__name__} layer, not a dense layer")
     check_position(layer, (index,), row.output_shape)
-    following = _following(summary, model, layer)
-    captured = capture(model, x[None], [layer, *(r.name for r in following)], keep_inputs=True)
+    rows_after = following(summary, model, layer)
+    captured = capture(model, x[None], [layer, *(r.name for r in rows_after)], keep_inputs=True)
     inputs = captured.inputs[layer][0][0]  # (in_features,)
     weights = module.weight[index].detach()
     products = inputs * weights
@@ -254,7 +255,7 @@ def dense_unit(
         output=float(captured.activations[layer][0, index]),
         after=tuple(
             _step(model, r.name, r.type, float(captured.activations[r.name][0, index]), index)
-            for r in following
+            for r in rows_after
         ),
     )
 

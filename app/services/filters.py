@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from app.explain import featuremaps, filters
+from app.explain import featuremaps, filters, units
 from app.explain.maximize import Maximized
 from app.explain.topdigits import ChannelTop
 from app.images.store import ImageSource
@@ -83,7 +83,8 @@ def feature_map_result(
     network: Network, prepared: Prepared, layer: str, index: int
 ) -> dict[str, Any]:
     """The output channel ``index`` of the convolution ``layer`` for the prepared image
-    (before BatchNorm and activation), on the explorer's colour scale for its range."""
+    (before the elementwise layers that follow it, listed by type in ``then``: a BatchNorm,
+    an activation, or none), on the explorer's colour scale for its range."""
     values = filters.feature_map(network.module, prepared.x, layer, index)  # (H', W')
     low, high = torch.aminmax(values)
     colors = featuremaps.ColorRange.of(float(low), float(high))
@@ -95,6 +96,7 @@ def feature_map_result(
         "shape": list(values.shape),
         "min": float(low),
         "max": float(high),
+        "then": [row.type for row in units.following(network.summary, network.module, layer)],
         "color": colors.to_dict(),
         "stops": {
             kind: [list(stop) for stop in stops] for kind, stops in featuremaps.STOPS.items()

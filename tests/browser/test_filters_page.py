@@ -207,7 +207,7 @@ def test_lenet_sorted_by_norm_and_the_nine_top_digits(page):
 
     ready(page, "#top")
     expected = top_digits(get_network("lenet5"), "conv2", 3)
-    captions = [f"a {d.label}: {fmt(d.activation)}" for d in expected.digits]
+    captions = [f"digit {d.label}, peak {fmt(d.activation)}" for d in expected.digits]
     expect(page.locator("#top-digits .digit-caption")).to_have_text(captions)
     expect(page.locator("#top-digits .digit-field")).to_have_count(9)
     screenshot(page, "filters-lenet-top-digits")
@@ -239,3 +239,38 @@ def test_a_wide_filters_slices_come_a_page_at_a_time(page):
     )
     expect(page.locator("#slice-next")).to_be_disabled()
     page.wait_for_function("() => location.search.includes('page=2')")
+
+
+def test_before_a_filter_is_chosen_and_by_keyboard(page):
+    """Issue 14, defect 9: no broken-image icons before a filter is chosen, Run looks
+    disabled, the gallery is reached and used by keyboard, and LeNet-5's map is captioned
+    with what follows its convolution (a Tanh: it has no BatchNorm)."""
+    page.set_viewport_size({"width": 1280, "height": 720})
+    page.goto("/networks/lenet5/filters")
+    ready(page)
+    expect(page.locator("#map-img")).to_be_hidden()
+    expect(page.locator("#map-panel .map-empty")).to_be_visible()
+    broken = page.eval_on_selector_all(
+        "img", "imgs => imgs.filter(i => i.offsetWidth && !(i.complete && i.naturalWidth))"
+    )
+    assert broken == []
+    run = page.locator("#run")
+    expect(run).to_be_disabled()
+    look = "b => getComputedStyle(b).backgroundColor"
+    primary = page.evaluate(
+        "() => { const b = document.createElement('button'); b.className = 'primary';"
+        " document.body.append(b); const c = getComputedStyle(b).backgroundColor;"
+        " b.remove(); return c; }"
+    )
+    assert run.evaluate(look) != primary, "Run looks enabled while disabled"
+    page.focus("#gallery-scroll")
+    page.keyboard.press("ArrowRight")
+    expect(page.locator("#filter-title")).to_have_text("Filter 0 of conv1")
+    page.keyboard.press("ArrowRight")
+    expect(page.locator("#filter-title")).to_have_text("Filter 1 of conv1")
+    ready(page, "#map-panel")
+    expect(page.locator("#map-img")).to_be_visible()
+    expect(page.locator("#map-legend")).to_contain_text("before Tanh")
+    expect(page.locator("#map-legend")).not_to_contain_text("BatchNorm")
+    expect(run).to_be_enabled()
+    screenshot(page, "filters-keyboard-1280")

@@ -248,3 +248,31 @@ def test_an_uploaded_image_goes_through_the_kernel(page):
     row, col = detail_pixel(page)
     assert (row, col) == (24, 32)
     wait_for_results(page, [str(v) for v in np.asarray(photo)[24, 32].tolist()])
+
+
+def test_the_classic_set_normalises_what_can_be(page):
+    """Issue 14, defect 10: with Normalise ticked, the kernels whose weights add up to 0
+    (Laplacian, Outline, Sobel, Prewitt) are drawn as they are, and say so."""
+    page.goto("/kernels?kernel=box_blur&normalize=1")
+    ready(page)
+    page.click("#compare-classic")
+    tiles = page.locator(".tile")
+    expect(tiles).to_have_count(10)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.tile')].every(t => t.dataset.state === 'ready')",
+    )
+    notes = page.eval_on_selector_all(
+        ".tile",
+        "tiles => tiles.filter(t => t.querySelector('.tile-note'))"
+        ".map(t => t.querySelector('.tile-title').textContent)",
+    )
+    assert sorted(notes) == sorted(
+        [
+            "Laplacian (3 × 3)",
+            "Outline (3 × 3)",
+            "Sobel left (3 × 3)",
+            "Sobel top (3 × 3)",
+            "Prewitt right (3 × 3)",
+        ]
+    ), notes
+    screenshot(page, "kernels-compare-normalised")

@@ -240,11 +240,17 @@ async function loadMap() {
     sizeImage($("map-img"), height, width, MAP_SIDE);
     $("map-channel").textContent = `${data.index} of ${data.layer}`;
     $("map-size").textContent = `${height} × ${width}, from ${fmt(data.min, 3)} to ${fmt(data.max, 3)}`;
-    renderLegend($("map-legend"), data.color, data.stops, "before BatchNorm and activation");
+    renderLegend($("map-legend"), data.color, data.stops, beforeWhat(data.then));
     panel.dataset.image = data.image;
     panel.dataset.filter = String(data.index);
   });
   if (done) saveURL();
+}
+
+// What the map is before: the layers that follow the convolution (none: it is the output).
+function beforeWhat(then) {
+  if (!then || !then.length) return "the convolution's output, nothing applied after it";
+  return `before ${then.join(" and ")}`;
 }
 
 // ---------------------------------------------------------------- what it responds to
@@ -347,7 +353,8 @@ function digitFigure(digit, i, strip, size) {
   picture.append(box);
   const caption = document.createElement("span");
   caption.className = "digit-caption";
-  caption.textContent = `a ${digit.label}: ${fmt(digit.activation, 3)}`;
+  caption.textContent = `digit ${digit.label}, peak ${fmt(digit.activation, 3)}`;
+  caption.title = "The digit's label, and the channel's largest value on it (inside the box)";
   item.append(picture, caption);
   return item;
 }
@@ -410,6 +417,12 @@ function wire() {
   }
   for (const name of ["steps", "size", "seed"]) $(name).addEventListener("change", saveURL);
   $("run").addEventListener("click", maximize);
+  $("gallery-scroll").addEventListener("keydown", (event) => { // the gallery by keyboard
+    const delta = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 }[event.key];
+    if (!delta || event.altKey || event.ctrlKey || event.metaKey) return;
+    event.preventDefault();
+    stepFilter(delta);
+  });
   $("filter-prev").addEventListener("click", () => stepFilter(-1));
   $("filter-next").addEventListener("click", () => stepFilter(1));
   $("cancel").addEventListener("click", () => {

@@ -9,7 +9,7 @@ import * as H from "../draw/heatmap.js";
 import * as IP from "../draw/imageplot.js";
 import { fetchImage, latestOnly, postJSON } from "../lib/api.js";
 import { createControls } from "../lib/controls.js";
-import { $, clearFailure, readPayload, showFailure } from "../lib/dom.js";
+import { $, clearFailure, element, readPayload, showFailure } from "../lib/dom.js";
 import { fmt, productsText } from "../lib/format.js";
 import { clone, resize } from "../lib/shapes.js";
 import {
@@ -382,6 +382,11 @@ function tileTitle(item) {
   return item.preset ? `${KERNELS[item.preset].title} (${size})` : `Your kernel (${size})`;
 }
 
+// With "normalise" ticked, a tile's kernel is normalised when it can be: an edge detector's
+// weights add up to 0 and it is shown as it is (its caption says so).
+const sumsToZero = (kernel) => Math.abs(kernel.flat().reduce((a, b) => a + b, 0)) < 1e-12;
+const tileNormalized = (item) => config.normalize && !sumsToZero(item.kernel);
+
 function kernelTable(kernel) {
   const table = document.createElement("table");
   table.className = "mini-kernel";
@@ -426,6 +431,9 @@ function tile(item, index) {
   title.className = "tile-title";
   title.textContent = tileTitle(item);
   caption.append(title, kernelTable(item.kernel));
+  if (config.normalize && !tileNormalized(item)) {
+    caption.append(element("span", "hint tile-note", "weights sum to 0: not normalised"));
+  }
   figure.append(open, remove, caption);
   return { figure, img };
 }
@@ -449,7 +457,8 @@ async function drawTiles({ force = true } = {}) {
     try {
       if (!tilePictures.has(pictureKey)) {
         const data = await picker.withImage((id) => postJSON("/api/kernels", {
-          ...body(id, item.kernel), padding: samePadding(item.kernel), max_side: TILE_SIDE,
+          ...body(id, item.kernel), normalize: tileNormalized(item), padding: samePadding(item.kernel),
+          max_side: TILE_SIDE,
         }));
         tilePictures.set(pictureKey, data.output.png);
       }

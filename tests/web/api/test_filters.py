@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
+from torch import nn
 
 from app.explain.convolutions import conv_layers
 from app.explain.filters import GAP, GAP_GRAY
@@ -225,6 +226,37 @@ def test_the_feature_map_is_f_conv2d_of_the_layers_input_channel_sliced(
     assert found["shape"] == list(expected.shape) and found["image"] == image
     assert found["min"] == approx(float(expected.min()), terms=terms, scale=scale)
     assert data_url_picture(found["png"]).shape == (*expected.shape, 3)
+
+
+@pytest.mark.parametrize(
+    ("name", "layer", "then"),
+    [
+        ("lenet5", "conv1", [nn.Tanh]),
+        ("simple-cnn", "conv1", [nn.ReLU]),
+        ("efficientnet-lite0", "stem.conv", [nn.BatchNorm2d, nn.ReLU6]),
+    ],
+)
+def test_the_map_says_what_follows_the_convolution(client, name, layer, then):
+    """A map is captioned with the layers that follow its convolution: LeNet-5 and
+    SimpleCNN have no BatchNorm (issue 14, defect 9); each type is the module's own."""
+    response = feature_map(client, name, layer, 0, image_id="sample-mnist-3")
+    assert response.status_code == 200, response.text
+    model = get_model(name)
+    called: list[tuple[str, type]] = []  # leaf modules in the order a forward pass runs them
+    hooks = [
+        module.register_forward_hook(lambda m, a, o, n=n: called.append((n, type(m))))
+        for n, module in model.named_modules()
+        if not list(module.children())
+    ]
+    try:
+        with torch.inference_mode():
+            model(torch.zeros(1, *get_network(name).input_shape))
+    finally:
+        for hook in hooks:
+            hook.remove()
+    at = [n for n, _ in called].index(layer)
+    assert [kind for _, kind in called[at + 1 : at + 1 + len(then)]] == then
+    assert response.json()["then"] == [kind.__name__ for kind in then]
 
 
 def test_the_stems_map_of_the_cat_from_an_upload_equals_the_samples(client):
