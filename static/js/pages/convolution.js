@@ -1,20 +1,26 @@
 // The convolution playground: edit an input and a kernel, then step the kernel across the
 // padded input while every multiply-and-sum is written out. One request per change of
 // settings; stepping is drawn from the trace already received. The URL, the panel, the
-// grids and the stepper are the operation page's (lib/operation-page.js).
+// grids and the stepper are the operation page's (lib/operation-page.js). The padding is
+// typed as the API takes it (a number, rows and cols, top/bottom/left/right, "same",
+// "valid") and filled as the padding mode says. `?dims=1` and `?dims=3` open the 1-D and
+// 3-D views instead (convolution-nd.js).
 
-import { expressionLine, renderFormula } from "../draw/expression.js";
+import { renderFormula } from "../draw/expression.js";
 import { arrange, fitColumns } from "../draw/fit.js";
 import {
-  blank, drawGrids, drawKernels, moveShapes, paddingRing, plotSlots, revealOutputs, windowShapes,
+  blank, drawGrids, drawKernels, moveShapes, plotSlots, revealOutputs, windowShapes,
 } from "../draw/gridview.js";
 import * as H from "../draw/heatmap.js";
 import { $, readPayload } from "../lib/dom.js";
-import { factor, fmt, productsText, sumText } from "../lib/format.js";
 import { readKernelSize, startOperationPage } from "../lib/operation-page.js";
 import { bias, flag, pair } from "../lib/settings.js";
 import { asPair, asStack, clone, fitLength, resize4d, shapeOf } from "../lib/shapes.js";
 import { encodePair } from "../lib/urlstate.js";
+import {
+  inputBorder, MODE_TEXT, modeSetting, paddingSetting, paddingTest, presetPadding, writeSum,
+} from "./conv-steps.js";
+import { showViewTabs, startNdView } from "./convolution-nd.js";
 
 const RGB = ["R", "G", "B"];
 const RECEPTIVE_FIELD = "rgba(245, 158, 11, 0.14)"; // the dilated window's shading
@@ -43,7 +49,8 @@ function fromPreset(preset) {
     kernel,
     bias: biases,
     stride: asPair(preset.stride),
-    padding: asPair(preset.padding),
+    padding: presetPadding(preset.padding, 2),
+    padding_mode: preset.padding_mode || "zeros",
     dilation: asPair(preset.dilation),
     flip: preset.flip,
     preset: preset.name,
@@ -103,17 +110,21 @@ function drawAll(trace, config, room) {
   const O = trace.output.length;
   const [, Hp, Wp] = shapeOf(trace.padded_input);
   const [, oh, ow] = trace.output_shape;
-  const ring = paddingRing(Hp, Wp, trace.padding);
+  const ring = paddingTest(trace.pads, [Hp, Wp]);
+  const zeros = trace.padding_mode === "zeros";
   const [inputCell, kernelCell, outputCell] = fitFigures(trace, room);
   const inputDivs = drawGrids($("input-plots"), trace.padded_input,
     trace.padded_input.map((_, c) => (C > 1 ? channelLabel(c, C) : `${Hp} × ${Wp}`)),
-    { cell: inputCell, scale: H.colorScale(config.input),
-      special: (r, c) => (ring(r, c) ? "padding" : null) });
+    { cell: inputCell, scale: H.colorScale(zeros ? config.input : trace.padded_input),
+      special: (r, c) => (zeros && ring(r, c) ? "padding" : null) });
+  const padded = trace.pads.some(([before, after]) => before + after > 0);
+  const border = !zeros && padded ? [inputBorder(trace.pads, Hp, Wp)] : [];
   const outputDivs = drawGrids($("output-plots"), trace.output.map(() => blank(oh, ow)),
     trace.output.map((_, o) => (O > 1 ? `feature map ${o}` : `${oh} × ${ow}`)),
     { cell: outputCell, scale: H.colorScale(trace.output) });
   $("output-shape").textContent = `${O} × ${oh} × ${ow}`;
-  view = { inputDivs, outputDivs, filled: Array(O).fill(0), kernelFor: -1, currentOn: -1, kernelCell };
+  view = { inputDivs, outputDivs, filled: Array(O).fill(0), kernelFor: -1, currentOn: -1, kernelCell, border };
+  $("padding-mode-text").textContent = padded ? `Padding: ${MODE_TEXT[trace.padding_mode]}.` : "";
   drawFacts(trace);
 }
 
@@ -150,7 +161,7 @@ function drawStep(index, trace) {
   const step = trace.steps[index];
   const [o, r, c] = step.position;
   if (o !== view.kernelFor) drawKernel(trace, o);
-  const shapes = inputShapes(trace, step);
+  const shapes = [...view.border, ...inputShapes(trace, step)];
   view.inputDivs.forEach((div) => H.setShapes(div, shapes));
   revealOutputs(view.outputDivs, trace.output, index, view.filled);
   view.currentOn = moveShapes(view.outputDivs, view.currentOn, o, [H.mark(r, c)]);
@@ -160,21 +171,7 @@ function drawStep(index, trace) {
 function drawExpression(trace, step) {
   const C = trace.padded_input.length;
   const [o, r, c] = step.position;
-  const perChannel = step.terms.length / C;
-  const lines = [];
-  const biasText = `${factor(step.bias)} (bias)`;
-  if (C === 1) {
-    lines.push(expressionLine("", `${productsText(step.terms)} + ${biasText}`, fmt(step.value)));
-  } else {
-    for (let k = 0; k < C; k += 1) {
-      const terms = step.terms.slice(k * perChannel, (k + 1) * perChannel);
-      lines.push(expressionLine(channelLabel(k, C), productsText(terms), fmt(step.partials[k])));
-    }
-    const total = expressionLine("total", `${sumText(step.partials)} + ${biasText}`, fmt(step.value));
-    total.classList.add("expr-total");
-    lines.push(total);
-  }
-  $("expression").replaceChildren(...lines);
+  writeSum($("expression"), step, C, (k) => channelLabel(k, C));
   const O = trace.output.length;
   $("position").textContent = `${O > 1 ? `Feature map ${o}, ` : "Output "}row ${r}, column ${c}`
     + ` ← window at row ${step.window[0]}, column ${step.window[1]} of the padded input`;
@@ -201,14 +198,17 @@ function drawFacts(trace) {
 
 // ---------------------------------------------------------------- start
 
-const page = startOperationPage(payload, {
+const dims = Number(new URLSearchParams(window.location.search).get("dims")) || 2;
+showViewTabs(dims);
+const page = dims === 2 ? startOperationPage(payload, {
   endpoint: "/api/convolution",
   fromPreset,
   arrays: { input: asStack, kernel: as4d },
   settings: {
     bias: bias((config) => config.kernel.length),
     stride: pair(1, LIMITS.max_stride),
-    padding: pair(0, LIMITS.max_padding),
+    padding: paddingSetting(2),
+    padding_mode: modeSetting(payload.padding_modes),
     dilation: pair(1, LIMITS.max_dilation),
     flip: flag(),
   },
@@ -219,8 +219,10 @@ const page = startOperationPage(payload, {
   random: { input: [0, 9], kernel: [-2, 2] },
   draw: drawAll,
   steppers: [{ count: (trace) => trace.steps.length, draw: drawStep }],
-});
-$("classic").addEventListener("change", (event) => {
-  if (KERNELS[event.target.value]) useClassicKernel(event.target.value);
-  event.target.value = "";
-});
+}) : startNdView(payload, dims);
+if (dims === 2) {
+  $("classic").addEventListener("change", (event) => {
+    if (KERNELS[event.target.value]) useClassicKernel(event.target.value);
+    event.target.value = "";
+  });
+}
