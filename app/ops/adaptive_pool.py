@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 
 from app.ops.arithmetic import as_pair
@@ -53,32 +54,37 @@ def adaptive_pool(
     out_h, out_w = as_pair(output_size, "output_size", minimum=1, maximum=limits.max_output)
     channels, h, w = x.shape
     rows, cols = bounds(h, out_h), bounds(w, out_w)
-    output = torch.empty(channels, out_h, out_w, dtype=x.dtype)
-    steps = []
-    for c in range(channels):
-        for i, (r0, r1) in enumerate(rows):
-            for j, (c0, c1) in enumerate(cols):
-                window = x[c, r0:r1, c0:c1]
-                flat = window.reshape(-1)
-                step: dict[str, Any] = {"position": [c, i, j], "rows": [r0, r1], "cols": [c0, c1]}
+    values = x.numpy()
+    shown = compact(x)  # whole numbers as integers, for the steps' values
+    output = np.empty((channels, out_h, out_w))
+    steps: list[list[dict[str, Any]]] = [[] for _ in range(channels)]  # per channel
+    every = np.arange(channels)
+    for i, (r0, r1) in enumerate(rows):
+        for j, (c0, c1) in enumerate(cols):
+            window = values[:, r0:r1, c0:c1].reshape(channels, -1)  # (C, cells), row-major
+            cells = shown[:, r0:r1, c0:c1].reshape(channels, -1)
+            if kind == "max":
+                at = window.argmax(axis=1)  # the first maximum in row-major order
+                pooled = window[every, at]
+            else:
+                pooled = window.sum(axis=1) / window.shape[1]
+            output[:, i, j] = pooled
+            for c in range(channels):
+                step: dict[str, Any] = {
+                    "position": [c, i, j], "rows": [r0, r1], "cols": [c0, c1],
+                    "values": cells[c], "count": window.shape[1], "value": float(pooled[c]),
+                }  # fmt: skip
                 if kind == "max":
-                    at = int(flat.argmax())  # the first maximum in row-major order
-                    value = flat[at]
-                    step["winner"] = [r0 + at // window.shape[1], c0 + at % window.shape[1]]
-                else:
-                    value = flat.sum() / flat.numel()
-                output[c, i, j] = value
-                step["values"] = compact(flat)
-                step["count"] = flat.numel()
-                step["value"] = float(value)
-                steps.append(step)
-    check_result(output)
+                    width = c1 - c0
+                    step["winner"] = [r0 + int(at[c]) // width, c0 + int(at[c]) % width]
+                steps[c].append(step)
+    pooled_all = check_result(torch.from_numpy(output))
     return {
-        "input": compact(x),
+        "input": shown,
         "kind": kind,
-        "output": compact(output),
+        "output": compact(pooled_all),
         "output_shape": [channels, out_h, out_w],
         "rows": rows,
         "cols": cols,
-        "steps": steps,
+        "steps": [step for channel in steps for step in channel],
     }
