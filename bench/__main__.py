@@ -16,6 +16,7 @@ SECTIONS = [
     "images",
     "pooling",
     "transposed",
+    "mechanics",
     "models",
     "saliency",
     "filters",
