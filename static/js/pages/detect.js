@@ -277,10 +277,14 @@ function drawSuppression(index) {
     const keptBefore = new Set(nms.steps.slice(0, index - 1).map((s) => s.kept));
     const gone = new Set(nms.steps.slice(0, index).flatMap((s) => s.compared.filter((c) => c.removed).map((c) => c.index)));
     const now = new Map(step.compared.map((c) => [c.index, c]));
+    let row = 0;
     candidates.forEach((box, i) => {
       if (keptBefore.has(i)) marks.push({ box, color: INK.kept, width: 2 });
       else if (i === step.kept) return;
-      else if (now.has(i) && now.get(i).removed) marks.push({ box, color: INK.removed, width: 2, dash: [6, 4], label: `IoU ${fmt(now.get(i).iou, 2)}` });
+      else if (now.has(i) && now.get(i).removed) {
+        marks.push({ box, color: INK.removed, width: 2, dash: [6, 4], label: `IoU ${fmt(now.get(i).iou, 2)}`, row });
+        row += 1;
+      }
       else if (!gone.has(i)) marks.push({ box, color: INK.waiting, width: 1.5 });
     });
     marks.push({ box: candidates[step.kept], color: INK.current, width: 4, label: `kept ${fmt(candidates[step.kept].score, 3)}` });

@@ -49,7 +49,14 @@ export function photoView(canvas, image, width, height, maxWidth) {
         ctx.fillStyle = mark.fill;
         ctx.fillRect(box.x * scale, box.y * scale, box.width * scale, box.height * scale);
       }
-      if (mark.label) label(mark.label, box.x * scale + inset, box.y * scale + inset, mark.color);
+      if (mark.label) {
+        // a label on the box's top edge, or stacked up from its bottom edge (`row`) so
+        // that the labels of boxes sharing an edge do not cover each other
+        const height = Math.round(19 * ratio);
+        const y = mark.row === undefined ? box.y * scale + inset
+          : (box.y + box.height) * scale - inset - height * (mark.row + 1);
+        if (y >= box.y * scale) label(mark.label, box.x * scale + inset, y, mark.color);
+      }
       ctx.restore();
     }
   }
