@@ -31,6 +31,11 @@ SEQUENTIAL: Stops = ((0.0, "#ffffff"), (1.0, "#1d4ed8"))
 #: Black, red, yellow, white (Plotly.js's ``Hot``): saliency maps over a photo.
 HOT: Stops = ((0.0, "#000000"), (0.3, "#e60000"), (0.6, "#ffd200"), (1.0, "#ffffff"))
 
+#: For a gray picture with white ink (an MNIST digit): ``HOT`` ends in white, the ink's own
+#: colour, and its strongest values vanish on the strokes; this one ends in a saturated
+#: magenta, seen on white and on black alike.
+HOT_ON_INK: Stops = ((0.0, "#000000"), (0.35, "#1d4ed8"), (0.7, "#e11d48"), (1.0, "#c026d3"))
+
 
 def _rgb(color: str) -> tuple[int, int, int]:
     return int(color[1:3], 16), int(color[3:5], 16), int(color[5:7], 16)

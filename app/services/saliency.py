@@ -110,7 +110,11 @@ class SaliencyMap:
 
     @property
     def stops(self) -> colormaps.Stops:
-        return colormaps.DIVERGING if self.signed else colormaps.HOT
+        """Diverging for signed maps; for a gray picture (light ink) a scale that does not
+        end in white, else ``HOT``."""
+        if self.signed:
+            return colormaps.DIVERGING
+        return colormaps.HOT_ON_INK if self.picture.mode in ("L", "LA") else colormaps.HOT
 
     def png(self) -> bytes:
         """The map coloured for the overlay, opaque where |value| reaches the limit."""

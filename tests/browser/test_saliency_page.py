@@ -229,3 +229,28 @@ def test_leaving_the_page_stops_its_jobs(page, gate):
             assert time.monotonic() < deadline, job
             page.wait_for_timeout(100)
         assert job["progress"] < 1
+
+
+def test_a_new_image_never_shows_the_old_caption(page, gate):
+    """Issue 14, defect 6: after switching the image and cancelling a cell, the cell showed
+    the old image's class caption and colour bar; now it shows neither, nor the old map."""
+    gate.open()
+    page.goto(
+        "/networks/lenet5/saliency?image=sample-mnist-3&methods=smoothgrad&smoothgrad.samples=4"
+    )
+    done(page, "smoothgrad", 0)
+    first = cell(page, "smoothgrad", 0)
+    expect(first.locator(".sal-class")).to_have_text("3")
+    expect(first.locator(".legend-bar")).to_have_count(1)
+    gate.shut()
+    page.select_option('[data-role="sample"]', "sample-mnist-7")
+    expect(first).to_have_attribute("data-state", "running", timeout=TIMEOUT)
+    first.locator(".sal-cancel").click()
+    expect(first).to_have_attribute("data-state", "cancelled")
+    expect(first.locator(".sal-class")).to_have_count(0)
+    expect(first.locator(".legend-bar")).to_have_count(0)
+    expect(first.locator(".sal-map")).to_be_hidden()
+    gate.open()
+    first.locator(".sal-again").click()
+    done(page, "smoothgrad", 0)
+    expect(first.locator(".sal-class")).to_have_text("7")

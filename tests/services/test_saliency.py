@@ -217,3 +217,17 @@ def test_too_many_occlusion_positions_on_a_photo():
         saliency(
             get_network("efficientnet-lite0"), CAT, "occlusion", settings={"patch": 1, "stride": 1}
         )
+
+
+def test_a_digits_map_does_not_end_in_the_inks_white():
+    """Issue 14: over an MNIST digit (white strokes) the strongest values are not white,
+    so they stay visible on the strokes; a photo keeps Hot (black, red, yellow, white)."""
+    digit = saliency(get_network("lenet5"), DIGIT, "gradient")
+    stops = digit.to_dict()["colorscale"]
+    assert stops[-1][1].lower() != "#ffffff"
+    rgba = np.asarray(Image.open(io.BytesIO(digit.png())).convert("RGBA")).astype(int)
+    strongest = np.unravel_index(int(digit.map.argmax()), tuple(digit.map.shape))
+    red, green, blue, alpha = rgba[strongest]
+    assert alpha == 255 and min(red, green, blue) < 200, "the strongest pixel is not white"
+    cat = saliency(get_network("efficientnet-lite0"), CAT, "gradient")
+    assert cat.to_dict()["colorscale"][-1][1].lower() == "#ffffff"

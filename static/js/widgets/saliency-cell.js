@@ -92,7 +92,16 @@ export function createCell(title) {
     const small = next.width < SMALL;
     photo.classList.toggle("pixelated", small);
     overlay.classList.toggle("pixelated", small);
-    if (photo.getAttribute("src") !== next.photo) photo.src = next.photo;
+    if (photo.getAttribute("src") !== next.photo) {
+      photo.src = next.photo;
+      overlay.removeAttribute("src"); // another picture's map never lies over this one
+    }
+    // The caption and colour bar described the map before: gone until the new one comes
+    // (a cancelled cell never shows another image's class or colours).
+    shown = null;
+    legend.replaceChildren();
+    caption.replaceChildren(element("span", "sal-method", title));
+    caption.removeAttribute("title");
     root.classList.add("stale");
     bar.value = 0;
     percentText.textContent = "waiting…";
