@@ -66,3 +66,12 @@ def test_views_list_each_dimensions_presets_and_default():
         names = [p["name"] for p in data[str(dims)]["presets"]]
         assert data[str(dims)]["default_preset"] == DEFAULTS[dims] in names
         assert all(p["dims"] == dims for p in data[str(dims)]["presets"])
+
+
+def test_seed_000s_shift_example_is_offered_to_the_pooling_page():
+    from app.ops.invariance import SEED_000_EDGE
+    from app.services.operations import demo_examples
+
+    demo = {d["name"]: d for d in demo_examples()}["seed000_edge"]
+    assert demo["input"] == SEED_000_EDGE == [[1, 1, 0, 0, 0]] * 4
+    assert demo["kernel"] == [[1, -1]] and (demo["size"], demo["stride"]) == (2, 1)
