@@ -7,11 +7,10 @@
 
 import { postForm } from "../lib/api.js";
 import { $, readPayload } from "../lib/dom.js";
-import { startJob } from "../lib/jobs.js";
 import { readParams, writeParams } from "../lib/urlstate.js";
 import { createImagePicker } from "../widgets/image-picker.js";
 import { drawPredictions } from "../widgets/predictions.js";
-import { createCell } from "../widgets/saliency-cell.js";
+import { bindOpacity, createCells } from "../widgets/saliency-cells.js";
 
 const payload = readPayload();
 const SIDES = ["a", "b"];
@@ -19,7 +18,6 @@ const models = { a: payload.a, b: payload.b };
 const METHODS = Object.fromEntries(payload.methods.map((m) => [m.name, m]));
 
 const state = { image: payload.default_image, methods: [...payload.default_methods], opacity: 0.7 };
-const cells = new Map(); // "method|side" → cell
 let loaded = 0; // which image load is the latest
 
 function readState() {
@@ -69,6 +67,7 @@ const picker = createImagePicker($("picker"), {
     loadImage();
   },
 });
+const cells = createCells(picker);
 
 function inputURL(side) {
   return `/api/models/${models[side].name}/input?image=${encodeURIComponent(state.image)}`;
@@ -135,45 +134,24 @@ function renderGrid() {
   const corner = document.createElement("div");
   corner.className = "sal-corner";
   const children = [corner, ...SIDES.map(head)];
-  const wanted = new Set();
+  cells.begin();
   for (const name of state.methods) {
     const method = METHODS[name];
     children.push(rowHead(method));
     for (const side of SIDES) {
       const model = models[side];
-      const key = `${name}|${side}`;
-      wanted.add(key);
-      let cell = cells.get(key);
-      if (!cell) {
-        cell = createCell(method.title);
-        cell.root.dataset.method = name;
-        cell.root.dataset.side = side;
-        cells.set(key, cell);
-      }
-      cell.setOpacity(state.opacity);
-      if (cell.image !== state.image) {
-        cell.image = state.image;
-        const url = `/api/models/${model.name}/saliency/jobs?method=${name}`;
-        cell.compute({
-          name: model.name,
-          photo: inputURL(side),
-          width: model.input_shape[2],
-          start: (signal, onProgress) => picker.withImage((id) => {
-            const form = new FormData();
-            form.append("image_id", id);
-            return startJob(url, { form, onProgress, signal });
-          }),
-        });
-      }
-      children.push(cell.root);
+      children.push(cells.show(`${name}|${side}`, {
+        title: method.title,
+        data: { method: name, side },
+        name: model.name,
+        url: `/api/models/${model.name}/saliency/jobs?method=${name}`,
+        image: state.image,
+        photo: inputURL(side),
+        width: model.input_shape[2],
+      }));
     }
   }
-  for (const [key, cell] of cells) {
-    if (!wanted.has(key)) {
-      cell.cancel();
-      cells.delete(key);
-    }
-  }
+  cells.prune();
   const grid = $("grid");
   grid.style.setProperty("--columns", String(SIDES.length));
   grid.replaceChildren(...children);
@@ -195,24 +173,16 @@ function bindMethods() {
   }
 }
 
-function bindOpacity() {
-  const slider = $("opacity");
-  const shown = $("opacity-value");
-  slider.value = String(state.opacity);
-  shown.textContent = `${Math.round(state.opacity * 100)}%`;
-  slider.addEventListener("input", () => {
-    state.opacity = Number(slider.value);
-    shown.textContent = `${Math.round(state.opacity * 100)}%`;
-    for (const cell of cells.values()) cell.setOpacity(state.opacity);
-    writeState();
-  });
-}
-
 function init() {
   readState();
+  cells.setOpacity(state.opacity);
   bindModels();
   bindMethods();
-  bindOpacity();
+  bindOpacity($("opacity"), $("opacity-value"), state.opacity, (value) => {
+    state.opacity = value;
+    cells.setOpacity(value);
+    writeState();
+  });
   picker.select(state.image);
   writeState();
   loadImage();
