@@ -21,6 +21,7 @@ SECTIONS = [
     "saliency",
     "filters",
     "detection",
+    "training",
     "load",
 ]
 
