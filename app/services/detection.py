@@ -108,6 +108,15 @@ def classifier(network: Network) -> FullyConvolutional | str:
     return found
 
 
+def is_classifier(network: Network) -> bool:
+    """Whether ``network`` gives one score per class (and so has a detection page)."""
+    try:
+        classifier(network)
+    except ValueError:
+        return False
+    return True
+
+
 def scaled_size(height: int, width: int, size: int, side: int) -> tuple[int, int]:
     """The image's size once a ``size``-pixel window has become the network's ``side``."""
     factor = side / size

@@ -99,3 +99,20 @@ def test_efficientnet_maps_are_compared_where_they_coincide(cat_and_cup):
     assert one_pass.matched == 2  # lefts 0 and 192 (= 7 · 27.43), top 0
     assert [r.layer for r in found.fully.rewrites] == ["pool", "flatten", "dropout", "fc"]
     assert "stem.conv" in found.fully.padded
+
+
+def test_only_classifiers_have_detection():
+    from torch import nn
+
+    from app.nets.network import Network
+
+    lenet = get_network("lenet5")
+
+    class Maps(nn.Module):  # one map per class, as a segmentation network gives
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x.repeat(1, 10, 1, 1)
+
+    maps = Network(lenet.spec, Maps())
+    assert detection.is_classifier(lenet) and not detection.is_classifier(maps)
+    with pytest.raises(ValueError, match="gives a map, not one score per class"):
+        detection.settings(maps, "32", 4, 0.5, 0.3, None)
