@@ -70,9 +70,9 @@ def test_max_marks_the_winner_and_a_new_size_keeps_the_output_size(page):
     wait_for_cells(page, OUTPUT, [shown(v) for v in expected.flatten().tolist()])
     shapes = page.evaluate("document.querySelector('#adaptive-input').layout.shapes")
     assert len(shapes) == 2  # the window and its winner
-    page.wait_for_function("() => location.search.includes('ad_kind=max')")
+    page.wait_for_function("() => location.search.includes('ad_input=8x8:')")
     url = page.url
-    assert "ad_input=8x8:" in url and "ad_out=3,3" in url
+    assert "ad_kind=max" in url and "ad_out=3,3" in url
     page.goto(url)
     ready(page, SECTION)
     expect(page.locator("#adaptive-in-shape")).to_have_text("8 × 8")

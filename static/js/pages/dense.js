@@ -11,6 +11,7 @@ import * as H from "../draw/heatmap.js";
 import { createControls, createLive } from "../lib/controls.js";
 import { $, readPayload } from "../lib/dom.js";
 import { fmt, productsText } from "../lib/format.js";
+import { onLayoutChange } from "../lib/presenter.js";
 import { randomInt, resize } from "../lib/shapes.js";
 import { decodeArray, encodeArray, readParams, readStep, writeParams } from "../lib/urlstate.js";
 import { renderGrids } from "../widgets/grid-editor.js";
@@ -279,9 +280,5 @@ $("redraw").addEventListener("click", () => {
   seed = (seed + 1) % LIMITS.max_seed;
   compute();
 });
-let resizeTimer = null;
-window.addEventListener("resize", () => {
-  clearTimeout(resizeTimer);
-  resizeTimer = setTimeout(() => data && draw(data, stepper.index), 150);
-});
+onLayoutChange(() => data && draw(data, stepper.index)); // presenter mode, a resized window
 compute(readStep(params));

@@ -10,6 +10,7 @@ import * as H from "../draw/heatmap.js";
 import { createControls, createLive } from "../lib/controls.js";
 import { $, element, readPayload } from "../lib/dom.js";
 import { factor, fmt, joinShown, parseNumber } from "../lib/format.js";
+import { onLayoutChange } from "../lib/presenter.js";
 import { randomInt } from "../lib/shapes.js";
 import { decodeArray, encodeArray, readParams, readStep, writeParams } from "../lib/urlstate.js";
 import { renderGrids } from "../widgets/grid-editor.js";
@@ -221,9 +222,5 @@ if (params.has("groups")) controls.set({ groups: params.get("groups") });
 for (const name of TEXT_FIELDS) if (params.has(name)) controls.set({ [name]: params.get(name) });
 controls.onChange(["kind", "mode", "n", "c", "h", "w", "groups", ...TEXT_FIELDS], () => compute(0));
 $("random").addEventListener("click", randomInput);
-let resizeTimer = null;
-window.addEventListener("resize", () => {
-  clearTimeout(resizeTimer);
-  resizeTimer = setTimeout(() => data && draw(data, stepper.index), 150);
-});
+onLayoutChange(() => data && draw(data, stepper.index)); // presenter mode, a resized window
 compute(readStep(params));

@@ -10,6 +10,7 @@ import { blank, drawGrid, revealed, gridText, windowShapes } from "../draw/gridv
 import * as H from "../draw/heatmap.js";
 import { createControls, createLive } from "../lib/controls.js";
 import { fmt, joinShown } from "../lib/format.js";
+import { onLayoutChange } from "../lib/presenter.js";
 import { randomInt, resize } from "../lib/shapes.js";
 import { decodeArray, encodeArray, readParams, readStep, writeParams } from "../lib/urlstate.js";
 import { createStepper } from "./stepper.js";
@@ -138,10 +139,6 @@ export function createAdaptivePool(root, { limits }) {
   controls.setChoice("ad_kind", q.get("ad_kind") === "max" ? "max" : "avg");
   controls.onChange(["ad_kind", "ad_in_h", "ad_in_w", "ad_out_h", "ad_out_w"], () => compute());
   inSection("adaptive-random").addEventListener("click", randomInput);
-  let resizeTimer = null;
-  window.addEventListener("resize", () => {
-    clearTimeout(resizeTimer);
-    resizeTimer = setTimeout(() => trace && draw(trace, stepper.index), 150);
-  });
+  onLayoutChange(() => trace && draw(trace, stepper.index)); // presenter mode, a resized window
   compute(readStep(q, "ad_step"));
 }
