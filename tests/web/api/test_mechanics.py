@@ -163,3 +163,14 @@ def test_adaptive_pooling_refuses_bad_input(client, change, message):
     )
     assert response.status_code == 422, response.text
     assert message in response.json()["detail"]
+
+
+def test_openapi_documents_the_three_endpoints(client):
+    paths = client.get("/openapi.json").json()["paths"]
+    dense = paths[DENSE]["post"]
+    assert "F.conv2d" in dense["description"] and "422" in dense["responses"]
+    norm = paths[NORM]["post"]
+    assert "F.group_norm" in norm["description"]
+    assert "unbiased variance" in norm["description"]
+    adaptive = paths[ADAPTIVE]["post"]
+    assert "⌊i·H/H'⌋" in adaptive["description"]
