@@ -16,9 +16,11 @@ baselines=value, target=target)``.
 
 Captum evaluates one position per forward pass by default; here a batch of positions goes
 through the network at once (under ``torch.inference_mode``), with progress reported
-before each batch, and the per-pixel sums are two small matrix products: with R (positions,
-H) and K (positions, W) the rows and columns each square covers, the total of a score
-change d over the squares is Rᵀ diag(d) K, and the number of squares over each pixel RᵀK.
+before each batch; for one image of a network with a plan (EfficientNet-Lite0), its first
+layers are recomputed only near the square (:mod:`app.explain.saliency.incremental`). The
+per-pixel sums are two small matrix products: with R (positions, H) and K (positions, W)
+the rows and columns each square covers, the total of a score change d over the squares is
+Rᵀ diag(d) K, and the number of squares over each pixel RᵀK.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from app.explain.saliency.base import (
     target_scores,
 )
 from app.explain.saliency.baselines import WithBaseline, baseline_param
+from app.explain.saliency.incremental import Incremental, plan_for
 from app.nets.network import Network
 
 MAX_PATCH = 112
@@ -69,8 +72,10 @@ class Occlusion(WithBaseline):
         patch: int = PATCH.default,
         stride: int = STRIDE.default,
         batch_size: int | None = None,
+        incremental: bool = True,
     ) -> None:
         super().__init__(model, batch_size=batch_size)
+        self.incremental = incremental
         self.patch = PATCH.check(patch)
         self.stride = STRIDE.check(stride)
         if self.stride > self.patch:
@@ -114,6 +119,15 @@ class Occlusion(WithBaseline):
         start = torch.tensor(first, device=like.device)[:, None]
         return ((index >= start) & (index < start + self.patch)).to(like.dtype)
 
+    def _incremental(self, x: torch.Tensor, rows: list[int], cols: list[int]) -> Incremental | None:
+        """The incremental passes for one image of a network with a plan, when they save work
+        (:mod:`app.explain.saliency.incremental`); ``None``: every pass in full."""
+        plan = plan_for(self.model) if self.incremental and x.shape[0] == 1 else None
+        if plan is None:
+            return None
+        passes = Incremental(plan, network_layout(x), self.patch, rows, cols)
+        return passes if passes.saves else None
+
     def attribute(
         self,
         x: torch.Tensor,
@@ -138,11 +152,18 @@ class Occlusion(WithBaseline):
         per_batch = max(1, self.images_per_batch(x) // n)
         with torch.inference_mode():
             reference = target_scores(self.model(network_layout(x)), targets)  # (N,)
+            incremental = self._incremental(x, rows, cols)
+            values = network_layout(torch.broadcast_to(base, x.shape))
             for part in batches(len(r_of), per_batch, progress):
                 r, c = row_cover[r_of[part]], col_cover[c_of[part]]  # (k, H), (k, W)
-                covered = (r[:, :, None] * c[:, None, :]).bool()[:, None, None]  # (k,1,1,H,W)
-                hidden = torch.where(covered, base, x).flatten(0, 1)  # (k·N, C, H, W)
-                logits = self.model(network_layout(hidden))
+                if incremental is not None:
+                    tops = [rows[i] for i in r_of[part].tolist()]
+                    lefts = [cols[i] for i in c_of[part].tolist()]
+                    logits = incremental.logits(tops, lefts, values)
+                else:
+                    covered = (r[:, :, None] * c[:, None, :]).bool()[:, None, None]  # (k,1,1,H,W)
+                    hidden = torch.where(covered, base, x).flatten(0, 1)  # (k·N, C, H, W)
+                    logits = self.model(network_layout(hidden))
                 drop = reference - target_scores(logits, targets.repeat(len(r))).view(len(r), n)
                 total += torch.einsum("kn,kh,kw->nhw", drop, r, c)  # (N, H, W)
         # squares over each pixel: every (row, column) pair is a position, so RᵀK factorises
