@@ -27,7 +27,7 @@ from app.settings import Settings
 NETWORK_TITLES = {
     "lenet5": "LeNet-5",
     "simple-cnn": "SimpleCNN",
-    DEEP: "Deep CNN (choose the depth)",
+    DEEP: "Deep CNN, any depth",
 }
 
 #: The lecture's comparisons: two runs on the same axes (run B's settings differ from A's).

@@ -191,6 +191,7 @@ function finish(run) {
     card.root.dataset.state = "diverged";
     card.status.textContent = `Diverged at step ${d.step} (epoch ${d.epoch}): the loss became `
       + `${d.loss === "nan" ? "NaN" : "infinite"}. The learning rate is too large for this network.`;
+    run.slots.report.replaceChildren(renderReport(run));
     return;
   }
   card.root.dataset.state = "done";

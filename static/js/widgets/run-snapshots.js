@@ -88,16 +88,22 @@ export function createSnapshots(run, watched) {
     if (!snapshot) return;
     const limit = drawFilters(canvas, snapshot.filters);
     const [kh, kw] = [snapshot.filters[0].length, snapshot.filters[0][0].length];
+    // weights blown up by a learning rate too large: ±5.13e+18, not nineteen digits
+    const shownLimit = limit >= 1e4 ? limit.toExponential(2) : fmt(limit, 3);
     filtersNote.textContent = `${snapshot.filters.length} filters of ${kh}×${kw}, `
-      + `step ${snapshot.step} (epoch ${fmt(snapshot.epoch, 2)}); colours ±${fmt(limit, 3)}`;
+      + `step ${snapshot.step} (epoch ${fmt(snapshot.epoch, 2)}); colours ±${shownLimit}`;
     root.dataset.step = String(snapshot.step);
     snapshot.predictions.forEach((p, i) => {
-      const right = p.predicted === watched[i].label;
-      figures[i].caption.textContent = `${p.predicted} · ${percent(p.probability)}`;
+      // a network whose outputs are not numbers any more (diverging): no answer
+      const lost = p.probability === null;
+      const right = !lost && p.predicted === watched[i].label;
+      figures[i].caption.textContent = lost ? "NaN" : `${p.predicted} · ${percent(p.probability)}`;
       figures[i].figure.classList.toggle("right", right);
       figures[i].figure.classList.toggle("wrong", !right);
     });
-    const correct = snapshot.predictions.filter((p, i) => p.predicted === watched[i].label).length;
+    const correct = snapshot.predictions.filter(
+      (p, i) => p.probability !== null && p.predicted === watched[i].label,
+    ).length;
     digits.dataset.correct = String(correct);
   }
 
