@@ -1,4 +1,5 @@
-"""Size arithmetic shared by the traces: (h, w) pairs and output-size formulas.
+"""Size arithmetic shared by the traces: (h, w) pairs (one integer per axis, in 1 to 3
+dimensions) and output-size formulas.
 
 The formulas are returned twice, symbolically and with the current numbers filled in, so a
 page can show ``H' = ⌊(5 + 2·1 − 1·(3 − 1) − 1) / 2⌋ + 1 = 3`` without computing anything.
@@ -9,25 +10,45 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from app.ops.arrays import brief
+
 Pair = tuple[int, int]
+Axes = tuple[int, ...]
 
 
 def as_pair(value: Any, name: str, *, minimum: int, maximum: int) -> Pair:
     """An ``int`` or ``[h, w]`` setting as a validated ``(h, w)`` tuple."""
+    h, w = as_axes(value, name, 2, minimum=minimum, maximum=maximum)
+    return (h, w)
+
+
+_PER_AXIS = {1: "[length]", 2: "[height, width]", 3: "[depth, height, width]"}
+_COUNTS = {2: "two", 3: "three"}
+
+
+def as_axes(value: Any, name: str, dims: int, *, minimum: int, maximum: int) -> Axes:
+    """An ``int`` or a list of one per axis as a validated tuple of ``dims`` integers."""
     if isinstance(value, list | tuple):
-        if len(value) != 2:
-            raise ValueError(f"{name} must be one integer or two, [height, width]")
+        if len(value) != dims:
+            wanted = "one integer" if dims == 1 else f"one integer or {_COUNTS[dims]}"
+            raise ValueError(f"{name} must be {wanted}, {_PER_AXIS[dims]}")
         items = tuple(value)
     else:
-        items = (value, value)
+        items = (value,) * dims
     for item in items:
-        if isinstance(item, bool) or not isinstance(item, int):
-            raise ValueError(f"{name} must be a whole number, not {item!r}")
-        if item < minimum:
-            raise ValueError(f"{name} must be at least {minimum} (got {item})")
-        if item > maximum:
-            raise ValueError(f"{name} must be at most {maximum} (got {item})")
-    return (items[0], items[1])
+        check_whole(item, name, minimum, maximum)
+    return items
+
+
+def check_whole(item: Any, name: str, minimum: int, maximum: int) -> int:
+    """``item`` if it is a whole number from ``minimum`` to ``maximum``; else a sentence."""
+    if isinstance(item, bool) or not isinstance(item, int):
+        raise ValueError(f"{name} must be a whole number, not {brief(item)}")
+    if item < minimum:
+        raise ValueError(f"{name} must be at least {minimum} (got {item})")
+    if item > maximum:
+        raise ValueError(f"{name} must be at most {maximum} (got {item})")
+    return item
 
 
 def conv_output_size(size: int, kernel: int, stride: int, padding: int, dilation: int) -> int:

@@ -18,10 +18,10 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from app.ops.arithmetic import SizeFormula
+from app.ops.arithmetic import Axes, SizeFormula, as_axes
 from app.ops.arrays import as_stack, compact
 from app.ops.checks import MULTIPLICATIONS, KernelLimits, bias_vector, check_kernel, check_terms
-from app.ops.padding import AXES, Axes, Pads, as_axes, check_mode, pad, padding_amounts
+from app.ops.padding import AXES, Pads, check_mode, pad, padding_amounts
 from app.ops.padding import size_formula as padded_size_formula
 
 #: The largest 2-D trace the app computes; a lecture-size example always fits.

@@ -19,10 +19,9 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from app.ops.arithmetic import SizeFormula, conv_size_formula
+from app.ops.arithmetic import Axes, SizeFormula, as_axes, check_whole, conv_size_formula
 from app.ops.arrays import brief
 
-Axes = tuple[int, ...]
 Pads = tuple[tuple[int, int], ...]  # (before, after) per axis
 
 MODES = ("zeros", "reflect", "replicate", "circular")
@@ -35,32 +34,7 @@ _SIDES = {
     3: ("front", "back", "top", "bottom", "left", "right"),
 }
 _PER_AXIS = {1: "[length]", 2: "[height, width]", 3: "[depth, height, width]"}
-_COUNTS = {2: "two", 3: "three"}
 _SPANS = {"L": "positions", "D": "slices", "H": "rows", "W": "columns"}
-
-
-def as_axes(value: Any, name: str, dims: int, *, minimum: int, maximum: int) -> Axes:
-    """An ``int`` or a list of one per axis as a validated tuple of ``dims`` integers."""
-    if isinstance(value, list | tuple):
-        if len(value) != dims:
-            wanted = "one integer" if dims == 1 else f"one integer or {_COUNTS[dims]}"
-            raise ValueError(f"{name} must be {wanted}, {_PER_AXIS[dims]}")
-        items = tuple(value)
-    else:
-        items = (value,) * dims
-    for item in items:
-        _check_whole(item, name, minimum, maximum)
-    return items
-
-
-def _check_whole(item: Any, name: str, minimum: int, maximum: int) -> int:
-    if isinstance(item, bool) or not isinstance(item, int):
-        raise ValueError(f"{name} must be a whole number, not {brief(item)}")
-    if item < minimum:
-        raise ValueError(f"{name} must be at least {minimum} (got {item})")
-    if item > maximum:
-        raise ValueError(f"{name} must be at most {maximum} (got {item})")
-    return item
 
 
 def padding_amounts(
@@ -91,7 +65,7 @@ def padding_amounts(
             f"{_two_per_axis(dims)}, 'same' or 'valid'"
         )
     if isinstance(value, list | tuple) and len(value) == 2 * dims:
-        flat = [_check_whole(v, "padding", 0, maximum) for v in value]
+        flat = [check_whole(v, "padding", 0, maximum) for v in value]
         return tuple((flat[2 * i], flat[2 * i + 1]) for i in range(dims))
     if isinstance(value, list | tuple) and len(value) != dims:
         raise ValueError(
