@@ -93,3 +93,21 @@ def test_a_bad_size_is_refused_and_the_page_fits_three_screens(page):
              headers: {'content-type': 'application/json'},
              body: JSON.stringify({input: [[1]], delta: 9})})"""
     )
+
+
+def test_typing_in_the_image_recomputes_every_stage_and_keeps_the_cell(page):
+    page.goto("/dense-to-convolution?stage=conv")
+    ready(page)
+    cell = page.get_by_label("Input, row 0, column 1")
+    cell.fill("5")
+    expect(page.locator("#stage")).to_have_attribute("data-state", "ready")
+    x = X.clone()
+    x[0, 1] = 5  # inside the window of output (0, 0)
+    weights = initial_weights("random", 6, 6, seed=0)
+    offsets, _ = tied_reference(weights)
+    conv = F.conv2d(x[None, None], offsets[4:7, 4:7][None, None], padding=1)[0, 0]
+    expect(page.locator("#expression")).to_contain_text(f"= {shown(conv[0, 0])}")
+    page.wait_for_function("() => location.search.includes('input=6x6:1,5,0,')")
+    assert page.evaluate("document.activeElement.getAttribute('aria-label')") == (
+        "Input, row 0, column 1"
+    )  # the grid is not drawn again under the typing

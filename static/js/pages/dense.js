@@ -63,7 +63,12 @@ function compute(at = stepper.index) {
   return run(body, at);
 }
 
+// The grid to edit: drawn again only for new numbers or a new shape, never under the typing.
+let edited = "";
 function editor() {
+  const shape = `${input.length}x${input[0].length}`;
+  if (shape === edited) return;
+  edited = shape;
   renderGrids($("input-editor"), [{ label: "Input", values: input }], (s, r, c, value) => {
     input[r][c] = value;
     clearTimeout(editor.timer);
@@ -259,6 +264,7 @@ function drawLayerViews(s) {
 // ---------------------------------------------------------------- start
 
 function randomInput() {
+  edited = ""; // new numbers in every cell
   input = input.map((r) => r.map(() => randomInt(0, 9)));
   compute();
 }

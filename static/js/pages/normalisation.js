@@ -83,7 +83,12 @@ function compute(at = 0) {
   return run(body, at);
 }
 
+// The grid to edit: drawn again only for new numbers or a new shape, never under the typing.
+let edited = "";
 function editor() {
+  const shape = `${input.length}x${input[0].length}x${input[0][0].length}x${input[0][0][0].length}`;
+  if (shape === edited) return;
+  edited = shape;
   const slices = input.flatMap((example, n) => example.map((map, c) => ({ label: `n = ${n}, c = ${c}`, values: map })));
   const C = input[0].length;
   renderGrids($("input-editor"), slices, (s, r, col, value) => {
@@ -210,6 +215,7 @@ function drawRunning() {
 // ---------------------------------------------------------------- start
 
 function randomInput() {
+  edited = ""; // new numbers in every cell
   input = input.map((e) => e.map((m) => m.map((row) => row.map(() => randomInt(0, 9)))));
   compute();
 }
