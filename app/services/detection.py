@@ -188,7 +188,7 @@ def detect(
     maps = [
         ScaleMap(s.grid.size, s.grid.stride, [float(t) for t in s.grid.tops],
                  [float(left) for left in s.grid.lefts], p[..., target].contiguous(), s.seconds,
-                 s.grid.count)
+                 s.grid.count, top=p.argmax(-1).tolist(), top_scores=p.amax(-1))
         for s, p in zip(scored, probabilities, strict=True)
     ]  # fmt: skip
     best_score = max(float(m.scores.max()) for m in maps)
@@ -207,7 +207,7 @@ def detect(
     return Detection(
         network.name, replace(request, target=target),
         Prediction(target, network.labels[target], best_score), width, height, maps,
-        candidates, kept, steps, fully, images.to_pil(pixels),
+        candidates, kept, steps, fully, images.to_pil(pixels), network.labels,
     )  # fmt: skip
 
 

@@ -50,6 +50,9 @@ class ScaleMap:
     matched: int = 0  # positions where a sliding window lies at the same place
     max_difference: float | None = None  # largest |probability difference| there
     exact: bool = False  # whether the architecture makes them equal there
+    # sliding windows only: what the classifier says about each window (its top class)
+    top: list[list[int]] = field(default_factory=list)
+    top_scores: torch.Tensor | None = None  # (rows, columns) its probability
 
     def to_dict(self) -> dict[str, Any]:
         data = {
@@ -57,6 +60,8 @@ class ScaleMap:
             "scores": self.scores.tolist(), "max": float(self.scores.max()),
             "seconds": self.seconds, "passes": self.passes,
         }  # fmt: skip
+        if self.top_scores is not None:
+            data |= {"top": self.top, "top_scores": self.top_scores.tolist()}
         if self.scaled != (0, 0):
             data |= {"scaled": list(self.scaled), "matched": self.matched,
                      "max_difference": self.max_difference, "exact": self.exact}  # fmt: skip
@@ -99,6 +104,7 @@ class Detection:
     steps: list[NmsStep]
     fully: FullyConv
     picture: Image.Image = field(repr=False)
+    labels: tuple[str, ...] = field(default=(), repr=False)  # the network's, by class index
     image_id: str = ""
 
     @property
@@ -122,6 +128,13 @@ class Detection:
             "passes": self.passes,
             "seconds": sum(m.seconds for m in self.maps),
             "fully_convolutional": self.fully.to_dict(),
+            "labels": {
+                str(i): self.labels[i]
+                for i in sorted(
+                    {index for m in self.maps for row in m.top for index in row}
+                    | {self.target.index}
+                )
+            },
         }
 
     def png(self) -> bytes:

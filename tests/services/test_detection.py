@@ -67,8 +67,15 @@ def test_the_maps_are_each_windows_probability(cat_and_cup):
     crops = torch.stack([x[:, :160, left : left + 160] for left in (0, 112, 224)])
     resized = F.interpolate(crops, size=(224, 224), mode="bilinear", antialias=True)
     with torch.inference_mode():
-        expected = torch.softmax(network.module(resized).double(), dim=1)[:, ESPRESSO]
-    assert_close(scale.scores[0], expected, terms=network_terms(network.module), scale=1.0)
+        probabilities = torch.softmax(network.module(resized).double(), dim=1)
+    terms = network_terms(network.module)
+    assert_close(scale.scores[0], probabilities[:, ESPRESSO], terms=terms, scale=1.0)
+    # what the classifier says about each window: its top class and that class's probability
+    assert_close(scale.top_scores[0], probabilities.amax(1), terms=terms, scale=1.0)
+    tops = probabilities.topk(2, dim=1)
+    for k, index in enumerate(scale.top[0]):  # the top class, unless the first two tie
+        close = float(tops.values[k, 0] - tops.values[k, 1]) < terms * 2e-7
+        assert index == int(tops.indices[k, 0]) or close
     # every window is a candidate at threshold 0; suppression keeps non-overlapping ones
     assert len(found.candidates) == 3 and found.kept[0] == 0
 

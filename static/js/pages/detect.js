@@ -251,7 +251,10 @@ function drawWindow(index) {
   const cropSide = Math.min(224, roomFor($("slide-part"), 224) - 24);
   drawCrop($("crop"), photo.image, step.box, photo.scale, side, Math.round(cropSide));
   $("window-text").textContent = `Window ${index + 1} of ${windows.length}: ${map.size} × ${map.size} pixels at x ${fmt(step.box.x)}, y ${fmt(step.box.y)}`;
-  $("crop-text").textContent = `resized to ${side} × ${side}: P(${result.target.label}) = ${fmt(step.score, 3)}`;
+  const top = map.top[step.r][step.c];
+  const says = top === result.target.index ? "its top class too"
+    : `the classifier's top class: ${result.labels[top]} (${fmt(map.top_scores[step.r][step.c], 3)})`;
+  $("crop-text").textContent = `resized to ${side} × ${side}: P(${result.target.label}) = ${fmt(step.score, 3)}; ${says}`;
   const room = Math.max(160, Math.min(420, ($("maps").clientWidth || 420) / Math.min(result.maps.length, 2) - 16));
   result.maps.forEach((other, m) => {
     const cells = other.tops.length * other.lefts.length;

@@ -23,7 +23,7 @@ from tests.utils.jobs import wait_until
 
 KEYS = {
     "model", "settings", "target", "image", "maps", "boxes", "candidates", "nms", "passes",
-    "seconds", "fully_convolutional",
+    "seconds", "fully_convolutional", "labels",
 }  # fmt: skip
 BOX = {"x", "y", "width", "height", "score", "size"}
 DIGITS = {"image": ("digits.png", scene_png("digits"), "image/png")}
@@ -53,9 +53,13 @@ def test_the_answer_is_the_services_detection(api):
     pixels = torch.from_numpy(np.asarray(picture).copy())[None]
     request = detection.settings(get_network("lenet5"), "32,36", 4, 0.5, 0.3, 7)
     expected = detection.detect(get_network("lenet5"), pixels, request).to_dict()
-    for key in ("target", "boxes", "candidates", "nms", "passes"):
+    for key in ("target", "boxes", "candidates", "nms", "passes", "labels"):
         assert data[key] == expected[key], key
-    assert [m["scores"] for m in data["maps"]] == [m["scores"] for m in expected["maps"]]
+    for key in ("scores", "top", "top_scores"):
+        assert [m[key] for m in data["maps"]] == [m[key] for m in expected["maps"]], key
+    assert set(data["labels"]) == {
+        str(i) for m in data["maps"] for row in m["top"] for i in row
+    } | {"7"}
     assert data["passes"] == 3 * 23 + 2 * 22 == sum(m["passes"] for m in data["maps"])
     assert all(set(box) == BOX for box in data["boxes"])
     assert [b["score"] for b in data["boxes"]] == sorted(
