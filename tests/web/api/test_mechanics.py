@@ -174,3 +174,20 @@ def test_openapi_documents_the_three_endpoints(client):
     assert "unbiased variance" in norm["description"]
     adaptive = paths[ADAPTIVE]["post"]
     assert "⌊i·H/H'⌋" in adaptive["description"]
+
+
+@pytest.mark.parametrize(
+    ("url", "body"),
+    [
+        (NORM, {"input": BATCH, "kind": "x" * 100_000}),
+        (NORM, {"input": BATCH, "kind": "batch", "mode": ["train"] * 1000}),
+        (NORM, {"input": BATCH, "kind": "group", "groups": 10**400}),
+        (DENSE, {"input": IMAGE, "init": "y" * 100_000}),
+        (DENSE, {"input": IMAGE, "seed": 10**400}),
+        (ADAPTIVE, {"input": [[1]], "kind": {"a": "b" * 10_000}, "output_size": 1}),
+    ],
+)
+def test_hostile_values_are_not_echoed_in_full(client, url, body):
+    response = client.post(url, json=body)
+    assert response.status_code == 422, response.text
+    assert len(response.json()["detail"]) < 160
