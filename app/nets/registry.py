@@ -283,6 +283,11 @@ register_model(
     )
 )
 
+# The U-Net trained by convscope on scenes of digits: a class for every pixel (app/nets/unet.py).
+from app.nets.unet import unet_spec  # noqa: E402
+
+register_model(unet_spec())
+
 # The lectures' classic architectures, untrained (app/nets/classic).
 from app.nets.classic import classic_specs  # noqa: E402
 
