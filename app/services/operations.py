@@ -16,9 +16,9 @@ from app.ops.conv import LIMITS as CONV_LIMITS
 from app.ops.conv import LIMITS_BY_DIMS
 from app.ops.invariance import D2L_EDGES, D2L_KERNEL, SEED_000_EDGE, SHIFTS, shift_demo
 from app.ops.kernels import KERNELS
+from app.ops.padding import MODES
 from app.ops.pool import KINDS
 from app.ops.pool import LIMITS as POOL_LIMITS
-from app.ops.padding import MODES
 from app.ops.presets import DEFAULTS, presets
 from app.ops.presets.convolution_nd import views
 from app.ops.traces import TRACES
