@@ -17,14 +17,14 @@ from app.nets.registry import (
 from app.settings import ROOT
 from tests.utils.samples import sample
 
-NAMES = ["lenet5", "simple-cnn", "efficientnet-lite0"]
+NAMES = ["lenet5", "simple-cnn", "efficientnet-lite0", "unet-digits"]
 #: The lectures' classic architectures, untrained (tests/nets/test_architectures.py).
 CLASSICS = ["alexnet", "vgg16", "resnet18", "resnet50", "unet"]
 
 
-def test_the_zoo_lists_its_three_trained_models_then_the_classics():
+def test_the_zoo_lists_its_trained_models_then_the_classics():
     assert list_models() == NAMES + CLASSICS
-    assert [get_model_spec(n).trained for n in list_models()] == [True] * 3 + [False] * 5
+    assert [get_model_spec(n).trained for n in list_models()] == [True] * 4 + [False] * 5
 
 
 def test_an_unknown_name_is_a_value_error_naming_the_known_ones():
@@ -34,7 +34,7 @@ def test_an_unknown_name_is_a_value_error_naming_the_known_ones():
     assert caught.value.known == NAMES + CLASSICS
     assert str(caught.value) == (
         "Unknown model 'vgg19': the models are lenet5, simple-cnn, efficientnet-lite0, "
-        "alexnet, vgg16, resnet18, resnet50, unet"
+        "unet-digits, alexnet, vgg16, resnet18, resnet50, unet"
     )
     with pytest.raises(UnknownName):
         get_model("")
@@ -59,7 +59,8 @@ def test_a_spec_agrees_with_its_model(name):
         assert x.shape == spec.input_shape and x.dtype == torch.float32
     with torch.inference_mode():
         logits = model(spec.preprocess(sample(spec.samples[0]))[None])
-    assert logits.shape == (1, spec.num_classes) == (1, len(spec.labels))
+    pixels = spec.input_shape[1:] if name == "unet-digits" else ()  # a class per pixel
+    assert logits.shape == (1, spec.num_classes, *pixels) == (1, len(spec.labels), *pixels)
     assert spec.paper and spec.description and spec.title and spec.weights.source
 
 

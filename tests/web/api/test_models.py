@@ -16,15 +16,15 @@ from tests.utils.samples import sample
 from tests.utils.tolerance import approx
 
 #: The trained networks, then the classic architectures (untrained: random weights).
-MODELS = ["lenet5", "simple-cnn", "efficientnet-lite0"]
+MODELS = ["lenet5", "simple-cnn", "efficientnet-lite0", "unet-digits"]
 CLASSICS = ["alexnet", "vgg16", "resnet18", "resnet50", "unet"]
 MODEL_KEYS = {
     "name", "title", "description", "paper", "input_shape", "num_classes", "parameters",
     "accuracy", "accuracy_on", "weights", "trained", "preprocessing", "samples", "sample_ids",
 }  # fmt: skip
 UNKNOWN_MODEL = (
-    "Unknown model 'nope': the models are lenet5, simple-cnn, efficientnet-lite0, alexnet, "
-    "vgg16, resnet18, resnet50, unet"
+    "Unknown model 'nope': the models are lenet5, simple-cnn, efficientnet-lite0, unet-digits, "
+    "alexnet, vgg16, resnet18, resnet50, unet"
 )
 
 
