@@ -24,6 +24,7 @@ __all__ = ["Network", "NetworkError", "explore", "serve", "stop"]
 
 _lock = threading.Lock()
 _running: dict[str, object] = {}  # "server", "thread", "url": the explore() server
+_explored: list[str] = []  # the networks explore() added
 
 
 def serve(
@@ -47,7 +48,10 @@ def explore(network: Network, *, port: int | None = None, device: str | None = N
     name = fresh_name(network)
     if name != network.name:
         network = dataclasses.replace(network, name=name)
+    new = network.name not in served()
     add(network)
+    if new:
+        _explored.append(network.name)
     return f"{_start(port, device)}/networks/{network.name}"
 
 
@@ -79,12 +83,12 @@ def _start(port: int | None, device: str | None) -> str:
 
 
 def stop() -> None:
-    """Stop the server :func:`explore` started and stop serving the networks it served."""
+    """Stop the server :func:`explore` started and stop serving the networks it added."""
     with _lock:
         server, thread = _running.pop("server", None), _running.pop("thread", None)
         _running.pop("url", None)
     if server is not None:
         server.should_exit = True  # type: ignore[attr-defined]
         thread.join(timeout=30)  # type: ignore[attr-defined]
-    for name in served():
-        remove(name)
+    while _explored:
+        remove(_explored.pop())

@@ -12,6 +12,7 @@ another model under a name already served is refused (``explore`` picks a fresh 
 from __future__ import annotations
 
 import copy
+import hashlib
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -34,9 +35,13 @@ class Added:
     network: Network
     spec: ModelSpec
     sample_ids: tuple[str, ...]
+    fingerprint: str
 
 
 _ADDED: dict[str, Added] = {}
+#: Every network served by name in this process, served still or not: some answers are kept
+#: by name for the process's life (a layer's filter gallery), so a name is one model for good.
+_NAMED: dict[str, str] = {}  # name → fingerprint
 _LOCK = threading.Lock()
 
 
@@ -71,14 +76,21 @@ def _samples(network: Network) -> list[Sample]:
     return found
 
 
-def _same(a: Network, b: Network) -> bool:
-    """Whether two descriptions are of the same model (same class, shapes and weights)."""
-    if a is b:
-        return True
-    if type(a.module) is not type(b.module) or a.input_shape != b.input_shape:
-        return False
-    left, right = a.module.state_dict(), b.module.state_dict()
-    return left.keys() == right.keys() and all(torch.equal(left[k], right[k]) for k in left)
+def fingerprint(network: Network) -> str:
+    """A digest of the model as it is now: its class, description and every weight's bytes
+    (a module trained further after it was served has another)."""
+    digest = hashlib.sha256(type(network.module).__qualname__.encode())
+    fields = ("input_shape", "title", "labels", "preprocess", "samples", "description",
+              "paper", "outputs")  # fmt: skip
+    for name in fields:
+        value = getattr(network, name)
+        shown = repr(value) if not callable(value) else f"{value!r}@{id(value)}"
+        digest.update(f"{name}={shown};".encode())
+    for key, tensor in network.module.state_dict().items():
+        flat = tensor.detach().cpu().contiguous().reshape(-1)
+        digest.update(f"{key}:{tensor.dtype}:{tuple(tensor.shape)};".encode())
+        digest.update(flat.view(torch.uint8).numpy().tobytes() if flat.numel() else b"")
+    return digest.hexdigest()
 
 
 def add(network: Network) -> ModelSpec:
@@ -86,12 +98,15 @@ def add(network: Network) -> ModelSpec:
     if not isinstance(network, Network):
         raise NetworkError(f"expected a convscope.Network, not {type(network).__name__}")
     with _LOCK:
+        found = fingerprint(network)
         known = _ADDED.get(network.name)
-        if known is not None:
-            if _same(known.network, network):
-                return known.spec
+        if known is not None and known.fingerprint == found:
+            return known.spec
+        named = _NAMED.get(network.name)
+        if named is not None and named != found:
             raise NetworkError(
-                f"another network is already served as {network.name!r}: give this one another name"
+                f"another network has been served as {network.name!r} in this process: give "
+                "this one another name"
             )
         if network.name in list_models():
             raise NetworkError(
@@ -102,7 +117,8 @@ def add(network: Network) -> ModelSpec:
         own = [s for s in samples if s.name.startswith(SAMPLE_PREFIX)]
         for sample in own:
             SAMPLES[sample.id] = sample
-        _ADDED[network.name] = Added(network, spec, tuple(s.id for s in own))
+        _ADDED[network.name] = Added(network, spec, tuple(s.id for s in own), found)
+        _NAMED[network.name] = found
         return spec
 
 
@@ -129,17 +145,14 @@ def notes(name: str) -> list[str]:
 
 
 def fresh_name(network: Network) -> str:
-    """``network``'s name, or with ``-2``, ``-3``… if another model already has it."""
-    known = _ADDED.get(network.name)
-    if known is None or _same(known.network, network):
-        return network.name
-    n = 2
+    """``network``'s name, or with ``-2``, ``-3``… if another model has had it."""
+    n, candidate, found = 1, network.name, fingerprint(network)
     while True:
-        candidate = f"{network.name}-{n}"
-        other = _ADDED.get(candidate)
-        if other is None or _same(other.network, network):
+        other = _NAMED.get(candidate)
+        if other is None or other == found:
             return candidate
         n += 1
+        candidate = f"{network.name}-{n}"
 
 
 @contextmanager
@@ -149,8 +162,10 @@ def serving(*networks: Network) -> Iterator[list[ModelSpec]]:
     try:
         specs = []
         for network in networks:
+            new = network.name not in _ADDED  # one served before the block stays after it
             specs.append(add(network))
-            added.append(network.name)
+            if new:
+                added.append(network.name)
         yield specs
     finally:
         for name in added:

@@ -8,6 +8,7 @@ user's own module (an eval copy with its ReLUs out of place, independent of conv
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
 import warnings
 from collections.abc import Iterator
@@ -214,42 +215,55 @@ def test_its_pages(own, page):
     assert "Tricky shapes" in answer.text or "softmax-digits" in answer.text
 
 
+def renamed(name: str, **fields):  # type: ignore[no-untyped-def]
+    """The tricky network under another name (the module's fixture serves "tricky")."""
+    return dataclasses.replace(tricky(), name=name, **fields)
+
+
 def test_taken_out_again_and_names_are_one_model_each():
-    with serving.serving(tricky()):
-        assert "tricky" in serving.served()
-        serving.add(tricky())  # the same model again: nothing
-        other = tricky()
+    with serving.serving(renamed("taken-out")):
+        assert "taken-out" in serving.served()
+        serving.add(renamed("taken-out"))  # the same model again: nothing
+        other = renamed("taken-out")
         other.module.stem.bias.data += 1
-        with pytest.raises(ValueError, match="another network is already served as 'tricky'"):
+        with pytest.raises(ValueError, match="another network has been served as 'taken-out'"):
             serving.add(other)
-        assert serving.fresh_name(other) == "tricky-2"
-    assert "tricky" not in serving.served()
-    lenet = copy.copy(tricky())
-    lenet.name = "lenet5"
+        assert serving.fresh_name(other) == "taken-out-2"
+        relabelled = renamed("taken-out", labels=list("vwxyz"))
+        with pytest.raises(ValueError, match="another network has been served"):
+            serving.add(relabelled)
+    assert "taken-out" not in serving.served()
+    with pytest.raises(ValueError, match="another network has been served"):
+        serving.add(other)  # a name is one model for the process's life (answers by name)
     with pytest.raises(ValueError, match="name of a network of the zoo"):
-        serving.add(lenet)
+        serving.add(renamed("lenet5"))
+    trained = renamed("grown")
+    with serving.serving(trained):
+        trained.module.head.bias.data += 1  # the same object, trained further in a notebook
+        with pytest.raises(ValueError, match="another network has been served"):
+            serving.add(trained)
+        assert serving.fresh_name(trained) == "grown-2"
 
 
 def test_your_own_sample_images(tmp_path):
     picture = tmp_path / "shapes.png"
     sample("camera.png").crop((100, 50, 300, 170)).save(picture)
-    net = tricky()
-    net.samples = [str(picture), "mnist-3"]
+    net = renamed("with-samples", samples=[str(picture), "mnist-3"])
     with (
         serving.serving(net),
         TestClient(create_app(Settings(device="cpu", preload_models=False))) as client,
     ):
-        card = client.get("/api/models/tricky").json()
-        assert card["sample_ids"] == ["sample-own-tricky-1", "sample-mnist-3"]
+        card = client.get("/api/models/with-samples").json()
+        assert card["sample_ids"] == ["sample-own-with-samples-1", "sample-mnist-3"]
         answer = client.post(
-            "/api/models/tricky/predict", files={"image_id": (None, "sample-own-tricky-1")}
+            "/api/models/with-samples/predict",
+            files={"image_id": (None, "sample-own-with-samples-1")},
         )
         assert answer.status_code == 200 and len(answer.json()["predictions"]) == 5
         listed = [s["id"] for s in client.get("/api/images/samples").json()]
-        assert "sample-own-tricky-1" in listed
-    assert "sample-own-tricky-1" not in serving.SAMPLES  # taken out with the network
-    bad = tricky()
-    bad.samples = [str(tmp_path / "missing.png")]
+        assert "sample-own-with-samples-1" in listed
+    assert "sample-own-with-samples-1" not in serving.SAMPLES  # taken out with the network
+    bad = renamed("bad-samples", samples=[str(tmp_path / "missing.png")])
     with pytest.raises(ValueError, match="neither an image file nor a shipped sample"):
         serving.add(bad)
 
@@ -260,14 +274,14 @@ def test_explore_serves_it_on_a_background_thread_and_returns_its_url():
     import convscope
 
     try:
-        url = convscope.explore(tricky(), device="cpu")
-        assert re.fullmatch(r"http://127\.0\.0\.1:\d+/networks/tricky", url)
+        url = convscope.explore(renamed("explored"), device="cpu")
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+/networks/explored", url)
         page = httpx.get(url, timeout=60)
         assert page.status_code == 200 and "Tricky shapes" in page.text
-        assert convscope.explore(tricky()) == url  # the same model: the same page
-        other = tricky()
+        assert convscope.explore(renamed("explored")) == url  # the same model: the same page
+        other = renamed("explored")
         other.module.head.bias.data += 1  # a changed model under the same name: a fresh one
-        assert convscope.explore(other) == url.replace("tricky", "tricky-2")
+        assert convscope.explore(other) == url.replace("explored", "explored-2")
     finally:
         convscope.stop()
-    assert "tricky" not in serving.served() and "tricky-2" not in serving.served()
+    assert "explored" not in serving.served() and "explored-2" not in serving.served()
