@@ -32,7 +32,7 @@ import torch.nn.functional as F
 
 from app.nets.lab.config import DEFAULTS, TrainingConfig, parse_config
 from app.nets.lab.data import LabData, lab_data
-from app.nets.lab.loop import train
+from app.nets.lab.loop import make_optimizer, train
 from app.runtime.workers import PoolBusy
 from app.services.training.lab import TrainingLab
 from app.settings import Settings
@@ -51,12 +51,7 @@ def plain_epoch(config: TrainingConfig, data: LabData) -> tuple[list[float], flo
     schedule, the lab's seeding), then the held-out accuracy: (losses, accuracy)."""
     torch.manual_seed(config.seed)
     model = config.architecture.builder()
-    if config.optimizer == "sgd":
-        optimizer: torch.optim.Optimizer = torch.optim.SGD(
-            model.parameters(), lr=config.lr, momentum=0.9
-        )
-    else:
-        optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    optimizer = make_optimizer(model, config)  # torch's Adam, or SGD with momentum
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, config.total_steps)
     generator = torch.Generator().manual_seed(config.seed)
     chosen = data.subset(config.digits)

