@@ -58,8 +58,8 @@ def _pictures(preprocess: Preprocess) -> tuple[torch.Tensor, torch.Tensor]:
     """(training, held-out) pictures in [0, 1], (N, 1, H, W), after ``preprocess``'s
     geometry step (under ``_LOCK``)."""
     if preprocess is LENET:
-        train, test = _pictures(MNIST)
-        return F.pad(train, LENET_MARGIN), F.pad(test, LENET_MARGIN)
+        mnist_train, mnist_test = _pictures(MNIST)
+        return F.pad(mnist_train, LENET_MARGIN), F.pad(mnist_test, LENET_MARGIN)
     found = _PICTURES.get(preprocess.description)
     if found is None:
         train, held_out = split()
