@@ -26,6 +26,12 @@ DEFAULT_METHODS = ("gradient", "grad-cam")
 PHOTO, DIGIT = "sample-chelsea", "sample-mnist-3"
 #: How many predictions each side shows.
 TOP_K = 5
+#: Layer types (lower case) by kind: modules, and functional calls where the architecture
+#: table has rows for them.
+CONVOLUTIONS = {"conv2d", "conv2dsame", "convtranspose2d", "conv_transpose2d"}
+DENSE = {"linear", "matmul", "mm", "bmm"}
+SUMS = {"residualadd", "add", "iadd"}
+CONCATS = {"concat", "cat"}
 
 
 def _count(value: int) -> str:
@@ -54,8 +60,10 @@ def figures(network: Network) -> dict[str, Any]:
     """One network's figures: ``value`` (a number or text) and ``text`` (as shown) each."""
     summary = network.summary
     rows = summary.layers
-    convs = [r for r in rows if r.type.startswith("Conv")]
-    dense = [r for r in rows if r.type == "Linear"]
+    convs = [r for r in rows if r.type.lower() in CONVOLUTIONS]
+    dense = [r for r in rows if r.type.lower() in DENSE]
+    sums = [r for r in rows if r.type.lower() in SUMS]
+    concats = [r for r in rows if r.type.lower() in CONCATS]
     elements = [_elements(r.output_shape) for r in rows]
     largest = max(range(len(rows)), key=lambda i: elements[i]) if rows else None
     channels = network.input_shape[0]
@@ -69,6 +77,8 @@ def figures(network: Network) -> dict[str, Any]:
         "layers": (len(rows), _count(len(rows))),
         "convolutions": (len(convs), _count(len(convs))),
         "dense": (len(dense), _count(len(dense))),
+        "sums": (len(sums), _count(len(sums))),
+        "concats": (len(concats), _count(len(concats))),
         "activations": (4 * sum(elements), _bytes(4 * sum(elements))),
         "largest": (
             None if largest is None else list(rows[largest].output_shape),
@@ -100,6 +110,8 @@ ROWS = (
     ("layers", "Layers"),
     ("convolutions", "Convolutions"),
     ("dense", "Dense layers"),
+    ("sums", "Residual sums"),
+    ("concats", "Concatenations"),
     ("activations", "Activation memory per image (float32)"),
     ("largest", "Largest layer output"),
     ("field", "Receptive field of the last convolution"),

@@ -11,8 +11,10 @@ import torch
 from fastapi.testclient import TestClient
 from torch import nn
 
+import convscope
 from app.main import create_app
 from app.nets.custom import serving
+from app.nets.layers import ResidualAdd
 from app.nets.registry import get_network
 from app.services.compare import figures
 from app.settings import Settings
@@ -74,6 +76,34 @@ def test_the_figures_against_plain_torch(app_client, name):
             assert found[key]["value"] == value, key
     assert found["classes"]["value"] == network.num_classes
     assert found["input"]["value"] == list(network.input_shape)
+
+
+class Concat(nn.Module):
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return torch.cat([a, b], dim=1)
+
+
+class Joined(nn.Module):
+    """A residual sum and a concatenation as modules of their own."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a, self.b = nn.Conv2d(1, 4, 3, padding=1), nn.Conv2d(4, 4, 3, padding=1)
+        self.add, self.cat, self.fc = ResidualAdd(), Concat(), nn.Linear(8, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        a = self.a(x)
+        return self.fc(self.cat(self.add(self.b(a), a), a).mean(dim=(2, 3)))
+
+
+def test_residual_sums_and_concatenations_are_counted(app_client):
+    joined = convscope.Network(Joined(), name="joined", input_shape=(1, 12, 16))
+    with serving.serving(joined):
+        found = figures(get_network("joined"))
+    assert found["sums"]["value"] == 1 and found["concats"]["value"] == 1
+    assert found["convolutions"]["value"] == 2 and found["dense"]["value"] == 1
+    lenet = figures(get_network("lenet5"))
+    assert lenet["sums"]["value"] == 0 and lenet["concats"]["value"] == 0
 
 
 def test_the_page_shows_both_networks_and_their_figures(app_client):
