@@ -101,6 +101,7 @@ def saliency_page(network: Network, settings: Settings) -> dict[str, Any]:
         (sid for sid in SALIENCY_SAMPLES if sid in info["sample_ids"]), info["sample_ids"][0]
     )
     return {
+        "drawable": takes_drawings(network.spec),  # the digit networks: a drawing canvas
         "model": info,
         **saliency_methods(network),
         "images": images.config(settings),

@@ -2,8 +2,10 @@
 // base.html before the page's own script: presenter mode (the button, the P key, Escape to
 // leave it; `present=1` in the URL), the lecture's thread (its dialog; PageDown and PageUp
 // step along it in presenter mode), and the figures: their export and the colour maps (a
-// choice kept in the browser; the page is drawn again in them).
+// choice kept in the browser; the page is drawn again in them). A network page's links to
+// its other views carry the image shown (lib/carry.js).
 
+import { carryImage } from "./lib/carry.js";
 import { schemeName, setScheme } from "./lib/colormaps.js";
 import { $ } from "./lib/dom.js";
 import { isPresenting, setPresenting } from "./lib/presenter.js";
@@ -60,6 +62,7 @@ function bindDialogs() {
 function start() {
   const thread = createThreadPanel();
   createFigureExport();
+  carryImage();
   bindColours();
   bindDialogs();
   showPresenting();

@@ -10,7 +10,7 @@ import { $, readPayload } from "../lib/dom.js";
 import { percent } from "../lib/format.js";
 import { startJob } from "../lib/jobs.js";
 import { readParams, writeParams } from "../lib/urlstate.js";
-import { createImagePicker } from "../widgets/image-picker.js";
+import { createNetworkInput } from "../widgets/network-input.js";
 import { createCell } from "../widgets/saliency-cell.js";
 import { createClassBox } from "../widgets/saliency-classes.js";
 
@@ -139,14 +139,19 @@ function showTargets() {
 
 // ---- the image ------------------------------------------------------------------------
 
-const picker = createImagePicker($("picker"), {
-  onChange(id) {
-    state.image = id;
+// A sample, an upload or (for the digit networks) a drawing: the maps follow when the pen
+// lifts. The server keeps a drawing under an id, which then names it like any image.
+const input = createNetworkInput({
+  pickerRoot: $("picker"),
+  canvas: payload.drawable ? $("digit-canvas") : null,
+  onChange(final) {
+    if (!final) return;
     state.targets.fill(null); // a new picture: its own top classes
-    writeState();
+    if (!input.isDrawing) state.image = input.id;
     loadImage();
   },
 });
+if (payload.drawable) $("draw-clear").addEventListener("click", () => input.clearDrawing());
 
 function showError(text) {
   $("error").textContent = text;
@@ -156,20 +161,20 @@ function showError(text) {
 async function loadImage() {
   $("stage").dataset.state = "loading";
   showError("");
-  const form = () => {
-    const body = new FormData();
-    body.append("image_id", picker.id);
-    return body;
-  };
   let data;
   try {
-    data = await picker.withImage(() => postForm(`/api/models/${model.name}/predict?k=${model.num_classes}`, form()));
+    const url = `/api/models/${model.name}/predict?k=${model.num_classes}`;
+    data = await input.withImage((id) => { // a drawing is uploaded first, then named by id
+      const body = new FormData();
+      body.append("image_id", id);
+      return postForm(url, body);
+    });
   } catch (error) {
     showError(error.message);
     $("stage").dataset.state = "error";
     return;
   }
-  state.image = picker.id;
+  state.image = input.id;
   probabilities = new Map(data.predictions.map((p) => [p.index, p.probability]));
   labels = new Map(data.predictions.map((p) => [p.index, p.label]));
   state.targets = state.targets.map((t, i) => (t === null ? data.predictions[i].index : t));
@@ -257,7 +262,7 @@ function renderGrid() {
           name: model.name,
           photo,
           width,
-          start: (signal, onProgress) => picker.withImage((id) => {
+          start: (signal, onProgress) => input.withImage((id) => {
             const form = new FormData();
             form.append("image_id", id);
             return startJob(url, { form, onProgress, signal });
@@ -297,7 +302,7 @@ function init() {
   readState();
   bindMethodControls();
   bindOpacity();
-  picker.select(state.image);
+  input.select(state.image);
   loadImage();
 }
 
