@@ -19,6 +19,7 @@ from app.web.api import (
     pointwise,
     pooling,
     saliency,
+    segmentation,
     training,
     transposed,
 )
@@ -37,6 +38,7 @@ ROUTERS: tuple[APIRouter, ...] = tuple(
         models,
         filters,
         saliency,
+        segmentation,
         detection,
         training,
         jobs,
