@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from starlette.responses import Response
 
+from app.explain.segmentation import is_segmenter
 from app.nets.network import Network
 from app.nets.registry import get_model_spec, list_models
-from app.services import detection, networks
+from app.services import detection, networks, segmentation
 from app.settings import Settings
 from app.web.deps import NetworkDep, SettingsDep
 from app.web.lessons import available_paths
@@ -34,6 +35,8 @@ class View(NamedTuple):
     template: str
     title: str  # the page's, with the network's title for {title}
     payload: Callable[[Network, Settings], dict[str, Any]]
+    #: Which networks have this view (None: every one); a tab only where it applies.
+    applies: Callable[[Network], bool] | None = None
 
 
 #: The views of one network, in tab order. A view is a tab once its route exists.
@@ -43,14 +46,19 @@ NETWORK_VIEWS: tuple[View, ...] = (
     View("filters", "Learned filters", "/networks/{name}/filters", "filters.html",
          "{title}, learned filters", networks.filters_page),
     View("saliency", "Saliency", "/networks/{name}/saliency", "saliency.html",
-         "{title}: saliency", networks.saliency_page),
+         "{title}: saliency", networks.saliency_page, lambda n: not is_segmenter(n)),
+    View("segment", "Segmentation", "/networks/{name}/segment", "segment.html",
+         "{title}: segmentation", segmentation.segment_page, is_segmenter),
     View("detect", "Detection", "/networks/{name}/detect", "detect.html",
          "{title}: detection", detection.detect_page),
 )  # fmt: skip
 
 
-def network_tabs(request: Request, name: str, current: str) -> list[dict[str, Any]]:
-    """The views of network ``name`` the app serves, for ``templates/_network_nav.html``."""
+def network_tabs(
+    request: Request, name: str, current: str, network: Network | None = None
+) -> list[dict[str, Any]]:
+    """The views of network ``name`` the app serves (those that apply to ``network``, when
+    given), for ``templates/_network_nav.html``."""
     paths = available_paths(request.app.routes)
     return [
         {
@@ -60,8 +68,13 @@ def network_tabs(request: Request, name: str, current: str) -> list[dict[str, An
             "current": view.slug == current,
         }
         for view in NETWORK_VIEWS
-        if view.route in paths
+        if view.route in paths and (network is None or applies(view, network))
     ]
+
+
+def applies(view: View, network: Network) -> bool:
+    """Whether ``network`` has ``view`` (a classifier has no segmentation, and so on)."""
+    return view.applies is None or view.applies(network)
 
 
 def network_nav(request: Request, network: Network, current: str) -> dict[str, Any]:
@@ -69,7 +82,7 @@ def network_nav(request: Request, network: Network, current: str) -> dict[str, A
     return {
         "name": network.name,
         "models": [{"name": n, "title": get_model_spec(n).title} for n in list_models()],
-        "tabs": network_tabs(request, network.name, current),
+        "tabs": network_tabs(request, network.name, current, network),
         "current": current,
     }
 
@@ -85,6 +98,11 @@ def network_view(view: View) -> Callable[[Request, NetworkDep, SettingsDep], Res
     """The page of one view: its template with the view's data, the model and the tabs."""
 
     def page(request: Request, network: NetworkDep, settings: SettingsDep) -> Response:
+        if not applies(view, network):
+            tabs = network_tabs(request, network.name, "", network)
+            others = ", ".join(tab["label"] for tab in tabs)
+            detail = f"{network.title} has no {view.label} view (its views: {others})"
+            raise HTTPException(404, detail)
         data = view.payload(network, settings)
         context: dict[str, Any] = {
             "title": view.title.format(title=network.title),
