@@ -26,6 +26,7 @@ from torch import nn
 from app.explain import featuremaps, units
 from app.explain.hooks import capture, layer_output
 from app.explain.pool_units import pool_unit
+from app.explain.segmentation import is_segmenter, pixel_average
 from app.images import convert, intake
 from app.images.store import ImageSource
 from app.nets.layers import ResidualAdd
@@ -52,8 +53,12 @@ def check_layer(network: Network, layer: str) -> LayerRow:
 
 
 def predict_result(network: Network, prepared: Prepared, k: int) -> dict[str, Any]:
-    """The top ``k`` classes of the prepared image, most probable first."""
-    found = predict(network.module, prepared.x, network.labels, k)
+    """The top ``k`` classes of the prepared image, most probable first (for a network
+    that labels pixels, the classes' probabilities averaged over the pixels)."""
+    if is_segmenter(network):
+        found = pixel_average(network, prepared.x, k)
+    else:
+        found = predict(network.module, prepared.x, network.labels, k)
     return {
         "model": network.name,
         "image": prepared.image_id,
