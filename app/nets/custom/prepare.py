@@ -209,7 +209,14 @@ def prepare(
         model = model.float()
         notes.append("its parameters were converted to float32")
     if any(m.training for m in model.modules()):
-        notes.append("it was in train mode: the app runs it in eval mode (dropout off)")
+        modes = (
+            (nn.modules.dropout._DropoutNd, "dropout off"),
+            (nn.modules.batchnorm._BatchNorm, "BatchNorm with its running statistics"),
+        )
+        kinds = [type(m) for m in model.modules()]
+        found = [words for kind, words in modes if any(issubclass(k, kind) for k in kinds)]
+        said = f" ({', '.join(found)})" if found else ""
+        notes.append(f"it was in train mode: the app runs it in eval mode{said}")
     model.eval().requires_grad_(False)
     flagged = _out_of_place_flags(model)
     if flagged:
