@@ -132,8 +132,19 @@ async function loadImage() {
     $("stage").dataset.state = "error";
     return;
   }
+  fitSizes(Math.min(photo.width, photo.height));
   $("window-count").textContent = countWindows();
   run();
+}
+
+// Window sizes that fit in a new picture: the larger ones are left out (a single digit is
+// 28 pixels: windows of 28, not 36); none fitting, one window as large as the picture.
+function fitSizes(shortest) {
+  const sizes = parseSizes(state.sizes);
+  if (!sizes || sizes.every((size) => size <= shortest)) return;
+  const fitting = sizes.filter((size) => size <= shortest);
+  state.sizes = (fitting.length ? fitting : [shortest]).join(",");
+  $("sizes").value = state.sizes;
 }
 
 function form(id) {
