@@ -62,3 +62,16 @@ def set_pair(page, name: str, value: int, wait: bool = True) -> None:  # type: i
     page.evaluate("document.activeElement.blur()")  # keys go to the stepper again
     if wait:
         ready(page)
+
+
+def stroke(page, points, *, canvas: str = "#digit-canvas", steps: int = 6) -> None:  # type: ignore[no-untyped-def]
+    """Draw with the mouse through ``points`` given as fractions of the canvas (scrolled
+    into view first: the mouse reaches only what the window shows)."""
+    page.locator(canvas).scroll_into_view_if_needed()
+    box = page.locator(canvas).bounding_box()
+    at = [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in points]
+    page.mouse.move(*at[0])
+    page.mouse.down()
+    for x, y in at[1:]:
+        page.mouse.move(x, y, steps=steps)
+    page.mouse.up()
