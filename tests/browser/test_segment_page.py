@@ -15,7 +15,7 @@ import numpy as np
 from playwright.sync_api import expect
 
 from app.nets.registry import get_network
-from tests.utils.browser import screenshot
+from tests.utils.browser import screenshot, stroke
 
 PAGE = "/networks/unet-digits/segment"
 SIZES = ((1600, 1000), (1280, 720), (390, 844))
@@ -38,18 +38,6 @@ def shot(page, name: str, *, full_page: bool = False) -> None:
 def ready(page) -> None:
     expect(page.locator("#stage")).to_have_attribute("data-state", "ready")
     expect(page.locator("#pixel")).to_have_attribute("data-state", "ready")
-
-
-def stroke(page, points) -> None:
-    """Draw through points given as fractions of the canvas (scrolled into view first)."""
-    page.locator("#digit-canvas").scroll_into_view_if_needed()
-    box = page.locator("#digit-canvas").bounding_box()
-    at = [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in points]
-    page.mouse.move(*at[0])
-    page.mouse.down()
-    for x, y in at[1:]:
-        page.mouse.move(x, y, steps=8)
-    page.mouse.up()
 
 
 def legend_count(page, label: str) -> int:
