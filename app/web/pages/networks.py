@@ -50,7 +50,7 @@ NETWORK_VIEWS: tuple[View, ...] = (
     View("segment", "Segmentation", "/networks/{name}/segment", "segment.html",
          "{title}: segmentation", segmentation.segment_page, is_segmenter),
     View("detect", "Detection", "/networks/{name}/detect", "detect.html",
-         "{title}: detection", detection.detect_page),
+         "{title}: detection", detection.detect_page, detection.is_classifier),
 )  # fmt: skip
 
 
