@@ -63,3 +63,17 @@ def test_an_unknown_network_is_404(client):
     response = client.get("/networks/vgg19/detect")
     assert response.status_code == 404
     assert response.json()["detail"].startswith("Unknown model 'vgg19'")
+
+
+def test_a_segmentation_network_has_no_detection(client):
+    names = client.get("/api/models").json()
+    unet = next((m["name"] for m in names if m["name"] == "unet"), None)
+    if unet is None:
+        pytest.skip("no segmentation network in the zoo")
+    assert 'href="/networks/unet/detect"' not in client.get("/networks/unet").text
+    response = client.get("/networks/unet/detect")
+    assert response.status_code == 404 and "has no Detection view" in response.json()["detail"]
+    refused = client.post("/api/models/unet/sliding-window", params={"sizes": "28"},
+                          files={"image_id": (None, "sample-mnist-3")})  # fmt: skip
+    assert refused.status_code == 422
+    assert "gives a map, not one score per class" in refused.json()["detail"]
