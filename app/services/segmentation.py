@@ -42,7 +42,8 @@ from app.services.serialize import dumps
 from app.services.ushape import ushape
 from app.settings import Settings
 
-#: Background, then one colour per class (Tableau 10: told apart on a projector).
+#: Background, then one colour per class (Tableau 10, its gray made cyan: told apart on a
+#: projector, and over the gray digits).
 COLORS = (
     "#000000",
     "#4e79a7",
@@ -54,7 +55,7 @@ COLORS = (
     "#b07aa1",
     "#ff9da7",
     "#9c755f",
-    "#bab0ac",
+    "#00e5ff",  # not Tableau's gray: on a gray digit it would not show
 )
 #: The saliency methods a pixel's class can be explained with (all gradient-based: Captum's).
 PIXEL_METHODS = ("gradient", "smoothgrad", "integrated-gradients")
