@@ -179,3 +179,22 @@ def test_scenes(api):
     assert {"/api/models/{name}/sliding-window", "/api/models/{name}/sliding-window/jobs"} <= set(
         schema
     )
+
+
+def test_the_job_reports_progress_and_stops_when_cancelled(api, monkeypatch):
+    from tests.utils.gate import Gate
+
+    gate = Gate()
+    gate.install(monkeypatch)
+    try:
+        # 3 sizes of windows on the digits, in batches: progress between the batches
+        job = post(api, jobs=True, sizes="20,24,28", stride=2, target=1).json()
+        assert gate.reached.wait(30)
+        snapshot = api.get(job["url"]).json()
+        assert snapshot["status"] == "running" and 0 < snapshot["progress"] < 1
+        api.delete(job["url"])
+        gate.open()
+        wait_until(lambda: api.get(job["url"]).json()["status"] == "cancelled")
+        assert api.get(job["result"]).status_code == 409
+    finally:
+        gate.open()
