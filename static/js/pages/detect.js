@@ -369,7 +369,7 @@ let resizeTimer = null;
 window.addEventListener("resize", () => {
   clearTimeout(resizeTimer);
   resizeTimer = setTimeout(() => {
-    if (!result) return;
+    if (!result || controller) return; // a detection under way draws itself when done
     const [w, n] = [windowStepper.index, nmsStepper.index];
     show(result);
     windowStepper.go(w, false);
