@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.web.pages import assets, compare, lessons, mechanics, networks, training
+from app.web.pages import architecture, assets, compare, lessons, mechanics, networks, training
 
 ROUTERS: tuple[APIRouter, ...] = (
     lessons.router,
     mechanics.router,
     networks.router,
+    architecture.router,
     compare.router,
     training.router,
     assets.router,
