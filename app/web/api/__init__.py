@@ -7,6 +7,7 @@ from fastapi import APIRouter
 
 from app.web.api import (
     activations,
+    architecture,
     convolution,
     detection,
     filters,
@@ -36,6 +37,7 @@ ROUTERS: tuple[APIRouter, ...] = tuple(
         mechanics,
         activations,
         models,
+        architecture,
         filters,
         saliency,
         segmentation,
