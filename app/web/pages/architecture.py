@@ -9,19 +9,20 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from app.nets.registry import ModelSpec, get_model_spec, list_models
+from app.nets.registry import ModelSpec, get_model_spec, get_network, list_models
 from app.services import architecture_figures as figures
 from app.services.architecture import table
 from app.services.networks import card
-from app.web.deps import Spec
-from app.web.pages.networks import network_tabs
+from app.web.deps import Device, Spec
+from app.web.pages.networks import ARCHITECTURE, network_tabs
 from app.web.templates import render
 
 router = APIRouter(include_in_schema=False)
-ROUTE = "/networks/{name}/architecture"
+ROUTE = ARCHITECTURE.route
 #: The lecture's question, as the page first asks it.
 SHRINK_QUESTION = {"size": 224, "kernel": 5, "stride": 1, "padding": 0, "target": 4}
 
@@ -41,12 +42,13 @@ def architecture_page(spec: ModelSpec) -> dict[str, Any]:
     }
 
 
-def nav(request: Request, spec: ModelSpec) -> dict[str, Any]:
-    """The model menu and view tabs (an untrained network has this view only)."""
-    tabs = network_tabs(request, spec.name, "architecture") if spec.trained else []
-    if not any(tab["slug"] == "architecture" for tab in tabs):
-        tabs.append({"slug": "architecture", "label": "Architecture",
-                     "href": ROUTE.format(name=spec.name), "current": True})  # fmt: skip
+def nav(request: Request, spec: ModelSpec, device: torch.device) -> dict[str, Any]:
+    """The model menu and view tabs (an untrained network has this view only; a trained
+    one is loaded already, at the app's start)."""
+    if spec.trained:
+        tabs = network_tabs(request, spec.name, "architecture", get_network(spec.name, device))
+    else:
+        tabs = [t for t in network_tabs(request, spec.name, "architecture") if t["current"]]
     models = [get_model_spec(n) for n in list_models()]
     return {
         "name": spec.name,
@@ -58,13 +60,13 @@ def nav(request: Request, spec: ModelSpec) -> dict[str, Any]:
 
 
 @router.get(ROUTE)
-def page(request: Request, spec: Spec) -> Response:
+def page(request: Request, spec: Spec, device: Device) -> Response:
     """A network's architecture, in figures and a table."""
     data = architecture_page(spec)
     context = {
         "title": f"{spec.title}: architecture",
         "model": data["model"],
-        "nav": nav(request, spec),
+        "nav": nav(request, spec, device),
         "architecture": data["architecture"],
         "payload": data,
     }

@@ -3,7 +3,9 @@ the explorer ``/networks/{name}``, its learned filters and its saliency maps. Th
 data from the same service functions as ``/api/models`` (:mod:`app.services.networks`).
 
 A view is a tab of every network page as soon as its route exists (:func:`network_tabs`),
-so a new view appears in the navigation by being served.
+so a new view appears in the navigation by being served. The architecture page
+(:mod:`app.web.pages.architecture`) is every network's last tab; an untrained network
+(random weights) has no other: its other views redirect there.
 """
 
 from __future__ import annotations
@@ -12,14 +14,14 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from fastapi import APIRouter, HTTPException, Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from app.explain.segmentation import is_segmenter
 from app.nets.network import Network
-from app.nets.registry import get_model_spec, list_models
+from app.nets.registry import get_model_spec, get_network, list_models
 from app.services import detection, networks, segmentation
 from app.settings import Settings
-from app.web.deps import NetworkDep, SettingsDep
+from app.web.deps import Device, SettingsDep, Spec
 from app.web.lessons import available_paths
 from app.web.templates import render
 
@@ -52,6 +54,9 @@ NETWORK_VIEWS: tuple[View, ...] = (
     View("detect", "Detection", "/networks/{name}/detect", "detect.html",
          "{title}: detection", detection.detect_page, detection.is_classifier),
 )  # fmt: skip
+#: The architecture page's tab (served from the spec alone, by app/web/pages/architecture.py).
+ARCHITECTURE = View("architecture", "Architecture", "/networks/{name}/architecture",
+                    "architecture.html", "{title}: architecture", lambda n, s: {})  # fmt: skip
 
 
 def network_tabs(
@@ -67,7 +72,7 @@ def network_tabs(
             "href": view.route.format(name=name),
             "current": view.slug == current,
         }
-        for view in NETWORK_VIEWS
+        for view in (*NETWORK_VIEWS, ARCHITECTURE)
         if view.route in paths and (network is None or applies(view, network))
     ]
 
@@ -94,10 +99,15 @@ def networks_page(request: Request) -> Response:
     return render(request, "networks.html", {"title": "Networks, layer by layer", "cards": cards})
 
 
-def network_view(view: View) -> Callable[[Request, NetworkDep, SettingsDep], Response]:
-    """The page of one view: its template with the view's data, the model and the tabs."""
+def network_view(view: View) -> Callable[[Request, Spec, Device, SettingsDep], Response]:
+    """The page of one view: its template with the view's data, the model and the tabs. An
+    untrained network's page redirects to its architecture (from random weights, its
+    predictions, maps, filters and saliency would mean nothing; it is not even built)."""
 
-    def page(request: Request, network: NetworkDep, settings: SettingsDep) -> Response:
+    def page(request: Request, spec: Spec, device: Device, settings: SettingsDep) -> Response:
+        if not spec.trained:
+            return RedirectResponse(ARCHITECTURE.route.format(name=spec.name), status_code=307)
+        network = get_network(spec.name, device)
         if not applies(view, network):
             tabs = network_tabs(request, network.name, "", network)
             others = ", ".join(tab["label"] for tab in tabs)

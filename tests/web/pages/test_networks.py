@@ -14,11 +14,12 @@ from fastapi.testclient import TestClient
 from app.explain.convolutions import conv_layers
 from app.explain.saliency import METHODS
 from app.main import create_app
-from app.nets.registry import get_model, get_network
+from app.nets import registry
+from app.nets.registry import get_model, get_model_spec, get_network
 from app.ops.conv import LIMITS as PLAYGROUND_LIMITS
 from app.settings import Settings
 from app.web.middleware import CONTENT_SECURITY_POLICY
-from app.web.pages import networks
+from app.web.pages import architecture, networks
 from app.web.pages.networks import NETWORK_VIEWS, network_tabs, network_view
 from tests.utils.html import parse, payload
 
@@ -102,7 +103,7 @@ def test_view_tabs_appear_once_their_routes_exist():
     app.router.routes[:] = [  # the app with the explorer as the only view of a network
         route
         for route in app.router.routes
-        if getattr(route, "original_router", None) is not networks.router
+        if getattr(route, "original_router", None) not in (networks.router, architecture.router)
     ]
     only = APIRouter()
     only.add_api_route(NETWORK_VIEWS[0].route, network_view(NETWORK_VIEWS[0]), methods=["GET"])
@@ -137,6 +138,32 @@ def test_every_view_is_a_tab_of_every_network(client):
         assert f'href="/networks/{name}">Layer by layer' in tabs_html
         assert f'href="/networks/{name}/filters" aria-current="page">Learned filters' in tabs_html
         assert f'href="/networks/{name}/saliency">Saliency' in tabs_html
+        assert f'href="/networks/{name}/architecture">Architecture' in tabs_html
+
+
+@pytest.mark.parametrize("view", ["", "/filters", "/saliency"])
+def test_an_untrained_networks_views_lead_to_its_architecture(client, view):
+    """Random weights: no predictions, maps, filters or saliency; the network is not built."""
+    before = set(registry._LOADED)
+    response = client.get(f"/networks/vgg16{view}", follow_redirects=False)
+    assert response.status_code == 307
+    assert response.headers["location"] == "/networks/vgg16/architecture"
+    assert not {key for key in set(registry._LOADED) - before if key[0] == "vgg16"}
+    page = client.get(f"/networks/unet{view}")
+    assert page.status_code == 200 and "Untrained: random weights." in page.text
+    assert 'class="view-tabs"' not in page.text  # its only view: no tab bar
+
+
+def test_the_zoo_says_which_networks_are_untrained(client):
+    html = client.get("/networks").text
+    for name in ("alexnet", "vgg16", "resnet18", "resnet50", "unet"):
+        card = re.search(rf'<li class="model-card" data-model="{name}".*?</li>', html, re.S)
+        assert card is not None and not get_model_spec(name).trained
+        text = card.group(0)
+        assert 'data-trained="false"' in text and "untrained: random weights" in text
+        assert f'href="/networks/{name}/architecture"' in text and "none (untrained)" in text
+    lenet = re.search(r'<li class="model-card" data-model="lenet5".*?</li>', html, re.S).group(0)
+    assert 'data-trained="true"' in lenet and "untrained" not in lenet
 
 
 # ------------------------------------------------------------------------ the learned-filters view
