@@ -22,10 +22,14 @@ writes, one LeNet-5 epoch on 4,000 digits, and the memory of several runs at onc
 from __future__ import annotations
 
 import math
+import os
 import statistics
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -38,12 +42,14 @@ from app.services.training.lab import TrainingLab
 from app.settings import Settings
 from bench.common import median_ratio, size, table, turns
 
-CASES = [
+CASES: list[tuple[str, dict[str, Any]]] = [
     ("LeNet-5, page defaults, 4,000 digits", {"epochs": 1}),
     ("Plain CNN, 20 layers, 1,000 digits", {"network": "deep", "depth": 20, "digits": 1000,
                                             "epochs": 1}),
 ]  # fmt: skip
-ROUNDS = 3
+#: Rounds of each pair (``BENCH_TRAINING_ROUNDS``): on a busy machine one round's ratio of
+#: wall times ranged from 0.87 to 1.58, so the CPU time each loop used is measured too.
+ROUNDS = int(os.environ.get("BENCH_TRAINING_ROUNDS", "9"))
 
 
 def plain_epoch(config: TrainingConfig, data: LabData) -> tuple[list[float], float]:
@@ -78,9 +84,10 @@ def loop_rows() -> list[list[str]]:
         warm = replace(config, digits=100)
         train(warm, data)  # first calls: allocations, kernels
         plain_epoch(warm, data)
+        cpu: dict[str, list[float]] = {"lab": [], "plain": []}
         times = turns(
-            {"lab": lambda c=config, d=data: train(c, d), "plain": lambda c=config, d=data:
-             plain_epoch(c, d)},
+            {"lab": cpu_timed(cpu["lab"], partial(train, config, data)),
+             "plain": cpu_timed(cpu["plain"], partial(plain_epoch, config, data))},
             repeat=ROUNDS, warmup=0, budget_s=0.0,
         )  # fmt: skip
         outcome = train(config, data)
@@ -89,14 +96,29 @@ def loop_rows() -> list[list[str]]:
             math.isclose(e["loss"], loss, rel_tol=1e-5)
             for e, loss in zip(outcome.history, losses, strict=True)
         )
-        lab_s = statistics.median(times["lab"]) / 1000
+        lab_cpu = statistics.median(cpu["lab"])
         rows.append([
             name, str(config.total_steps), f"{statistics.median(times['plain']) / 1000:.2f}",
-            f"{lab_s:.2f}", f"{median_ratio(times['lab'], times['plain']):.3f}×",
-            f"{config.total_steps / lab_s:.0f}", f"{100 * accuracy:.1f}%",
+            f"{statistics.median(times['lab']) / 1000:.2f}",
+            f"{median_ratio(times['lab'], times['plain']):.3f}×",
+            f"{statistics.median(cpu['plain']):.2f}", f"{lab_cpu:.2f}",
+            f"{median_ratio(cpu['lab'], cpu['plain']):.3f}×",
+            f"{config.total_steps / lab_cpu:.0f}", f"{100 * accuracy:.1f}%",
             "yes" if same else "NO",
         ])  # fmt: skip
     return rows
+
+
+def cpu_timed(seconds: list[float], fn: Callable[[], object]) -> Callable[[], object]:
+    """``fn``, appending the CPU time it used (this process, every thread) to ``seconds``."""
+
+    def run() -> object:
+        started = time.process_time()
+        value = fn()
+        seconds.append(time.process_time() - started)
+        return value
+
+    return run
 
 
 def resident_bytes() -> int:
@@ -130,7 +152,7 @@ def memory_row() -> list[str]:
         refused = "no"
     except PoolBusy:
         refused = "503"
-    while not all(lab.ticket(t.id).finished for t in tickets):
+    while not all([lab.ticket(t.id).finished for t in tickets]):  # each looked at: followed
         time.sleep(0.2)
     seconds = time.perf_counter() - started
     done.set()
@@ -148,10 +170,10 @@ def run() -> None:
     print(f"\nTraining lab: DEFAULTS {DEFAULTS.optimizer}, lr {DEFAULTS.lr}, batch "
           f"{DEFAULTS.batch_size}; {torch.get_num_threads()} torch threads")  # fmt: skip
     table(
-        "The lab's loop against a plain PyTorch loop (one epoch each, timed in turns; s, "
-        "median; × = median ratio; goal ≤ 1.1×)",
-        ["case", "steps", "plain loop", "lab loop", "lab/plain", "steps/s", "held out",
-         "same losses"],
+        "The lab's loop against a plain PyTorch loop (one epoch each, timed in turns: wall "
+        "and CPU s, medians; × = median ratio; goal ≤ 1.1×)",
+        ["case", "steps", "plain", "lab", "lab/plain", "plain CPU", "lab CPU", "lab/plain CPU",
+         "steps/CPU s", "held out", "same losses"],
         loop_rows(),
     )  # fmt: skip
     table(

@@ -62,7 +62,7 @@ function profileTrace(run, measure, step) {
     x: layers.map((_, i) => i + 1),
     y: values,
     customdata: layers,
-    name: `Run ${run.letter.toUpperCase()}`,
+    name: `Run ${run.letter.toUpperCase()}: ${run.info.title}`,
     line: { color: run.color, width: 3 },
     marker: { size: 8, color: run.color },
     hovertemplate: `Run ${run.letter.toUpperCase()} · layer %{x} (%{customdata}): %{y:.3g}<extra></extra>`,
@@ -103,6 +103,8 @@ export function createGradientCharts({ profile, scrub, stepNote, overTime }) {
     drawChart(profile, runs.map((run) => profileTrace(run, measure, step)), chartLayout(
       Math.max(260, profile.clientWidth), PROFILE_HEIGHT, {
         margin: { l: 70, r: 12, t: 8, b: 44 },
+        showlegend: runs.length > 1, // which line is which run, beside the cards' colours
+        legend: { orientation: "h", y: 1.02, yanchor: "bottom", x: 0, font: { size: 13 } },
         xaxis: { title: { text: "layer (1 = first)", standoff: 4 }, range: [0.5, count + 0.5], dtick: count > 16 ? 2 : 1, zeroline: false },
         yaxis: { type: "log", exponentformat: "power", zeroline: false, nticks: 6, title: { text: LABELS[measure], standoff: 2 } },
       },
