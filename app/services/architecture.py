@@ -15,7 +15,7 @@ from app.nets.network import Network
 from app.nets.summary import ArchitectureSummary, LayerRow
 
 #: How a merge reads in words, by the row's type.
-MERGES = {"ResidualAdd": " + ", "add": " + ", "Concat": " ⧺ ", "cat": " ⧺ ", "mul": " × "}
+MERGES = {"ResidualAdd": " + ", "add": " + ", "Concat": " ∥ ", "cat": " ∥ ", "mul": " × "}
 
 
 def _times(values: list[int]) -> str:

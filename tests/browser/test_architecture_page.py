@@ -38,11 +38,11 @@ def test_vgg16_says_it_is_untrained_and_where_its_parameters_are(page):
     conv = sum(row.macs for row in summary.nodes if row.type == "Conv2d")
     expect(page.locator("#cost-sentence")).to_contain_text(
         f"Dense layers hold {mega(dense)} of the {mega(summary.total_parameters)} parameters "
-        f"({100 * dense / summary.total_parameters:.1f} %)"
+        f"({100 * dense / summary.total_parameters:.1f}\u00a0%)"
     )
     expect(page.locator("#cost-sentence")).to_contain_text(
         f"convolutions do {conv / 1e9:.2f} G of the {summary.total_macs / 1e9:.2f} G "
-        f"multiply-adds ({100 * conv / summary.total_macs:.1f} %)"
+        f"multiply-adds ({100 * conv / summary.total_macs:.1f}\u00a0%)"
     )
     names = [b["name"] for b in blocks(summary)["blocks"]]
     expect(page.locator(".block .block-name")).to_have_text(names)

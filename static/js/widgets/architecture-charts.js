@@ -17,14 +17,14 @@ export function costSentence(byKind, totals) {
   const mostParams = [...byKind].sort((a, b) => b.parameters - a.parameters)[0];
   const mostMacs = [...byKind].sort((a, b) => b.macs - a.macs)[0];
   if (!mostParams) return "";
-  const p = `${mostParams.kind[0].toUpperCase()}${mostParams.kind.slice(1)} hold ${compact(mostParams.parameters)} of the ${compact(totals.parameters)} parameters (${share(mostParams.parameters, totals.parameters).toFixed(1)} %)`;
-  const m = `${mostMacs.kind} do ${compact(mostMacs.macs)} of the ${compact(totals.macs)} multiply-adds (${share(mostMacs.macs, totals.macs).toFixed(1)} %)`;
+  const p = `${mostParams.kind[0].toUpperCase()}${mostParams.kind.slice(1)} hold ${compact(mostParams.parameters)} of the ${compact(totals.parameters)} parameters (${share(mostParams.parameters, totals.parameters).toFixed(1)}\u00a0%)`;
+  const m = `${mostMacs.kind} do ${compact(mostMacs.macs)} of the ${compact(totals.macs)} multiply-adds (${share(mostMacs.macs, totals.macs).toFixed(1)}\u00a0%)`;
   return `${p}; ${m}.`;
 }
 
 export function drawCost(div, blocks, totals) {
   const names = blocks.map((b) => b.name);
-  const hover = (what, values) => blocks.map((b, i) => `${b.name}: ${compact(values[i])} ${what} (%{x:.1f} %)`);
+  const hover = (what, values) => blocks.map((b, i) => `${b.name}: ${compact(values[i])} ${what} (%{x:.1f}\u00a0%)`);
   const params = blocks.map((b) => b.parameters);
   const macs = blocks.map((b) => b.macs);
   const traces = [

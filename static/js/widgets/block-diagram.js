@@ -2,7 +2,7 @@
 // a VGG conv block, a U-Net level), indented by how many times the picture has been halved
 // by then (so U-Net draws its U as a V and a ResNet its stages as steps), and arcs on the
 // right for the connections that skip ahead: residual shortcuts (+) and concatenated skip
-// connections (⧺). Every number comes from the server (app/services/architecture_figures.py).
+// connections (∥). Every number comes from the server (app/services/architecture_figures.py).
 
 import { element } from "../lib/dom.js";
 
@@ -91,7 +91,7 @@ export function createBlockDiagram(root, { blocks, links }) {
       tip.setAttribute("x", String(to.right - box.left + 2));
       tip.setAttribute("y", String(y1 - 3));
       tip.setAttribute("class", "arc-mark");
-      tip.textContent = link.kind === "concat" ? "⧺" : link.kind === "sum" ? "+" : "";
+      tip.textContent = link.kind === "concat" ? "∥" : link.kind === "sum" ? "+" : "";
       svg.append(path, tip);
     });
     root.dataset.state = "ready";
