@@ -356,3 +356,25 @@ def test_the_image_follows_across_explorer_filters_and_saliency(page):
     page.click(".network-nav a:has-text('Learned filters')")
     page.wait_for_url(re.compile(rf"/networks/lenet5/filters\?.*image={drawing}"))
     ready(page)
+
+
+@pytest.mark.parametrize("network", NETWORKS)
+def test_the_architecture_table_shows_every_column_on_a_projector(page, network):
+    """Also: at 1280 px the explorer's table hid parameters, multiply-adds, receptive field
+    and jump off to the right; now every column is inside its box."""
+    page.set_viewport_size(PROJECTOR)
+    page.goto(network)
+    settle(page)
+    over = page.evaluate(
+        """() => { const table = document.querySelector('.arch-table');
+                   const box = table.closest('.table-scroll');
+                   return table.scrollWidth - box.clientWidth; }"""
+    )
+    assert over <= 0, f"the table is {over} px wider than its box"
+    jump = page.locator(".arch-table thead th").last
+    expect(jump).to_have_text("Jump")
+    assert page.evaluate(
+        """() => { const th = [...document.querySelectorAll('.arch-table thead th')].at(-1);
+                   const box = th.closest('.table-scroll').getBoundingClientRect();
+                   return th.getBoundingClientRect().right <= box.right + 0.5; }"""
+    )
