@@ -378,3 +378,28 @@ def test_the_architecture_table_shows_every_column_on_a_projector(page, network)
                    const box = th.closest('.table-scroll').getBoundingClientRect();
                    return th.getBoundingClientRect().right <= box.right + 0.5; }"""
     )
+
+
+def test_every_figure_exports_and_the_colour_blind_maps_hold_everywhere(page):
+    page.goto("/convolution")
+    ready(page)
+    page.click("#figures-open")
+    items = page.locator("#figure-list .figure-item")
+    expect(items.first).to_be_visible()
+    assert items.count() >= 3  # the input, the kernel, the output
+    with page.expect_download() as png:
+        items.first.locator('[data-format="png"]').click()
+    assert png.value.suggested_filename.endswith(".png")
+    with page.expect_download() as svg:
+        items.first.locator('[data-format="svg"]').click()
+    assert svg.value.suggested_filename.endswith(".svg")
+    with page.expect_navigation():
+        page.click('input[name="colours"][value="safe"]')  # every figure drawn again
+    ready(page)
+    # a saliency map (coloured by the server) is painted in the safe scheme too
+    page.goto("/networks/lenet5/saliency?image=sample-mnist-3&methods=gradient")
+    done = '.sal-cell[data-method="gradient"][data-column="0"]'
+    expect(page.locator(done)).to_have_attribute("data-state", "done", timeout=60000)
+    expect(page.locator(f"{done} .sal-map")).to_have_attribute("src", re.compile("^data:image/png"))
+    page.click("#figures-open")
+    expect(page.locator('input[name="colours"][value="safe"]')).to_be_checked()

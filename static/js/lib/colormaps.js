@@ -17,8 +17,9 @@ export const SCHEMES = {
     diverging: [[0, "#2563eb"], [0.25, "#93c5fd"], [0.5, "#ffffff"], [0.75, "#fca5a5"], [1, "#dc2626"]],
     sequential: [[0, "#ffffff"], [1, "#1d4ed8"]],
     hot: [[0, "#000000"], [0.3, "#e60000"], [0.6, "#ffd200"], [1, "#ffffff"]],
-    // over white ink on black (a digit): the map must not end in the ink's colour
-    ink: [[0, "#000000"], [0.45, "#e60000"], [1, "#ffd200"]],
+    // over white ink on black (a digit): the map must not end in the ink's colour (the
+    // server's HOT_ON_INK, app/images/colormaps.py)
+    ink: [[0, "#000000"], [0.35, "#1d4ed8"], [0.7, "#e11d48"], [1, "#c026d3"]],
   },
   safe: {
     title: "Colour-blind safe",
@@ -47,10 +48,10 @@ export const scheme = () => SCHEMES[schemeName()];
 const same = (a, b) => JSON.stringify(a.map(([p, c]) => [Number(p), String(c).toLowerCase()]))
   === JSON.stringify(b.map(([p, c]) => [Number(p), String(c).toLowerCase()]));
 
-// Which of the standard maps `stops` are ("diverging", "sequential", "hot"), or null.
+// Which of the standard maps `stops` are ("diverging", "sequential", "hot", "ink"), or null.
 export function kindOf(stops) {
   const standard = SCHEMES.standard;
-  return ["diverging", "sequential", "hot"].find((kind) => same(stops, standard[kind])) || null;
+  return ["diverging", "sequential", "hot", "ink"].find((kind) => same(stops, standard[kind])) || null;
 }
 
 // The stops to draw in place of the standard `stops` (others are kept as they are).

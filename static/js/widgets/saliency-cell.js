@@ -10,6 +10,7 @@
 
 import { renderLegend } from "../draw/legend.js";
 import { ApiError, getJSON } from "../lib/api.js";
+import { kindOf, recolor, translate } from "../lib/colormaps.js";
 import { element } from "../lib/dom.js";
 import { fmt, percent } from "../lib/format.js";
 
@@ -68,7 +69,8 @@ export function createCell(title) {
 
   function showMap(data) {
     shown = data;
-    const stops = { diverging: data.colorscale, sequential: data.colorscale };
+    const shownStops = translate(data.colorscale); // the viewer's colour scheme (lecture.js)
+    const stops = { diverging: shownStops, sequential: shownStops };
     const limit = data.limit;
     const color = data.signed
       ? { kind: "diverging", zmin: -limit, zmax: limit }
@@ -116,6 +118,12 @@ export function createCell(title) {
           overlay.src = `${job.result}?format=png`;
         }),
       ]);
+      const kind = kindOf(data.colorscale);
+      if (kind) {
+        const painted = await recolor(overlay.src, kind); // the same URL in standard colours
+        if (controller !== mine) return;
+        if (painted !== overlay.src) overlay.src = painted;
+      }
       if (controller !== mine) return;
       showMap(data);
       root.classList.remove("stale");
@@ -169,7 +177,7 @@ export function createCell(title) {
     ctx.font = "bold 20px sans-serif";
     ctx.fillText(`${shown.target.label} ${percent(shown.target.probability)} · ${title}`, 8, EXPORT_SIDE + 26);
     const grad = ctx.createLinearGradient(8, 0, EXPORT_SIDE - 8, 0);
-    for (const [at, colour] of shown.colorscale) grad.addColorStop(at, colour);
+    for (const [at, colour] of translate(shown.colorscale)) grad.addColorStop(at, colour);
     ctx.fillStyle = grad;
     ctx.fillRect(8, EXPORT_SIDE + 40, EXPORT_SIDE - 16, 18);
     ctx.fillStyle = "#475569";
