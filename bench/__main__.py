@@ -18,6 +18,7 @@ SECTIONS = [
     "transposed",
     "mechanics",
     "models",
+    "architecture",
     "saliency",
     "filters",
     "detection",
