@@ -1,17 +1,20 @@
 """The training lab in a real browser: the lecture's comparison (a plain and a residual
 20-layer network side by side: the plain one's first layers get vanishing gradients, the
 residual one's do not), the comparison in the URL, a trained LeNet-5 opened in the explorer,
-a learning rate too large shown as divergence, and Cancel. Runs are kept small (a few
+a learning rate too large shown as divergence, Cancel, and leaving the page (both stop the
+run on the server). Runs are kept small (a few
 hundred digits, one epoch): the mechanism shows from the first step, and a 2-core machine
 trains them in seconds."""
 
 from __future__ import annotations
 
 import re
+import time
 
 from playwright.sync_api import expect
 
 from tests.utils.browser import ready, screenshot
+from tests.utils.jobs import wait_until
 
 TIMEOUT = 120_000  # a slow machine trains slower; the assertions do not depend on it
 SMALL = {"digits": 200, "epochs": 1}
@@ -201,3 +204,25 @@ def test_cancel_stops_the_run_on_the_server(page, gate):
         "async (url) => (await (await fetch(url)).json()).status === 'cancelled'", arg=url
     )
     expect(page.locator("#stage")).to_have_attribute("data-state", "stopped")
+
+
+def test_leaving_the_page_stops_the_run_on_the_server(page, gate):
+    page.goto("/training")
+    fill(page, "a", "seed", 78)  # a run nobody trained before
+    with page.expect_response("**/api/training/jobs") as started:
+        page.click("#train")
+    url = started.value.json()["url"]
+    assert gate.reached.wait(60)  # the run is training, held at a step
+    page.goto("/")  # the lecture moves on
+    gate.open()
+    # asking for the run keeps it wanted (it would train on to "done", not stop after 15 s
+    # unfollowed) unless the page that left withdrew its ticket
+    seen: list[str] = []
+
+    def finished() -> bool:
+        seen.append(page.request.get(url).json()["status"])
+        time.sleep(0.2)
+        return seen[-1] in ("done", "failed", "cancelled")
+
+    wait_until(finished, timeout=300)
+    assert seen[-1] == "cancelled"
