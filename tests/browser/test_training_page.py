@@ -187,36 +187,20 @@ def test_a_learning_rate_too_large_is_shown_as_divergence(page):
     screenshot(page, "training-divergence")
 
 
-def test_cancel_stops_the_run_on_the_server(page, gate):
+def held_run(page, gate, seed: int) -> str:  # type: ignore[no-untyped-def]
+    """Start LeNet-5 with the page's defaults and ``seed`` (a run nobody trained before)
+    and hold it training at a step; its ticket's URL."""
     page.goto("/training")
-    fill(page, "a", "seed", 77)  # a run nobody trained before
+    fill(page, "a", "seed", seed)
     with page.expect_response("**/api/training/jobs") as started:
         page.click("#train")
-    url = started.value.json()["url"]
-    assert gate.reached.wait(60)  # the run is training, held at a step
-    expect(page.locator(".run-card")).to_have_attribute("data-state", "training")
-    page.click("#cancel")
-    expect(page.locator(".run-card")).to_have_attribute("data-state", "cancelled")
-    expect(page.locator(".run-status")).to_have_text("Cancelled.")
-    expect(page.locator("#cancel")).to_be_disabled()
-    gate.open()
-    page.wait_for_function(
-        "async (url) => (await (await fetch(url)).json()).status === 'cancelled'", arg=url
-    )
-    expect(page.locator("#stage")).to_have_attribute("data-state", "stopped")
+    assert gate.reached.wait(60)
+    return started.value.json()["url"]
 
 
-def test_leaving_the_page_stops_the_run_on_the_server(page, gate):
-    page.goto("/training")
-    fill(page, "a", "seed", 78)  # a run nobody trained before
-    with page.expect_response("**/api/training/jobs") as started:
-        page.click("#train")
-    url = started.value.json()["url"]
-    assert gate.reached.wait(60)  # the run is training, held at a step
-    page.goto("/")  # the lecture moves on
-    gate.open()
-    # asking for the run keeps it wanted (it would train on to "done", not stop after 15 s
-    # unfollowed) unless the page that left withdrew its ticket
+def final_status(page, url: str) -> str:  # type: ignore[no-untyped-def]
+    """Ask for the run until it ends: asking keeps it wanted (it would train on to "done",
+    not stop after 15 s unfollowed) unless its page withdrew its ticket."""
     seen: list[str] = []
 
     def finished() -> bool:
@@ -225,4 +209,23 @@ def test_leaving_the_page_stops_the_run_on_the_server(page, gate):
         return seen[-1] in ("done", "failed", "cancelled")
 
     wait_until(finished, timeout=300)
-    assert seen[-1] == "cancelled"
+    return seen[-1]
+
+
+def test_cancel_stops_the_run_on_the_server(page, gate):
+    url = held_run(page, gate, 77)
+    expect(page.locator(".run-card")).to_have_attribute("data-state", "training")
+    page.click("#cancel")
+    expect(page.locator(".run-card")).to_have_attribute("data-state", "cancelled")
+    expect(page.locator(".run-status")).to_have_text("Cancelled.")
+    expect(page.locator("#cancel")).to_be_disabled()
+    gate.open()
+    assert final_status(page, url) == "cancelled"
+    expect(page.locator("#stage")).to_have_attribute("data-state", "stopped")
+
+
+def test_leaving_the_page_stops_the_run_on_the_server(page, gate):
+    url = held_run(page, gate, 78)
+    page.goto("/")  # the lecture moves on
+    gate.open()
+    assert final_status(page, url) == "cancelled"
