@@ -59,7 +59,8 @@ def describe(row: LayerRow) -> str:
         text = f"{_times(h['kernel'])}, stride {_pair_text(h['stride'])}"
         return text + (f", padding {_pair_text(h['padding'])}" if h["padding"] != [0, 0] else "")
     if "output_size" in h:
-        return f"average → {_times(h['output_size'])}"
+        whole = "global " if h["output_size"] == [1, 1] else "adaptive "
+        return f"{whole}average → {_times(h['output_size'])}"
     if "num_features" in h:
         return f"{h['num_features']} channels, ε {h['eps']:g}"
     if "p" in h:
