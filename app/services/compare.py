@@ -13,9 +13,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
+
 from app.explain.saliency import METHODS
+from app.explain.segmentation import is_segmenter
 from app.nets.network import Network
-from app.nets.registry import get_model_spec, list_models
+from app.nets.registry import get_model_spec, get_network, list_models
 from app.services import images
 from app.services.networks import card
 from app.settings import Settings
@@ -131,12 +134,40 @@ def default_image(a: Network, b: Network) -> str:
     return DIGIT if both_digits else PHOTO
 
 
-def compare_page(a: Network, b: Network, settings: Settings) -> dict[str, Any]:
+def comparable(device: torch.device | str) -> list[str]:
+    """The networks two can be chosen from: trained classifiers (an untrained network's
+    predictions and maps would mean nothing; a segmenter labels pixels, not the image). The
+    untrained ones are never built here."""
+    trained = [name for name in list_models() if get_model_spec(name).trained]
+    return [name for name in trained if not is_segmenter(get_network(name, device))]
+
+
+def comparable_network(name: str, device: torch.device | str) -> Network:
+    """The network ``name`` if ``/compare`` can show it (an untrained one is not built), else
+    a ``ValueError`` with a sentence (:class:`UnknownName` for a name nobody knows)."""
+    spec = get_model_spec(name)
+    choices = comparable(device)
+    if spec.name in choices:
+        return get_network(spec.name, device)
+    why = (
+        "has random weights (untrained): its predictions and saliency maps would mean nothing"
+        if not spec.trained
+        else "labels every pixel, not the whole image"
+    )
+    raise ValueError(
+        f"{spec.title} {why}; compare two of: {', '.join(choices)} (its architecture is on "
+        f"/networks/{spec.name}/architecture)"
+    )
+
+
+def compare_page(
+    a: Network, b: Network, settings: Settings, device: torch.device | str
+) -> dict[str, Any]:
     """The page's data: the two networks, every network to choose from, images, methods."""
     return {
         "a": {**card(a.spec), "weights_note": a.spec.weights.source},
         "b": {**card(b.spec), "weights_note": b.spec.weights.source},
-        "models": [{"name": n, "title": get_model_spec(n).title} for n in list_models()],
+        "models": [{"name": n, "title": get_model_spec(n).title} for n in comparable(device)],
         "table": table(a, b),
         "images": images.config(settings),
         "default_image": default_image(a, b),

@@ -1,5 +1,5 @@
-"""``/compare``: two networks of the zoo, or your own, on the same image. The two networks
-are named in the URL (``?a=lenet5&b=simple-cnn``); choosing another loads the page again,
+"""``/compare``: two trained classifiers of the zoo, or your own, on the same image. The two
+networks are named in the URL (``?a=lenet5&b=simple-cnn``); choosing another loads the page again,
 whose table of architecture figures is rendered here. The image, the methods and the
 opacity live in the URL too, and the page computes each side's predictions and saliency
 maps with the networks' own endpoints."""
@@ -11,8 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from app.nets.registry import get_network
-from app.services.compare import DEFAULT_PAIR, compare_page
+from app.services.compare import DEFAULT_PAIR, comparable_network, compare_page
 from app.web.deps import Device, SettingsDep
 from app.web.templates import render
 
@@ -30,7 +29,7 @@ def compare(
     b: Name = DEFAULT_PAIR[1],
 ) -> Response:
     """Two networks side by side."""
-    first, second = get_network(a, device), get_network(b, device)
-    data = compare_page(first, second, settings)
+    first, second = comparable_network(a, device), comparable_network(b, device)
+    data = compare_page(first, second, settings, device)
     title = f"{first.title} and {second.title}, side by side"
     return render(request, "compare.html", {"title": title, "payload": data})

@@ -121,6 +121,8 @@ def test_the_page_shows_both_networks_and_their_figures(app_client):
     ("params", "status", "words"),
     [
         ({"a": "nope"}, 404, "Unknown model"),
+        ({"a": "vgg16"}, 422, "random weights (untrained)"),
+        ({"b": "unet-digits"}, 422, "labels every pixel"),
         ({"b": "x" * 101}, 422, "at most 100 characters"),
     ],
 )
