@@ -17,7 +17,7 @@ const TYPING = new Set(["INPUT", "SELECT", "TEXTAREA"]);
 function showPresenting() {
   const on = isPresenting();
   $("present-toggle").setAttribute("aria-pressed", String(on));
-  $("present-toggle").textContent = on ? "Presenting" : "Present";
+  $("present-toggle").querySelector(".tool-label").textContent = on ? "Presenting" : "Present";
 }
 
 function toggle(on = !isPresenting()) {

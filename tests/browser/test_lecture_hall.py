@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -17,7 +15,6 @@ from tests.utils.browser import ready, screenshot
 
 PROJECTOR = {"width": 1280, "height": 720}
 PHONE = {"width": 390, "height": 844}
-SHOTS = Path("/work/helpers/shots/A")
 COUNT = '#stepper [data-role="count"]'
 
 #: Pages whose figures, sum and stepper presenter mode must fit on a projector's screen:
@@ -42,11 +39,8 @@ STEPPED = [
 
 
 def keep(page, name: str) -> None:  # type: ignore[no-untyped-def]
-    """A screenshot of what the window shows, for the test's record and the helper's."""
-    path = screenshot(page, name, full_page=False)
-    if SHOTS.parent.exists():
-        SHOTS.mkdir(exist_ok=True)
-        shutil.copy(path, SHOTS / path.name)
+    """A screenshot of what the window shows, for the test's record."""
+    screenshot(page, name, full_page=False)
 
 
 def settle(page) -> None:  # type: ignore[no-untyped-def]
@@ -113,6 +107,21 @@ def test_no_page_scrolls_sideways(page, size):
         if sideways(page) > 0:
             wide[path] = sideways(page)
     assert not wide, f"pages that scroll sideways at {size}: {wide}"
+
+
+@pytest.mark.parametrize("size", [{"width": 1600, "height": 1000}, PROJECTOR],
+                         ids=["1600x1000", "1280x720"])  # fmt: skip
+def test_the_lessons_and_the_lecture_tools_share_one_row(page, size):
+    page.set_viewport_size(size)
+    page.goto("/convolution")
+    settle(page)
+    keep(page, f"top-bar-{size['width']}")
+    rows = page.locator(".topbar nav a, .lecture-tools button").evaluate_all(
+        "items => items.map(item => Math.round(item.getBoundingClientRect().top))"
+    )
+    assert max(rows) - min(rows) <= 8, rows  # one row, not the lessons over two
+    for name in ("Present", "Thread", "Figures"):  # as symbols at 1280: names kept
+        expect(page.get_by_role("button", name=name)).to_be_visible()
 
 
 @pytest.mark.parametrize(("path", "visible"), STEPPED, ids=[p for p, _ in STEPPED])
