@@ -81,8 +81,18 @@ def status_of(error: Exception) -> int:
     return next((status for kind, status in STATUS if isinstance(error, kind)), 500)
 
 
+def _loc(error: dict[str, Any]) -> list[Any]:
+    """Where a validation error is, each part cut to 40 characters (a field's name is the
+    client's: it is never echoed whole)."""
+    return [part if isinstance(part, int) else _cut(str(part)) for part in error.get("loc", ())]
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _describe(error: dict[str, Any]) -> str:
-    loc = [str(part) for part in error.get("loc", ()) if part != "body"]
+    loc = [str(part) for part in _loc(error) if part != "body"]
     where = ".".join(loc)
     kind = error.get("type", "")
     if kind == "json_invalid":
@@ -107,10 +117,7 @@ async def validation_error(request: Request, exc: RequestValidationError) -> Res
     sentences = [_describe(e) for e in errors[:3]]
     if len(errors) > 3:
         sentences.append(f"and {len(errors) - 3} more problems")
-    safe = [
-        {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
-        for e in errors[:20]
-    ]
+    safe = [{"loc": _loc(e), "msg": e.get("msg"), "type": e.get("type")} for e in errors[:20]]
     return JSONBytes({"detail": readable("; ".join(sentences)), "errors": safe}, status_code=422)
 
 

@@ -203,6 +203,15 @@ def test_numbers_too_large_for_float32_are_a_422_that_shortens_them(client, url,
     assert "9" * 21 not in detail  # never the 400 digits echoed back
 
 
+@pytest.mark.parametrize(("url", "body"), [("/api/convolution", D2L), ("/api/pooling", BODY)])
+def test_a_huge_unknown_field_is_named_shortened(client, url, body):
+    name = "window" * 2000
+    response = client.post(url, json={**body, name: 1})
+    assert response.status_code == 422, response.text
+    assert "Unknown field 'windowwindow" in response.json()["detail"]
+    assert len(response.content) < 1000  # neither the sentence nor the errors echo it whole
+
+
 @pytest.mark.parametrize(
     ("url", "message"),
     [
