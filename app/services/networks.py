@@ -9,6 +9,7 @@ from typing import Any
 
 from app.explain.convolutions import feature_layers
 from app.explain.maximize import PARAMS as MAXIMIZE_PARAMS
+from app.explain.segmentation import is_segmenter
 from app.explain.topdigits import TOP
 from app.images.samples import SAMPLES
 from app.nets.labels import DIGITS
@@ -62,6 +63,8 @@ def explorer_page(network: Network, settings: Settings) -> dict[str, Any]:
         "k": network.num_classes if few else TOP_K,
         "labels": list(network.labels) if few else None,
         "playground_limits": asdict(PLAYGROUND_LIMITS),  # the unit view links small units there
+        # a network that labels pixels: its prediction is an average, with no softmax unit
+        "labels_pixels": is_segmenter(network),
     }
 
 

@@ -88,7 +88,8 @@ async function refresh(final) {
     document.querySelectorAll("#stage .placeholder").forEach((note) => note.remove());
     drawPredictions($("prediction-plot"), data.predictions, {
       width: $("prediction-plot").clientWidth || 420,
-      onPick: (index) => openInspector({ layer: LAYERS[LAYERS.length - 1].name, index, softmax: true }),
+      onPick: payload.labels_pixels ? null
+        : (index) => openInspector({ layer: LAYERS[LAYERS.length - 1].name, index, softmax: true }),
       inClassOrder: data.predictions.length === MODEL.num_classes,
     });
     labels = data.predictions;
@@ -317,7 +318,7 @@ function bind() {
   });
   $("channel-prev").addEventListener("click", () => stepChannel(-1));
   $("channel-next").addEventListener("click", () => stepChannel(1));
-  $("show-softmax").addEventListener("click", () => {
+  $("show-softmax")?.addEventListener("click", () => {
     const top = labels && labels[0];
     openInspector({ layer: LAYERS[LAYERS.length - 1].name, index: top ? top.index : 0, softmax: true });
   });
