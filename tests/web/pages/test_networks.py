@@ -48,7 +48,9 @@ def test_the_explorer_page(client):
     assert page.rows == [row.name for row in get_network("lenet5").summary.layers]
     assert "6@5×5" in html and "14 × 14" in html and "61,706" in html and "416,520" in html
     data = payload(html)
+    assert data["labels_pixels"] is False  # a classifier: its softmax is offered
     assert set(data) == {
+        "labels_pixels",
         "model",
         "architecture",
         "images",
