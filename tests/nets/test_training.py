@@ -10,6 +10,7 @@ import torch
 from safetensors import safe_open
 
 from app import cli
+from app.nets import registry
 from app.nets.training import Recipe, augment, train
 from tests.utils.tolerance import assert_close
 
@@ -73,5 +74,5 @@ def test_the_train_command_passes_its_flags(monkeypatch, tmp_path):
 def test_the_models_command_lists_the_zoo(capsys):
     assert cli.main(["models"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert [line.split()[0] for line in lines] == ["lenet5", "simple-cnn", "efficientnet-lite0"]
+    assert [line.split()[0] for line in lines] == registry.list_models()
     assert "4,652,008 parameters" in lines[2] and "75.1%" in lines[2]

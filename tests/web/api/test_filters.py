@@ -23,7 +23,7 @@ from app.explain.filters import GAP, GAP_GRAY
 from app.explain.maximize import maximize_channel
 from app.explain.topdigits import top_digits
 from app.main import create_app
-from app.nets.registry import get_model, get_model_spec, get_network
+from app.nets.registry import get_model, get_model_spec, get_network, list_models
 from app.settings import Settings
 from tests.utils.jobs import wait_until
 from tests.utils.samples import SAMPLES, sample
@@ -34,9 +34,16 @@ GALLERY_KEYS = {"layer", "order", "rows", "columns", "tile", "gap", "scale", "li
                 "colorscale", "png"}  # fmt: skip
 DETAIL_KEYS = {"model", "layer", "index", "kind", "weights", "bias", "norm", "channel_norms",
                "input_channels", "range"}  # fmt: skip
-MAP_KEYS = {"model", "layer", "index", "image", "shape", "min", "max", "color", "stops", "png"}
+MAP_KEYS = {"model", "layer", "index", "image", "shape", "min", "max", "color", "stops", "png",
+            "then"}  # fmt: skip
 MAXIMIZED_KEYS = {"layer", "channel", "settings", "curve", "activation", "size", "png"}
-UNKNOWN_MODEL = "Unknown model 'nope': the models are lenet5, simple-cnn, efficientnet-lite0"
+
+
+def unknown_model() -> str:
+    """The 404's sentence for model 'nope', naming the zoo as it is now."""
+    return f"Unknown model 'nope': the models are {', '.join(list_models())}"
+
+
 LENET_CONVS = "the convolution layers are conv1, conv2, conv3"
 EFFICIENTNET = get_model("efficientnet-lite0")
 
@@ -350,7 +357,7 @@ def test_the_top_digits_are_the_engines(client):
 def test_an_unknown_model_is_a_404_naming_the_models(client, method, url):
     response = getattr(client, method)(url)
     assert response.status_code == 404
-    assert response.json()["detail"] == UNKNOWN_MODEL
+    assert response.json()["detail"] == unknown_model()
 
 
 L = "/api/models/lenet5"
