@@ -78,7 +78,10 @@ def test_a_sentence_slides_under_a_three_word_filter(page, width, height):
 
     type_setting(page, "nd_padding", "valid")
     expect(page.locator("#nd-stepper [data-role=count]")).to_have_text("Step 1 of 8")
-    assert page.url.endswith("step=1") and "padding=valid" in page.url
+    # written a moment after the change (lib/urlstate.js gathers changes for 200 ms)
+    page.wait_for_function(
+        "() => location.search.endsWith('step=1') && location.search.includes('padding=valid')"
+    )
 
 
 def test_a_sound_drawn_as_a_curve_with_the_window_shaded(page):

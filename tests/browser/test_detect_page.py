@@ -63,7 +63,7 @@ def test_the_cat_and_the_espresso_cup(page):
     best = page.locator("#final-list li").first
     x = int(best.text_content().split("at x ")[1].split(",")[0])
     assert x + 112 > 224
-    assert "target=967" in page.url
+    page.wait_for_function("() => location.search.includes('target=967')")  # written (200 ms)
     screenshot(page, "detect-espresso")
 
 

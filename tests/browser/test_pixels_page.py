@@ -64,7 +64,7 @@ def test_show_the_numbers_prints_the_servers_values_in_every_view(page):
         assert texts(page, f'[data-channel="{key}"]') == expected
     gray = [str(v) for row in data["gray"] for v in row]
     assert texts(page, '[data-channel="gray"]') == gray
-    assert f"view={top},{left},{rows},{cols}" in page.url or "view=" in page.url
+    page.wait_for_function("() => location.search.includes('view=')")  # written (200 ms)
     screenshot(page, "pixels-numbers")
 
 
@@ -100,7 +100,7 @@ def test_resizing_to_16_pixels_shows_every_number_at_once(page):
     triples = ["".join(str(v) for v in pixel) for row in data["values"] for pixel in row]
     assert texts(page, MAIN) == triples
     wait_for_texts(page, '[data-channel="g"]', 16 * 11)
-    assert "size=16" in page.url
+    page.wait_for_function("() => location.search.includes('size=16')")  # written (200 ms)
     screenshot(page, "pixels-resized-16")
 
 

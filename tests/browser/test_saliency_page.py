@@ -75,7 +75,11 @@ def test_the_cat_with_two_classes_and_every_method(page):
     expect(signed).to_have_count(3)
     expect(signed.nth(1)).to_have_text("0")
     assert signed.nth(0).text_content().startswith("−")
-    assert "targets=" in page.url and f"methods={methods}" in page.url
+    page.wait_for_function(  # written a moment after the change (200 ms)
+        "(methods) => location.search.includes('targets=')"
+        " && location.search.includes(`methods=${methods}`)",
+        arg=methods,
+    )
     screenshot(page, "saliency-cat-every-method")
 
 
