@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from torch import nn
+
 from app.explain import featuremaps
 from app.nets.network import Network
 from app.nets.summary import ArchitectureSummary, LayerRow
+from app.services.ushape import transposed_link
 
 #: How a merge reads in words, by the row's type.
 MERGES = {"ResidualAdd": " + ", "add": " + ", "Concat": " ∥ ", "cat": " ∥ ", "mul": " × "}
@@ -92,5 +95,12 @@ def table(summary: ArchitectureSummary) -> dict[str, Any]:
 
 
 def architecture(network: Network) -> dict[str, Any]:
-    """The architecture table of ``network``, each row with its hyperparameters in words."""
-    return {"model": network.name, **table(network.summary)}
+    """The architecture table of ``network``, each row with its hyperparameters in words; a
+    transposed convolution's row links to the /transposed page with its learned numbers."""
+    found = {"model": network.name, **table(network.summary)}
+    for row in (*found["layers"], *found["nodes"]):
+        if row["type"] == "ConvTranspose2d" and row.get("call", "module") == "module":
+            module = network.module.get_submodule(row["name"])
+            if isinstance(module, nn.ConvTranspose2d):
+                row["transposed"] = transposed_link(module)["href"]
+    return found

@@ -146,4 +146,6 @@ def test_the_explorer_of_the_u_net_offers_no_softmax_it_does_not_have(page):
     expect(page.locator("#prediction-plot .bar, #prediction-plot svg").first).to_be_visible()
     expect(page.locator("#show-softmax")).to_have_count(0)
     expect(page.locator(".prediction")).to_contain_text("averaged over the pixels")
+    # the table's transposed convolutions link to their page, with their learned numbers
+    expect(page.locator('#architecture a[href^="/transposed?"]')).to_have_count(2)
     shot(page, "explorer-unet-digits")  # the page fixture fails on any 4xx it did not expect

@@ -11,6 +11,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
+from torch import nn
 
 from app.explain.featuremaps import ColorRange
 from app.explain.units import conv_unit, dense_unit
@@ -267,3 +268,17 @@ def test_the_architecture_in_words():
     assert lenet["conv3"]["kind"] == "vector" and lenet["conv2"]["kind"] == "maps"
     simple = {row["name"]: row for row in architecture(get_network("simple-cnn"))["layers"]}
     assert simple["conv1"]["text"] == "6@3×3, padding 1"
+
+
+def test_a_transposed_convolution_links_to_its_page_with_its_numbers():
+    from app.services.ushape import transposed_link
+
+    network = get_network("unet-digits")
+    rows = {row["name"]: row for row in architecture(network)["layers"]}
+    linked = {name for name, row in rows.items() if "transposed" in row}
+    kinds = {n for n, m in network.module.named_modules() if isinstance(m, nn.ConvTranspose2d)}
+    assert linked == kinds and linked  # every one, and only those
+    for name in linked:
+        href = transposed_link(network.module.get_submodule(name))["href"]
+        assert rows[name]["transposed"] == href and href.startswith("/transposed?")
+    assert not any("transposed" in row for row in architecture(get_network("lenet5"))["layers"])
