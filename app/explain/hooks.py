@@ -26,6 +26,7 @@ uses out-of-place operations only, so the captured values are final.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
@@ -43,8 +44,25 @@ def leaf_layers(model: nn.Module) -> list[str]:
     return [name for name, module in model.named_modules() if name and not any(module.children())]
 
 
+_CALL = re.compile(r"^(?P<name>.+) \((?P<call>[2-9]|[1-9]\d+)\)$")
+
+
+def split_call(key: str) -> tuple[str, int]:
+    """``"relu (2)"`` → ``("relu", 2)``: a layer key names a module and which of its calls
+    in the forward pass (a module run twice has rows ``relu`` and ``relu (2)``)."""
+    match = _CALL.match(key)
+    return (match["name"], int(match["call"])) if match else (key, 1)
+
+
+def module_of(model: nn.Module, key: str) -> nn.Module:
+    """The module a layer key names (``relu (2)`` is the module ``relu``)."""
+    return model.get_submodule(split_call(key)[0])
+
+
 def resolve_layers(model: nn.Module, layers: Iterable[str] | None) -> dict[str, nn.Module]:
-    """Name → module for ``layers`` (every leaf when ``None``); unknown names are refused."""
+    """Key → module for ``layers`` (every leaf when ``None``); unknown names are refused.
+
+    A key may name a later call of a module run more than once (``relu (2)``)."""
     names = leaf_layers(model) if layers is None else list(layers)
     found = {}
     for name in names:
@@ -53,7 +71,13 @@ def resolve_layers(model: nn.Module, layers: Iterable[str] | None) -> dict[str, 
                 raise AttributeError(name)
             found[name] = model.get_submodule(name)  # a walk down the path, not a full listing
         except AttributeError:
-            raise UnknownName("layer", str(name), leaf_layers(model)) from None
+            base, call = split_call(name) if isinstance(name, str) else (name, 1)
+            try:
+                if call == 1:
+                    raise
+                found[name] = model.get_submodule(base)
+            except AttributeError:
+                raise UnknownName("layer", str(name), leaf_layers(model)) from None
     return found
 
 
@@ -80,31 +104,39 @@ def hooked(
 ) -> Iterator[Record]:
     """Hooks on ``layers`` (every leaf by default) for the duration of the block.
 
-    A module that runs twice in one pass is recorded as ``name``, then ``name (2)``, ...
+    A module that runs twice in one pass is recorded as ``name``, then ``name (2)``, ...;
+    ``layers`` may ask for one call alone (``relu (2)``).
     With ``stop_after`` the hook of that layer ends the pass by raising an exception that
     :func:`layer_output` catches. With ``as_leaf`` each hooked output is replaced, for the
     rest of the pass, by ``output.detach().requires_grad_()`` (the tensor recorded): the
     layers after it are differentiated, the ones before it are not.
     """
-    modules = resolve_layers(model, layers)
+    wanted = resolve_layers(model, layers)
+    every_call = layers is None  # every leaf, each of its calls
+    modules: dict[str, nn.Module] = {}  # module name → module, each hooked once
+    for key, module in wanted.items():
+        modules.setdefault(split_call(key)[0], module)
     owner = threading.get_ident()
     record = Record()
     handles = []
 
     def make_hook(name: str):
+        calls = 0
+
         def hook(module: nn.Module, args: tuple[Any, ...], output: Any) -> Any:
+            nonlocal calls
             if threading.get_ident() != owner:
                 return None  # another thread's pass through the same shared model
+            calls += 1
+            key = name if calls == 1 else f"{name} ({calls})"
+            if not every_call and key not in wanted:
+                return None  # another call of this module than the one asked for
             if as_leaf:
                 output = output.detach().requires_grad_()
-            key, n = name, 1
-            while key in record.outputs:
-                n += 1
-                key = f"{name} ({n})"
             record.outputs[key] = output
             if keep_inputs:
                 record.inputs[key] = args
-            if name == stop_after:
+            if key == stop_after:
                 raise _StopForward
             return output if as_leaf else None
 

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from app.explain.hooks import capture
+from app.explain.hooks import capture, module_of
 from app.explain.units import check_position
 from app.nets.summary import ArchitectureSummary
 
@@ -79,7 +79,7 @@ def pool_unit(
 ) -> PoolUnit:
     """How the pooling layer ``layer``'s output at (channel, row, column) was computed."""
     row = summary.layer(layer)
-    module = model.get_submodule(layer)
+    module = module_of(model, layer)
     check_position(layer, position, row.output_shape)
     captured = capture(model, x[None], [layer], keep_inputs=True)
     inputs = captured.inputs[layer][0][0]  # (C, H, W)

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from app.explain.hooks import capture
+from app.explain.hooks import capture, module_of
 from app.nets.layers import Conv2dSame
 from app.nets.summary import ArchitectureSummary, LayerRow
 from app.ops.conv import LIMITS, ConvTrace, conv2d_trace
@@ -60,7 +60,7 @@ class Step:
 def _step(model: nn.Module, name: str, kind: str, value: float, channel: int) -> Step:
     """A following layer's step; a BatchNorm's running statistics and affine weights for the
     unit's channel, so the page writes (x − mean) / √(var + ε) · γ + β with numbers."""
-    module = model.get_submodule(name)
+    module = module_of(model, name)
     if not isinstance(module, nn.modules.batchnorm._BatchNorm) or module.running_mean is None:
         return Step(name, kind, value)
     assert module.running_var is not None  # tracked exactly when running_mean is
@@ -124,15 +124,45 @@ class ConvUnit:
         }
 
 
+def _graph(summary: ArchitectureSummary) -> tuple[LayerRow, ...]:
+    return summary.nodes or summary.layers
+
+
+def _is_elementwise(model: nn.Module, row: LayerRow) -> bool:
+    """A module row that works value by value (a function's value is not captured)."""
+    return row.kind == "module" and isinstance(module_of(model, row.name), ELEMENTWISE)
+
+
 def following(summary: ArchitectureSummary, model: nn.Module, layer: str) -> list[LayerRow]:
-    """The elementwise layers (BatchNorm, activations) right after ``layer``, in order."""
-    rows = list(summary.layers)
-    index = next(i for i, row in enumerate(rows) if row.name == layer)
-    found = []
-    for row in rows[index + 1 :]:
-        if not isinstance(model.get_submodule(row.name.split(" (")[0]), ELEMENTWISE):
-            break
+    """The elementwise layers (BatchNorm, activations) that ``layer``'s output goes through
+    next, in order, along the network's graph: the walk stops where the value meets anything
+    else (a residual sum, a concatenation, a function, a branch), so no step it lists hides
+    a shortcut."""
+    nodes = _graph(summary)
+    found: list[LayerRow] = []
+    current = layer
+    while True:
+        readers = [row for row in nodes if current in row.inputs]
+        if len(readers) != 1 or readers[0].inputs != (current,):
+            return found
+        if not _is_elementwise(model, readers[0]):
+            return found
+        found.append(readers[0])
+        current = readers[0].name
+
+
+def before(summary: ArchitectureSummary, model: nn.Module, layer: str) -> list[LayerRow]:
+    """The rows ``layer``'s value comes from, walking back along the graph from its single
+    input through elementwise layers: the list ends with the first row that is not one
+    (a convolution, a flatten, a sum), or is empty when the walk meets a merge or the input."""
+    nodes = {row.name: row for row in _graph(summary)}
+    found: list[LayerRow] = []
+    row = summary.node(layer)
+    while len(row.inputs) == 1 and row.inputs[0] in nodes:
+        row = nodes[row.inputs[0]]
         found.append(row)
+        if not _is_elementwise(model, row):
+            break
     return found
 
 
@@ -153,7 +183,7 @@ def conv_unit(
 ) -> ConvUnit:
     """How ``layer``'s output at (channel, row, column) was computed for input ``x`` (C, H, W)."""
     row = summary.layer(layer)
-    module = model.get_submodule(layer)
+    module = module_of(model, layer)
     if not isinstance(module, nn.Conv2d):
         raise ValueError(f"{layer} is a {type(module).__name__} layer, not a convolution")
     check_position(layer, position, row.output_shape)
@@ -234,7 +264,7 @@ def dense_unit(
 ) -> DenseUnit:
     """How output ``index`` of the dense layer ``layer`` was computed for input ``x``."""
     row = summary.layer(layer)
-    module = model.get_submodule(layer)
+    module = module_of(model, layer)
     if not isinstance(module, nn.Linear):
         raise ValueError(f"{layer} is a {type(module).__name__} layer, not a dense layer")
     check_position(layer, (index,), row.output_shape)

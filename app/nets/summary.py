@@ -96,6 +96,13 @@ class ArchitectureSummary:
                 return row
         raise KeyError(name)
 
+    def node(self, name: str) -> LayerRow:
+        """Any row of the graph by name, a function's too."""
+        for row in self.nodes or self.layers:
+            if row.name == name:
+                return row
+        raise KeyError(name)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "input_shape": list(self.input_shape),

@@ -13,6 +13,7 @@ from typing import Any
 from torch import nn
 
 from app.explain import featuremaps
+from app.explain.hooks import module_of
 from app.nets.network import Network
 from app.nets.summary import ArchitectureSummary, LayerRow
 from app.services.ushape import transposed_link
@@ -100,7 +101,7 @@ def architecture(network: Network) -> dict[str, Any]:
     found = {"model": network.name, **table(network.summary)}
     for row in (*found["layers"], *found["nodes"]):
         if row["type"] == "ConvTranspose2d" and row.get("call", "module") == "module":
-            module = network.module.get_submodule(row["name"])
+            module = module_of(network.module, row["name"])
             if isinstance(module, nn.ConvTranspose2d):
                 row["transposed"] = transposed_link(module)["href"]
     return found

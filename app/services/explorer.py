@@ -24,11 +24,12 @@ import torch
 from torch import nn
 
 from app.explain import featuremaps, units
-from app.explain.hooks import capture, layer_output
+from app.explain.hooks import capture, layer_output, module_of
 from app.explain.pool_units import pool_unit
 from app.explain.segmentation import is_segmenter, pixel_average
 from app.images import convert, intake
 from app.images.store import ImageSource
+from app.nets.graph import INPUT
 from app.nets.layers import ResidualAdd
 from app.nets.names import UnknownName
 from app.nets.network import Network
@@ -104,33 +105,27 @@ def _position(row: LayerRow, position: tuple[int, ...]) -> tuple[int, ...]:
 
 
 def _producer(network: Network, layer: str) -> LayerRow | None:
-    """The convolution or dense layer an elementwise layer's value comes from, if any."""
-    model = network.module
-    rows = list(network.summary.layers)
-    index = next(i for i, row in enumerate(rows) if row.name == layer)
-    for row in reversed(rows[:index]):
-        module = model.get_submodule(row.name)
-        if isinstance(module, nn.Conv2d | nn.Linear):
-            return row
-        if not isinstance(module, units.ELEMENTWISE):
-            return None
+    """The convolution or dense layer an elementwise layer's value comes from through
+    elementwise layers alone (along the graph: no sum or concatenation between), if any."""
+    path = units.before(network.summary, network.module, layer)
+    if path and isinstance(module_of(network.module, path[-1].name), nn.Conv2d | nn.Linear):
+        return path[-1]
     return None
 
 
 def _flatten_source(network: Network, layer: str) -> dict[str, Any] | None:
     """For a dense layer fed (through elementwise layers) by a flatten: the layer before the
     flatten and its output shape, so that input i can be traced to (channel, row, column)."""
-    model = network.module
-    rows = list(network.summary.layers)
-    index = next(i for i, row in enumerate(rows) if row.name == layer)
-    for k in range(index - 1, 0, -1):
-        module = model.get_submodule(rows[k].name)
-        if isinstance(module, nn.Flatten):
-            return {"flatten": rows[k].name, "from": rows[k - 1].name,
-                    "shape": list(rows[k - 1].output_shape)}  # fmt: skip
-        if not isinstance(module, units.ELEMENTWISE):
-            return None
-    return None
+    path = units.before(network.summary, network.module, layer)
+    if not path or path[-1].kind != "module":
+        return None
+    flatten = path[-1]
+    if not isinstance(module_of(network.module, flatten.name), nn.Flatten):
+        return None
+    source = units.before(network.summary, network.module, flatten.name)
+    if not source or source[0].name == INPUT:
+        return None
+    return {"flatten": flatten.name, "from": source[0].name, "shape": list(source[0].output_shape)}
 
 
 def _softmax(labels: tuple[str, ...], logits: torch.Tensor) -> dict[str, Any]:
@@ -169,7 +164,7 @@ def unit_result(
     summary = network.summary
     model = network.module
     x = prepared.x.to(network.device)  # (C, H, W)
-    module = model.get_submodule(layer)
+    module = module_of(model, layer)
     captured = capture(model, x[None], [layer], keep_inputs=True)
     output = captured.activations[layer][0]  # without the batch dimension
     height, width = summary.input_shape[-2:]
@@ -193,7 +188,7 @@ def unit_result(
     if source is not None and len(source.output_shape) == len(position):
         if len(position) == 3:
             unit = units.conv_unit(model, x, summary, source.name, position)
-            conv = model.get_submodule(source.name)
+            conv = module_of(model, source.name)
             found["kind"] = "conv"
             found["conv"] = {**unit.to_dict(), "type": source.type, "groups": conv.groups}
         else:
@@ -206,8 +201,8 @@ def unit_result(
     elif isinstance(module, nn.MaxPool2d | nn.AvgPool2d | nn.AdaptiveAvgPool2d):
         found["kind"] = "pool"
         found["pool"] = pool_unit(model, x, summary, layer, position).to_dict()  # type: ignore[arg-type]
-    elif isinstance(module, nn.Flatten):
-        before = summary.layers[summary.layers.index(row) - 1]  # the maps it flattens
+    elif isinstance(module, nn.Flatten) and len(row.inputs) == 1 and row.inputs[0] != INPUT:
+        before = summary.node(row.inputs[0])  # the maps it flattens
         origin = torch.unravel_index(torch.tensor(position[0]), before.output_shape)
         found["kind"] = "flatten"
         found["flatten"] = {

@@ -134,6 +134,23 @@ def test_a_module_run_twice_is_recorded_twice():
     assert torch.equal(captured.activations["1 (2)"], captured.output)
 
 
+def test_one_call_of_a_module_run_twice_can_be_asked_for_alone():
+    relu = nn.ReLU()
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 3), relu, nn.Linear(3, 3), relu, nn.Linear(3, 2))
+    x = torch.randn(1, 3)
+    with torch.inference_mode():
+        second = relu(model[2](relu(model[0](x))))
+    assert list(capture(model, x, ["1 (2)"]).activations) == ["1 (2)"]
+    assert torch.equal(capture(model, x, ["1 (2)"]).activations["1 (2)"], second)
+    assert list(capture(model, x, ["1"]).activations) == ["1"]  # the first call alone
+    assert torch.equal(layer_output(model, x, "1 (2)"), second)
+    for wrong in ("1 (3)", "1 (1)", "7 (2)", "1 (x)"):
+        with pytest.raises(ValueError, match=r"did not run|Unknown layer"):
+            layer_output(model, x, wrong)
+    assert hooks_left(model) == 0
+
+
 def test_concurrent_captures_on_one_model_do_not_mix():
     model = get_model("simple-cnn")
     inputs = [

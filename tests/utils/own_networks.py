@@ -1,11 +1,12 @@
 """Users' own networks for the tests, written the way people write them, traps included.
 
 :class:`Tricky` has a residual sum written ``y += x`` (in place, on BatchNorm's output), an
-in-place ``nn.ReLU`` and an ``F.relu(..., inplace=True)``, a concatenation (``torch.cat``),
-a functional global pool and a dropout, and reads a grayscale 24×40 input; it is left in
-train mode. :class:`SoftmaxDigits` ends in ``nn.Softmax`` and reads 28×28 digits.
-:func:`tricky` loads its weights from the safetensors file named by ``TRICKY_WEIGHTS`` when
-that is set (as a user's code would), else from a fixed seed.
+in-place ``nn.ReLU`` (one module called twice: rows ``relu`` and ``relu (2)``) and an
+``F.relu(..., inplace=True)``, a concatenation (``torch.cat``), a functional global pool and
+a dropout, and reads a grayscale 24×40 input; it is left in train mode.
+:class:`SoftmaxDigits` ends in ``nn.Softmax`` and reads 28×28 digits. :func:`tricky` loads
+its weights from the safetensors file named by ``TRICKY_WEIGHTS`` when that is set (as a
+user's code would), else from a fixed seed.
 
 Used by the Python API tests and by ``convscope serve --model`` (by path and by module).
 """
@@ -35,7 +36,6 @@ class Tricky(nn.Module):
         self.conv_b = nn.Conv2d(6, 4, 1)
         self.pool = nn.MaxPool2d(2)
         self.conv_c = nn.Conv2d(10, 8, 3, padding=1)
-        self.relu_c = nn.ReLU(inplace=True)
         self.drop = nn.Dropout(0.5)
         self.head = nn.Linear(8, len(LABELS))
 
@@ -45,7 +45,7 @@ class Tricky(nn.Module):
         y += x  # the residual sum, in place
         y = F.relu(y, inplace=True)
         z = torch.cat([y, self.conv_b(y)], dim=1)  # the concatenation
-        z = self.relu_c(self.conv_c(self.pool(z)))
+        z = self.relu(self.conv_c(self.pool(z)))  # the same ReLU module, called again
         z = F.adaptive_avg_pool2d(z, 1).flatten(1)
         return self.head(self.drop(z))
 

@@ -137,6 +137,46 @@ def test_feature_maps_show_each_layer_before_the_in_place_operations(own):
     assert_close(torch.tensor(unit["value"]), conv_a[0, 2, 5, 30], terms=terms)
 
 
+def test_a_module_called_twice_has_a_row_for_each_call_and_both_answer(own):
+    """``self.relu`` runs after the stem and again after conv_c: rows ``relu`` and
+    ``relu (2)``; each call's maps and units are its own, and a unit's steps follow the
+    graph, so the residual sum after ``bn`` is never hidden behind a later layer."""
+    model, x = reference(), reference_input()
+    with torch.no_grad():
+        stem = model.stem(x)
+        y = model.bn(model.conv_a(F.relu(stem)))
+        y = F.relu(y + F.relu(stem))
+        conv_c = model.conv_c(model.pool(torch.cat([y, model.conv_b(y)], dim=1)))
+    terms = network_terms(model, passes=1)
+    rows = [row["name"] for row in own.get("/api/models/tricky/architecture").json()["layers"]]
+    assert rows.count("relu") == 1 and rows.index("relu (2)") == rows.index("conv_c") + 1
+    for layer, expected in (("relu", F.relu(stem)), ("relu (2)", F.relu(conv_c))):
+        found = own.get(
+            f"/api/models/tricky/layers/{layer}/activations",
+            params={"image": IMAGE, "per_page": 16},
+        )
+        assert found.status_code == 200, found.text
+        maps = found.json()
+        channels = [m["channel"] for m in maps["maps"]]
+        assert maps["shape"] == list(expected.shape[1:]) and maps["layer"] == layer
+        assert_close(torch.tensor(maps["values"]), expected[0, channels], terms=terms)
+    unit = own.get(
+        "/api/models/tricky/layers/relu (2)/unit",
+        params={"image": IMAGE, "channel": 5, "row": 3, "col": 7},
+    ).json()
+    assert unit["kind"] == "conv" and unit["via"] == "conv_c"
+    assert [step["layer"] for step in unit["conv"]["after"]] == ["relu (2)"]
+    assert_close(torch.tensor(unit["conv"]["value"]), conv_c[0, 5, 3, 7], terms=terms)
+    assert_close(torch.tensor(unit["value"]), F.relu(conv_c)[0, 5, 3, 7], terms=terms)
+    after_bn = own.get(
+        "/api/models/tricky/layers/conv_a/unit",
+        params={"image": IMAGE, "channel": 1, "row": 2, "col": 2},
+    ).json()["conv"]["after"]
+    assert [step["layer"] for step in after_bn] == ["bn"]  # then the sum: not a module step
+    missing = own.get("/api/models/tricky/layers/relu (3)/activations", params={"image": IMAGE})
+    assert missing.status_code == 404 and "relu (2)" in missing.json()["detail"]
+
+
 def test_filters_and_activation_maximisation(own):
     layers = own.get("/api/models/tricky/filters").json()["layers"]
     assert [layer["name"] for layer in layers] == ["stem", "conv_a", "conv_b", "conv_c"]
