@@ -92,11 +92,14 @@ class Settings(BaseSettings):
     job_workers: int = Field(2, ge=1, le=64)
     #: Seconds a client is told to wait (Retry-After) when the queue is full.
     retry_after_s: int = Field(2, ge=1)
-    #: Intra-op threads torch may use per computation in a worker (0: torch's default, every
-    #: core). One each by default: the workers of the two lanes are the parallelism, and a
-    #: lecture hall's requests then do not fight over the cores (a lone forward pass is a
-    #: little slower, the hall's many are faster; ``python -m bench load``).
+    #: Intra-op threads torch may use per computation in a worker while others run too (0:
+    #: torch's default, every core). One each by default: the workers of the two lanes are
+    #: the parallelism, and a lecture hall's requests then do not fight over the cores
+    #: (``python -m bench load``).
     torch_threads: int = Field(1, ge=0, le=256)
+    #: ... and for a computation that runs alone (0: every core): a lecturer's lone request
+    #: is as fast as the same call in a notebook (``python -m bench saliency``).
+    torch_threads_alone: int = Field(0, ge=0, le=256)
 
     #: Long computations (jobs: SmoothGrad, Integrated Gradients, occlusion, activation
     #: maximisation) queued or running at once, beyond which a new one is 503; finished

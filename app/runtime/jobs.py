@@ -328,7 +328,10 @@ class Jobs:
                 self._finish(job, "done")
 
     def _progress(self, job: Job, fraction: float) -> None:
-        """The computation's callback: record progress; stop if nobody wants the result."""
+        """The computation's callback: record progress; stop if nobody wants the result;
+        take the threads that suit what runs now (another computation may have started or
+        ended since the last report)."""
+        self.pool.cores.resize()
         with self._lock:
             job.progress = max(job.progress, min(float(fraction), 1.0))
             if self._stopping(job):

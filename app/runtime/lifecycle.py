@@ -20,7 +20,7 @@ from app.runtime.device import resolve_device
 from app.runtime.jobs import Jobs
 from app.runtime.shared_jobs import SharedJobs
 from app.runtime.state import SharedState
-from app.runtime.workers import ComputePool
+from app.runtime.workers import ComputePool, Cores
 from app.settings import Settings
 
 log = logging.getLogger("uvicorn.error.lifecycle")
@@ -52,13 +52,14 @@ def running(state: Any, settings: Settings) -> Iterator[None]:
     state (``state.shared``, :mod:`app.runtime.state`) the jobs are
     :class:`~app.runtime.shared_jobs.SharedJobs` and the replica keeps its heartbeat."""
     state.device = resolve_device(settings.device)
+    state.cores = Cores(settings.torch_threads, settings.torch_threads_alone)  # both lanes'
     state.pool = ComputePool(
         settings.compute_workers, settings.compute_queue, settings.retry_after_s,
-        settings.torch_threads,
+        cores=state.cores,
     )  # fmt: skip
     state.job_pool = ComputePool(
         settings.job_workers, settings.jobs_max_active, settings.retry_after_s,
-        settings.torch_threads,
+        cores=state.cores,
     )  # fmt: skip
     shared: SharedState | None = getattr(state, "shared", None)
     jobs = Jobs if shared is None else partial(SharedJobs, state=shared)

@@ -653,6 +653,7 @@ class SharedJobs(Jobs):
         job.status = "running"
 
         def progress(fraction: float) -> None:
+            self.pool.cores.resize()  # the threads that suit what runs now
             job.progress = max(job.progress, min(float(fraction), 1.0))
             if self._check(jid, repr(job.progress)) not in ("go", "run"):
                 raise Cancelled()

@@ -3,6 +3,13 @@
 When every thread is busy and the line is full, :meth:`ComputePool.run` raises
 :class:`PoolBusy` at once, which the app answers with 503 and ``Retry-After``: a crowd of
 students gets a clear "try again" instead of a server that hangs for everyone.
+
+:class:`Cores` sizes torch's intra-op threads per computation, across every pool of the
+app: a computation that runs alone gets every core (a lecturer's lone request is as fast
+as the same call in a notebook), and while several run each gets ``shared`` threads (one by
+default), so a lecture hall's requests do not fight over the cores. torch's thread count is
+per calling thread (OpenMP), so each worker sets its own before it computes; a long job
+sizes itself again at each progress report (:meth:`Cores.resize`).
 """
 
 from __future__ import annotations
@@ -11,12 +18,14 @@ import asyncio
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from functools import partial
 from typing import Any, TypeVar
 
 import torch
 
 T = TypeVar("T")
+
+#: torch's intra-op threads when the process started (every core, or OMP_NUM_THREADS).
+DEFAULT_THREADS = torch.get_num_threads()
 
 
 class PoolBusy(Exception):
@@ -27,6 +36,38 @@ class PoolBusy(Exception):
         self.retry_after = retry_after
 
 
+class Cores:
+    """The intra-op threads of each running computation: ``alone`` while it is the only one,
+    ``shared`` while others run too (0 = torch's default, every core)."""
+
+    def __init__(self, shared: int = 1, alone: int = 0) -> None:
+        self.shared = shared or DEFAULT_THREADS
+        self.alone = alone or DEFAULT_THREADS
+        self.running = 0
+        self._lock = threading.Lock()
+
+    def threads(self) -> int:
+        """What a computation starting or resizing now should use."""
+        return self.alone if self.running <= 1 else self.shared
+
+    def resize(self) -> None:
+        """Set the calling worker's thread count for what runs now (cheap: microseconds)."""
+        wanted = self.threads()
+        if torch.get_num_threads() != wanted:
+            torch.set_num_threads(wanted)
+
+    def call(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """``fn(*args, **kwargs)`` counted as running, with the threads that suit it."""
+        with self._lock:
+            self.running += 1
+        try:
+            self.resize()
+            return fn(*args, **kwargs)
+        finally:
+            with self._lock:
+                self.running -= 1
+
+
 class ComputePool:
     """Run blocking torch work off the event loop, with back-pressure.
 
@@ -35,16 +76,22 @@ class ComputePool:
     has not started when its caller is cancelled is dropped at once.
     """
 
-    def __init__(self, workers: int, queue: int, retry_after: int, torch_threads: int = 0):
+    def __init__(
+        self,
+        workers: int,
+        queue: int,
+        retry_after: int,
+        torch_threads: int = 0,
+        cores: Cores | None = None,
+    ):
         self.workers = workers
         self.capacity = workers + queue
         self.retry_after = retry_after
         self._in_flight = 0
         self._lock = threading.Lock()
-        initializer = partial(torch.set_num_threads, torch_threads) if torch_threads else None
-        self._executor = ThreadPoolExecutor(
-            workers, thread_name_prefix="convscope-compute", initializer=initializer
-        )
+        #: shared with the app's other pools; a pool of its own sizes its work alone
+        self.cores = cores or Cores(torch_threads, torch_threads)
+        self._executor = ThreadPoolExecutor(workers, thread_name_prefix="convscope-compute")
 
     @property
     def in_flight(self) -> int:
@@ -64,7 +111,7 @@ class ComputePool:
                 raise PoolBusy(self.retry_after)
             self._in_flight += 1
         try:
-            future = self._executor.submit(fn, *args, **kwargs)
+            future = self._executor.submit(self.cores.call, fn, *args, **kwargs)
         except BaseException:
             self._release()
             raise
