@@ -30,6 +30,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
+from app.images.colormaps import IEND, PNG_SIGNATURE, chunk
 from app.nets.predict import LayerActivation
 
 Order = Literal["strength", "index"]
@@ -96,13 +97,7 @@ class ColorRange:
         return {"kind": self.kind, "zmin": self.zmin, "zmax": self.zmax}
 
 
-def _chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-_PLTE = {kind: _chunk(b"PLTE", table) for kind, table in PALETTES.items()}
-_IEND = _chunk(b"IEND", b"")
+_PLTE = {kind: chunk(b"PLTE", table) for kind, table in PALETTES.items()}
 
 
 def palette_png(levels: torch.Tensor, kind: str) -> bytes:
@@ -118,10 +113,10 @@ def palette_png(levels: torch.Tensor, kind: str) -> bytes:
     return b"".join(
         (
             PNG_SIGNATURE,
-            _chunk(b"IHDR", header),
+            chunk(b"IHDR", header),
             _PLTE[kind],
-            _chunk(b"IDAT", zlib.compress(rows.tobytes(), 1)),
-            _IEND,
+            chunk(b"IDAT", zlib.compress(rows.tobytes(), 1)),
+            IEND,
         )
     )
 

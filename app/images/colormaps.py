@@ -11,6 +11,8 @@ stops it is sent.
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 
 import numpy as np
 import torch
@@ -63,17 +65,36 @@ def colorize(values: torch.Tensor, low: float, high: float, stops: Stops) -> tor
     return table[levels(values, low, high).long()].permute(2, 0, 1).contiguous()
 
 
+def chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+IEND = chunk(b"IEND", b"")
+
+
 def png(rgb: torch.Tensor, alpha: torch.Tensor | None = None) -> bytes:
-    """PNG bytes of (3, H, W) uint8 RGB, with an (H, W) uint8 alpha channel if given."""
-    array = rgb.permute(1, 2, 0).numpy()
-    if alpha is None:
-        image = Image.fromarray(np.ascontiguousarray(array), mode="RGB")
-    else:
-        rgba = np.concatenate([array, alpha.numpy()[:, :, None]], axis=2)
-        image = Image.fromarray(np.ascontiguousarray(rgba), mode="RGBA")
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", compress_level=1)
-    return buffer.getvalue()
+    """PNG bytes of (3, H, W) uint8 RGB, with an (H, W) uint8 alpha channel if given.
+
+    Written directly (PNG spec: IHDR, IDAT of zlib level 1 over rows each led by filter type
+    0, IEND): a 224×224 RGBA overlay takes about a millisecond, where Pillow, which tries
+    every row filter, took seven."""
+    channels = 3 if alpha is None else 4
+    _, height, width = rgb.shape
+    rows = np.zeros((height, width * channels + 1), dtype=np.uint8)  # filter byte 0, a row
+    pixels = rows[:, 1:].reshape(height, width, channels)
+    pixels[:, :, :3] = rgb.permute(1, 2, 0).numpy()
+    if alpha is not None:
+        pixels[:, :, 3] = alpha.numpy()
+    header = struct.pack(">IIBBBBB", width, height, 8, 2 if alpha is None else 6, 0, 0, 0)
+    return b"".join(
+        (
+            PNG_SIGNATURE,
+            chunk(b"IHDR", header),
+            chunk(b"IDAT", zlib.compress(rows.tobytes(), 1)),
+            IEND,
+        )
+    )
 
 
 def png_indexed(values: torch.Tensor, low: float, high: float, stops: Stops) -> bytes:

@@ -128,8 +128,19 @@ def display_limit(method: type[Attribution], values: torch.Tensor) -> float:
     """Where the colours stop: a percentile of |map| (see the module's docstring)."""
     magnitude = values.abs().flatten().double()
     percentile = method.cap_percentile
-    limit = float(torch.quantile(magnitude, percentile / 100)) if percentile < 100 else 0.0
+    limit = upper_quantile(magnitude, percentile / 100) if percentile < 100 else 0.0
     return limit if limit > 0 else float(magnitude.max()) or 1.0
+
+
+def upper_quantile(values: torch.Tensor, q: float) -> float:
+    """``torch.quantile(values, q)`` (linear interpolation) read from the few largest values
+    alone (``topk``), not a sort of all of them: a tenth of the time for a 224×224 map."""
+    position = q * (values.numel() - 1)
+    low = int(position)
+    top = values.topk(values.numel() - low).values  # descending: ends with sorted[low]
+    below = top[-1]
+    above = top[-2] if top.numel() > 1 else below
+    return float(torch.lerp(below, above, position - low))
 
 
 def saliency(

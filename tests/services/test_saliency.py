@@ -8,12 +8,14 @@ import io
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from app.explain.saliency import METHODS, GradCam, VanillaGradient
 from app.explain.saliency.baselines import baseline_image, gaussian_blur
 from app.nets.registry import get_model, get_model_spec, get_network
-from app.services.saliency import display_limit, methods, request_key, saliency
+from app.services.saliency import display_limit, methods, request_key, saliency, upper_quantile
 from tests.utils.samples import sample
 from tests.utils.tolerance import approx, assert_close, network_terms
 
@@ -231,3 +233,19 @@ def test_a_digits_map_does_not_end_in_the_inks_white():
     assert alpha == 255 and min(red, green, blue) < 200, "the strongest pixel is not white"
     cat = saliency(get_network("efficientnet-lite0"), CAT, "gradient")
     assert cat.to_dict()["colorscale"][-1][1].lower() == "#ffffff"
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    size=st.integers(1, 3000),
+    q=st.floats(0.5, 0.999),
+    seed=st.integers(0, 2**31 - 1),
+    ties=st.booleans(),
+)
+def test_the_upper_quantile_is_torchs_quantile(size, q, seed, ties):
+    generator = torch.Generator().manual_seed(seed)
+    values = torch.rand(size, generator=generator, dtype=torch.float64)
+    if ties:
+        values = (values * 8).floor()
+    expected = torch.quantile(values, q)
+    assert upper_quantile(values, q) == approx(float(expected), terms=4, dtype=torch.float64)
