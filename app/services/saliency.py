@@ -27,10 +27,11 @@ from PIL import Image
 from app.explain.progress import Progress, report
 from app.explain.saliency import METHODS, Attribution
 from app.explain.saliency.base import as_targets
-from app.images import colormaps, convert
+from app.images import colormaps
 from app.images.store import ImageSource, ImageStore, StoredImage
 from app.nets.network import Network
 from app.nets.predict import Prediction, top_k
+from app.services.inputs import Inputs
 from app.services.serialize import dumps
 
 #: Predictions listed beside a map.
@@ -154,13 +155,31 @@ def saliency(
 ) -> SaliencyMap:
     """The ``method`` map of ``image`` for class ``target`` (default: the top prediction)
     of ``network``; ``ValueError`` for a bad setting or class."""
+    picture = network.preprocess.picture(image)
+    return explain(
+        network, picture, network.preprocess.tensor(picture), method, target=target,
+        settings=settings, progress=progress,
+    )  # fmt: skip
+
+
+def explain(
+    network: Network,
+    picture: Image.Image,
+    x: torch.Tensor,
+    method: str,
+    *,
+    target: int | None = None,
+    settings: Mapping[str, Any] | None = None,
+    progress: Progress | None = None,
+) -> SaliencyMap:
+    """:func:`saliency` of an image already preprocessed: ``picture`` is what the network
+    sees and ``x`` (C, H, W) its input tensor (the app keeps both per image: ``Inputs``)."""
     cls = method_class(method)
     resolved = cls.resolve(network, settings or {})
     if target is not None:
         as_targets(target, 1, network.num_classes)
     report(progress, 0.0)
-    picture = network.preprocess.picture(image)
-    x = network.preprocess.tensor(picture)[None].to(network.device)
+    x = x[None].to(network.device)
     instance, options = cls.build(network, x, resolved)
     explained = instance.explain(x, target, progress=progress, **options)
     values = cls.to_map(explained.attribution)[0].detach().float().cpu()
@@ -202,18 +221,21 @@ def check(
 
 def computation(
     network: Network,
+    inputs: Inputs,
     image: StoredImage,
     method: str,
     target: int | None,
     settings: Mapping[str, Any],
 ) -> Callable[[Progress], SaliencyMap]:
-    """The job's function: the map of a stored image, reporting progress to the job."""
+    """The job's function: the map of a stored image (preprocessed once per network and
+    image, ``inputs``), reporting progress to the job."""
 
     def run(progress: Progress) -> SaliencyMap:
-        picture = convert.to_pil(image.pixels)
-        found = saliency(
-            network, picture, method, target=target, settings=settings, progress=progress
-        )
+        prepared = inputs.get(network, image)
+        found = explain(
+            network, prepared.picture, prepared.x, method, target=target, settings=settings,
+            progress=progress,
+        )  # fmt: skip
         return replace(found, image_id=image.id)
 
     return run

@@ -153,8 +153,8 @@ async def saliency_map(
         saliency.check, network, inputs.images, source, query.method, query.target,
         query.settings,
     )  # fmt: skip
-    return Planned(key, saliency.computation(network, image, query.method, query.target,
-                                             query.settings))  # fmt: skip
+    return Planned(key, saliency.computation(network, inputs, image, query.method,
+                                             query.target, query.settings))  # fmt: skip
 
 
 @router.get(
