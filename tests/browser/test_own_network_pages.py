@@ -1,8 +1,9 @@
 """A user's own network in the browser: the tricky network of tests/utils/own_networks.py
-(residual sum written in place, concatenation, in-place ReLUs, grayscale 24×40 input),
-served through the Python API, on its zoo card, the explorer (every layer's maps, a click
-on an activation of a convolution), the learned filters with activation maximisation, and
-saliency with every method; no console error anywhere (the page fixture's check)."""
+(residual sum written in place, concatenation, an in-place ReLU called twice, grayscale
+24×40 input), served through the Python API, on its zoo card, the explorer (every layer's
+maps, a click on an activation of a convolution and of the ReLU's second call), the learned
+filters with activation maximisation, and saliency with every method; no console error
+anywhere (the page fixture's check)."""
 
 from __future__ import annotations
 
@@ -47,6 +48,19 @@ def test_its_card_and_its_explorer(page):
     )
     expect(page.locator("#inspector-title")).to_contain_text("conv_a · channel")
     screenshot(page, "own-network-explorer", full_page=False)
+    # the ReLU module called a second time, after conv_c: its own row, maps and units
+    page.click("#inspector-close")
+    again = next(i for i, row in enumerate(rows) if row.name == "relu (2)")
+    page.evaluate(f"() => document.querySelector('#maps-{again}').scrollIntoView()")
+    tile = page.locator(f"#maps-{again} .map-tile").first
+    box = tile.locator("img").bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
+    expect(page.locator("#inspector-title")).to_contain_text("relu (2) · channel")
+    expect(page.locator("#inspector-body")).to_have_attribute(
+        "data-state", "ready", timeout=TIMEOUT
+    )
+    expect(page.locator("#inspector-body")).to_contain_text("conv_c")
+    screenshot(page, "own-network-relu-called-twice", full_page=False)
 
 
 def test_its_filters_and_what_a_channel_responds_to(page):
