@@ -243,3 +243,37 @@ def test_a_dilated_unit_and_its_trace_match_conv2d(dh, dw, stride, padding, data
     trace = unit.trace()
     assert float(trace.output) == approx(expected, terms=terms, scale=scale)
     assert len(trace.to_dict()["steps"][0]["terms"]) == 2 * 3 * 3
+
+
+class _Block(torch.nn.Module):
+    """A ResNet basic block's end: conv → BatchNorm → (+ shortcut) → the ReLU module,
+    which also runs before the conv (one module, two calls)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(2, 2, 3, padding=1)
+        self.bn = torch.nn.BatchNorm2d(2).eval()
+        self.relu = torch.nn.ReLU()
+        self.head = torch.nn.Linear(2, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.relu(x)
+        y = self.relu(self.bn(self.conv(x)) + x)
+        return self.head(y.mean(dim=(2, 3)))
+
+
+def test_a_units_steps_stop_at_a_residual_sum():
+    """conv's unit goes through bn and stops at the sum: the ReLU after it sees bn + shortcut,
+    so listing it as the next step would show a value the steps do not explain."""
+    torch.manual_seed(3)
+    model = _Block().eval().requires_grad_(False)
+    x = torch.randn(2, 6, 6)
+    summary = summarize(model, (2, 6, 6))
+    assert [row.name for row in summary.layers] == ["relu", "conv", "bn", "relu (2)", "head"]
+    unit = conv_unit(model, x, summary, "conv", (1, 2, 3))
+    assert [step.layer for step in unit.after] == ["bn"]
+    with torch.inference_mode():
+        shortcut = F.relu(x[None])
+        expected = model.bn(model.conv(shortcut))[0, 1, 2, 3]
+    assert unit.after[0].value == approx(float(expected), terms=30, scale=float(expected.abs()) + 1)
+    assert torch.equal(unit.window, F.pad(shortcut[0], (1, 1, 1, 1))[:, 2:5, 3:6])
