@@ -14,6 +14,7 @@ from app.images.store import ImageStore
 from app.runtime.cache import LRUCache
 from app.runtime.lifecycle import running
 from app.runtime.state import shared_state
+from app.runtime.workers import Cores
 from app.services.answers import Answers
 from app.services.inputs import Inputs
 from app.services.training.lab import training_lab
@@ -22,6 +23,7 @@ from app.web import api, errors, pages
 from app.web.jobs import install_replan
 from app.web.middleware import (
     BodyLimitMiddleware,
+    RequestGauge,
     SameOriginMiddleware,
     SecurityHeadersMiddleware,
     VersionedStaticFiles,
@@ -65,11 +67,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     state.answers = Answers(
         settings.answer_cache_items, settings.answer_cache_bytes, shared=state.shared
     )
+    #: torch's threads per computation, by what runs (both lanes) and the requests in flight
+    state.cores = Cores(settings.torch_threads, settings.torch_threads_alone)
     state.lessons = None  # filled on first render, once every router is included
     state.templates = make_templates(settings.templates_dir, settings.static_dir)
 
-    # Last added runs first: security headers wrap everything, then same-origin writes, gzip,
-    # body limits.
+    # Last added runs first: the request count, security headers wrap everything, then
+    # same-origin writes, gzip, body limits.
     app.add_middleware(
         BodyLimitMiddleware, default=settings.max_json_bytes, by_prefix=settings.upload_paths()
     )
@@ -81,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(SameOriginMiddleware)  # before any body is read
     app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(RequestGauge, cores=state.cores)
     errors.install(app)
 
     app.mount("/static", VersionedStaticFiles(directory=settings.static_dir), name="static")

@@ -52,14 +52,16 @@ def running(state: Any, settings: Settings) -> Iterator[None]:
     state (``state.shared``, :mod:`app.runtime.state`) the jobs are
     :class:`~app.runtime.shared_jobs.SharedJobs` and the replica keeps its heartbeat."""
     state.device = resolve_device(settings.device)
-    state.cores = Cores(settings.torch_threads, settings.torch_threads_alone)  # both lanes'
+    cores = getattr(state, "cores", None) or Cores(settings.torch_threads,
+                                                   settings.torch_threads_alone)  # fmt: skip
+    state.cores = cores  # both lanes share it
     state.pool = ComputePool(
         settings.compute_workers, settings.compute_queue, settings.retry_after_s,
-        cores=state.cores,
+        cores=cores,
     )  # fmt: skip
     state.job_pool = ComputePool(
         settings.job_workers, settings.jobs_max_active, settings.retry_after_s,
-        cores=state.cores,
+        cores=cores,
     )  # fmt: skip
     shared: SharedState | None = getattr(state, "shared", None)
     jobs = Jobs if shared is None else partial(SharedJobs, state=shared)

@@ -7,7 +7,8 @@ students gets a clear "try again" instead of a server that hangs for everyone.
 :class:`Cores` sizes torch's intra-op threads per computation, across every pool of the
 app: a computation that runs alone gets every core (a lecturer's lone request is as fast
 as the same call in a notebook), and while several run each gets ``shared`` threads (one by
-default), so a lecture hall's requests do not fight over the cores. torch's thread count is
+default), so a lecture hall's requests do not fight over the cores (the requests in flight
+count too: :class:`app.web.middleware.RequestGauge`). torch's thread count is
 per calling thread (OpenMP), so each worker sets its own before it computes; a long job
 sizes itself again at each progress report (:meth:`Cores.resize`).
 """
@@ -37,18 +38,24 @@ class PoolBusy(Exception):
 
 
 class Cores:
-    """The intra-op threads of each running computation: ``alone`` while it is the only one,
-    ``shared`` while others run too (0 = torch's default, every core)."""
+    """The intra-op threads of each running computation: ``alone`` while it is the only one
+    and the server answers no other request, ``shared`` otherwise (0 = torch's default,
+    every core). A team of several threads only pays while it has the cores to itself: when
+    the event loop or another computation needs one too, each parallel region waits for a
+    thread that is not running (tens of times slower on a busy 2-core machine)."""
 
     def __init__(self, shared: int = 1, alone: int = 0) -> None:
         self.shared = shared or DEFAULT_THREADS
         self.alone = alone or DEFAULT_THREADS
         self.running = 0
+        #: HTTP requests in flight (counted by the app's middleware; a server-sent event
+        #: stream that follows a job counts while it is open)
+        self.requests = 0
         self._lock = threading.Lock()
 
     def threads(self) -> int:
         """What a computation starting or resizing now should use."""
-        return self.alone if self.running <= 1 else self.shared
+        return self.alone if self.running <= 1 and self.requests <= 1 else self.shared
 
     def resize(self) -> None:
         """Set the calling worker's thread count for what runs now (cheap: microseconds)."""

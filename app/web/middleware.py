@@ -1,5 +1,5 @@
-"""ASGI middleware: request body limits, same-origin writes, security headers, and cache
-headers for assets."""
+"""ASGI middleware: request body limits, same-origin writes, security headers, cache
+headers for assets, and the count of requests in flight that sizes torch's threads."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.images.intake import human_size
+from app.runtime.workers import Cores
 
 #: No inline script anywhere: pages hand data to JavaScript in
 #: ``<script type="application/json">`` blocks. Plotly sets inline styles, hence
@@ -40,6 +41,25 @@ SECURITY_HEADERS = {
     "cross-origin-opener-policy": "same-origin",
     "permissions-policy": "camera=(), microphone=(), geolocation=()",
 }
+
+
+class RequestGauge:
+    """Counts the HTTP requests in flight in ``cores.requests``: a computation takes every
+    core only while it is the server's one piece of work (:class:`Cores`)."""
+
+    def __init__(self, app: ASGIApp, cores: Cores) -> None:
+        self.app = app
+        self.cores = cores
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        self.cores.requests += 1  # on the event loop's thread alone: no lock needed
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.cores.requests -= 1
 
 
 class SecurityHeadersMiddleware:

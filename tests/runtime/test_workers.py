@@ -101,3 +101,36 @@ def test_a_computation_alone_gets_every_core_and_shares_them_once_another_runs()
         assert default.submit(torch.get_num_threads).result(5) == 2
     finally:
         default.shutdown()
+
+
+def test_every_core_only_while_the_server_has_nothing_else_to_answer():
+    cores = Cores(shared=1, alone=4)
+    assert cores.threads() == 4  # nothing runs yet: what starts now runs alone
+    cores.running, cores.requests = 1, 1  # one computation, for the one request in flight
+    assert cores.threads() == 4
+    cores.requests = 2  # another request (a page, a trace) needs the event loop's core
+    assert cores.threads() == 1
+    cores.running, cores.requests = 2, 1  # two computations (a page's two maps)
+    assert cores.threads() == 1
+
+
+def test_the_gauge_counts_requests_in_flight():
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    from app.web.middleware import RequestGauge
+
+    cores = Cores()
+    seen = []
+
+    async def endpoint(request):  # type: ignore[no-untyped-def]
+        seen.append(cores.requests)
+        return PlainTextResponse("ok")
+
+    app = RequestGauge(Starlette(routes=[Route("/", endpoint)]), cores)
+    with TestClient(app) as client:
+        assert client.get("/").text == "ok"
+        assert client.get("/missing").status_code == 404
+    assert seen == [1] and cores.requests == 0
