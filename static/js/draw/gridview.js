@@ -8,6 +8,7 @@
 //   const divs = drawGrids(container, grids, labels, { cell, scale });   // the two at once
 
 import { fmt } from "../lib/format.js";
+import { isPresenting } from "../lib/presenter.js";
 import * as H from "./heatmap.js";
 
 // How each kind of special cell looks and what it says when hovered.
@@ -23,13 +24,47 @@ export function gridText(z, digits = 4) {
   return z.map((row) => row.map((v) => (v === null || v === undefined ? "" : fmt(v, digits))));
 }
 
-// A font size at which the longest text of `grid` fits in a cell (Plotly does not shrink it).
-function fontSize(cell, grid, digits) {
-  let longest = 1;
-  for (const row of gridText(grid, digits)) {
-    for (const text of row) longest = Math.max(longest, text.length);
+// Cells' numbers are printed in Plotly's default font; widths are measured in it (a minus
+// sign is much wider than a digit, so counting characters clipped "−19" in a 25 px cell).
+const CELL_FONT = '"Open Sans", verdana, arial, sans-serif';
+const PROBE = 100; // measured at this size, scaled linearly
+const TEXT_PAD = 4; // pixels of a cell kept clear around its number (the gap, and air)
+const READABLE_PRESENTING = 14; // in presenter mode, numbers smaller than this are not printed
+let measurer = null;
+
+// The widest of `texts` in pixels at a font of PROBE pixels.
+function widestAtProbe(texts) {
+  if (!measurer) {
+    measurer = document.createElement("canvas").getContext("2d");
+    measurer.font = `${PROBE}px ${CELL_FONT}`;
   }
-  return Math.max(9, Math.round(Math.min(H.maxFont(), cell * 0.55, (cell * 1.75) / longest)));
+  let widest = 0;
+  for (const text of new Set(texts)) if (text) widest = Math.max(widest, measurer.measureText(text).width);
+  return widest;
+}
+
+const allTexts = (grids, digits) => grids.flatMap((grid) => gridText(grid, digits).flat());
+
+// The smallest font a number is printed at: larger in presenter mode (the back row).
+export const readableFont = () => (isPresenting() ? READABLE_PRESENTING : H.MIN_FONT);
+
+// A font size at which the widest text of `grid` fits in a cell (Plotly does not shrink it).
+export function fontSize(cell, grid, digits = 4) {
+  const widest = widestAtProbe(allTexts([grid], digits));
+  const fitting = widest ? ((cell - TEXT_PAD) * PROBE) / widest : Infinity;
+  return Math.max(9, Math.min(Math.round(Math.min(H.maxFont(), cell * 0.55)), Math.floor(fitting)));
+}
+
+// The pixels per cell that print every number of `grids` whole at `font` pixels.
+export function cellFor(grids, { digits = 4, font = readableFont() } = {}) {
+  const widest = (widestAtProbe(allTexts(grids, digits)) * font) / PROBE;
+  return Math.ceil(Math.max(font / 0.55, widest + TEXT_PAD));
+}
+
+// The most decimals (of `choices`, most first) at which `grid`'s numbers print at a
+// readable font in cells of `cell` pixels; the last choice when none does.
+export function readableDigits(cell, grid, choices = [3, 2, 1]) {
+  return choices.find((d) => fontSize(cell, grid, d) >= readableFont()) ?? choices[choices.length - 1];
 }
 
 export function blank(rows, cols) {
@@ -76,16 +111,18 @@ export function plotSlots(container, labels) {
 // special cell (a key of SPECIAL) or returns null. Special cells are left out of the colour
 // scale and drawn on top in their own style. Values are printed with up to `digits`
 // decimals, in a font small enough for the longest text of `fits` (by default the grid; pass
-// the final grid when cells will be revealed later with setGrid).
+// the final grid when cells will be revealed later with setGrid); not printed below
+// `minFont` pixels (pass readableFont() where presenter mode must be read from afar).
 export function drawGrid(div, grid, {
-  cell, scale, special = null, shapes = [], digits = 4, fits = grid,
+  cell, scale, special = null, shapes = [], digits = 4, fits = grid, minFont = H.MIN_FONT,
 }) {
   const rows = grid.length;
   const cols = grid[0].length;
   const kinds = special ? grid.map((row, r) => row.map((_, c) => special(r, c))) : null;
   const z = kinds ? grid.map((row, r) => row.map((v, c) => (kinds[r][c] ? null : v))) : grid;
   const font = { size: fontSize(cell, fits, digits) };
-  const traces = [H.trace(z, gridText(z, digits), cell, scale, { textfont: font })];
+  const unread = font.size < minFont ? { texttemplate: "" } : {};
+  const traces = [H.trace(z, gridText(z, digits), cell, scale, { textfont: font, ...unread })];
   if (kinds) {
     for (const [kind, style] of Object.entries(SPECIAL)) {
       if (!kinds.some((row) => row.includes(kind))) continue;

@@ -3,13 +3,14 @@
 // of every layer, and, for any activation clicked, its receptive field in the input and the
 // computation that produced it. Every number comes from the server (/api/models/...).
 
-import { drawGrid } from "../draw/gridview.js";
+import { drawGrid, readableDigits, readableFont } from "../draw/gridview.js";
 import * as H from "../draw/heatmap.js";
 import * as IP from "../draw/imageplot.js";
 import { renderLegend } from "../draw/legend.js";
 import { errorText, fetchImage, getJSON, latestOnly, loadImage, postForm } from "../lib/api.js";
 import { $, clearFailure, readPayload, showFailure } from "../lib/dom.js";
 import { fmt, percent } from "../lib/format.js";
+import { isPresenting, onLayoutChange } from "../lib/presenter.js";
 import { readParams, writeParams } from "../lib/urlstate.js";
 import { createFeatureMaps } from "../widgets/feature-maps.js";
 import { createNetworkInput } from "../widgets/network-input.js";
@@ -24,6 +25,25 @@ const API = `/api/models/${encodeURIComponent(MODEL.name)}`;
 const SEEN_SIDE = 330;
 const MAP_SIDE = 400;
 const FIELD_SIDE = 300;
+const NARROW = 1400; // under this width (a projector's 1280) the unit's sum needs the room
+const NARROW_SIDES = [320, 240];
+const PRESENTED_SHARES = [0.32, 0.24]; // presenter mode: of the screen's height
+
+// The inspector's enlarged map and receptive field (pixels a side): smaller on a
+// projector's screen and in presenter mode (they share its height), never wider than a
+// phone's. The figures' column is as wide as the map (--map-side, networks.css).
+function sides() {
+  let [map, field] = window.innerWidth < NARROW ? NARROW_SIDES : [MAP_SIDE, FIELD_SIDE];
+  if (isPresenting()) {
+    map = Math.min(map, Math.round(window.innerHeight * PRESENTED_SHARES[0]));
+    field = Math.min(field, Math.round(window.innerHeight * PRESENTED_SHARES[1]));
+  }
+  const phone = window.innerWidth - 80; // the dialog's margins and padding
+  dialog.style.setProperty("--map-side", `${Math.min(map, phone)}px`);
+  return { map: Math.min(map, phone), field: Math.min(field, phone) };
+}
+const mapSide = () => sides().map;
+const fieldSide = () => sides().field;
 const FIELD_COLOR = "#f59e0b";
 const stage = $("stage");
 const dialog = $("inspector");
@@ -213,7 +233,7 @@ function showUnit(unit, found) {
   $("field-caption").textContent = unit.receptive_field.global ? "the whole picture"
     : `${unit.receptive_field.box[2] - unit.receptive_field.box[0]} × ${unit.receptive_field.box[3] - unit.receptive_field.box[1]} pixels`;
   $("field-text").textContent = fieldText(unit);
-  drawPicture($("field-plot"), FIELD_SIDE);
+  drawPicture($("field-plot"), fieldSide());
   drawSeen();
   $("map-caption").textContent = mapView ? `${mapView.layer}, channel ${mapView.channel}: value ${fmt(unit.value)} at row ${found.row}, column ${found.col}` : "";
   if (mapView) markCell(found.row, found.col);
@@ -224,7 +244,7 @@ async function drawMap(found, row) {
   const [, height, width] = row.output_shape;
   const { order, scale } = maps.options;
   if (mapView && mapView.layer === found.layer && mapView.channel === found.channel
-      && mapView.image === input.id && mapView.scale === scale) return;
+      && mapView.image === input.id && mapView.scale === scale && mapView.side === mapSide()) return;
   const params = { order: "index", scale, page: found.channel, per_page: 1 };
   const data = await input.withImage((id) => getJSON(activationsURL(found.layer, id, params)));
   const map = data.maps[0];
@@ -234,18 +254,22 @@ async function drawMap(found, row) {
   const color = map.color;
   if (data.values) {
     const grid = data.values[0];
-    const cell = H.cellSize(height, width, MAP_SIDE);
+    const cell = H.cellSize(height, width, mapSide());
     const colorscale = data.stops[color.kind];
-    await drawGrid(div, grid, { cell, scale: { colorscale, zmin: color.zmin, zmax: color.zmax }, digits: 2 });
+    const scaleOf = { colorscale, zmin: color.zmin, zmax: color.zmax };
+    const digits = readableDigits(cell, grid, [2, 1]);
+    await drawGrid(div, grid, { cell, scale: scaleOf, digits, minFont: readableFont() });
     div.on("plotly_click", (event) => selectCell(event.points[0].y, event.points[0].x));
   } else {
     const img = await loadImage(map.png);
-    const size = IP.figureSize(height, width, MAP_SIDE, MAP_SIDE);
+    const size = IP.figureSize(height, width, mapSide(), mapSide());
     await IP.draw(div, [IP.pictureTrace(img, height, width)], IP.imageLayout(height, width, size, { dragmode: false }));
     IP.onPixel(div, () => ({ height, width }), selectCell, { hover: false });
   }
   renderLegend($("map-legend"), color, data.stops, scale === "map" ? "this map's own scale" : `the scale of every map of ${found.layer}`);
-  mapView = { layer: found.layer, channel: found.channel, height, width, image: input.id, scale, order };
+  mapView = {
+    layer: found.layer, channel: found.channel, height, width, image: input.id, scale, order, side: mapSide(),
+  };
 }
 
 function markCell(row, col) {
@@ -324,6 +348,20 @@ function bind() {
   });
   const clear = $("draw-clear");
   if (clear) clear.addEventListener("click", () => input.clearDrawing());
+  onLayoutChange(() => refitInspector());
+}
+
+// Presenter mode switched, or the window resized: the open inspector's figures sized again,
+// at the step shown.
+async function refitInspector() {
+  if (!dialog.open || !pick || $("inspector-body").dataset.state !== "ready") return;
+  const row = layerRow(pick.layer);
+  if (row.kind === "maps") {
+    await drawMap(pick, row);
+    markCell(pick.row, pick.col);
+  }
+  drawPicture($("field-plot"), fieldSide());
+  unitView.refit();
 }
 
 // ---------------------------------------------------------------- start

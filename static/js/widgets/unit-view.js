@@ -17,14 +17,22 @@
 
 import { chartLayout, drawChart } from "../draw/charts.js";
 import { expressionLine } from "../draw/expression.js";
-import { drawGrid, plotSlots } from "../draw/gridview.js";
+import { drawGrid, plotSlots, readableDigits, readableFont } from "../draw/gridview.js";
 import * as H from "../draw/heatmap.js";
 import { factor, fmt, joinShown, productsText } from "../lib/format.js";
+import { isPresenting } from "../lib/presenter.js";
 import { encodeArray } from "../lib/urlstate.js";
 import { createStepper } from "./stepper.js";
 
 const GRID_BOX = 260; // pixels for the larger side of a window grid
+const NARROW_BOX = [1400, 220]; // under this screen width (a projector's 1280), this: the sum needs the room
+// Presenter mode: the window and the kernel, one under the other beside the sum, as large
+// as the screen's height under the stepper allows (and at most this wide).
+const PRESENTED_WIDTH = 330;
+const CAPTION = 50; // a grid's caption (two lines) and the gap under it
+const BOTTOM = 14; // the dialog's padding under the grids
 const CHART_HEIGHT = 220;
+const CHART_MIN = 240; // pixels: a phone's width
 const TOP_CONTRIBUTIONS = 6;
 
 const ACTIVATION_NAMES = {
@@ -63,16 +71,25 @@ function where(position) {
 }
 
 export function createUnitView(el, { layers, inputShape, playground }) {
-  const view = { el, layers, inputShape, playground, conv: null }; // conv: the unit stepped through
+  // conv: the unit stepped through; shown: the unit shown, with the options it was shown with
+  const view = { el, layers, inputShape, playground, conv: null, cell: null, shown: null };
   view.stepper = createStepper(el.stepper, { onStep: (index) => drawConvStep(view, index) });
   return {
     show(unit, { chosen = null } = {}) {
+      view.shown = [unit, { chosen }];
       reset(view);
       if (unit.kind === "conv") showConv(view, unit);
       else if (unit.kind === "dense") showDense(view, unit);
       else if (unit.kind === "pool") showPool(view, unit);
       else showOther(view, unit);
       if (unit.softmax) showSoftmax(view, unit.softmax, chosen === null ? unit.position[0] : chosen);
+    },
+    // The screen changed (presenter mode, a resize): the unit drawn again at its step.
+    refit() {
+      if (!view.shown) return;
+      const at = view.stepper.index;
+      this.show(...view.shown);
+      if (view.conv && at !== view.stepper.index) view.stepper.go(at, false);
     },
     get stepper() { return view.stepper; },
   };
@@ -91,6 +108,7 @@ function inputSize(view, name) {
 
 function reset(view) {
   view.conv = null;
+  view.cell = null; // the grids' cell: chosen when the unit is first drawn
   view.stepper.setCount(0);
   view.el.stepperBox.hidden = true;
   view.el.grids.replaceChildren();
@@ -138,6 +156,45 @@ function drawConvStep(view, index) {
   drawPartials(view, c, k);
 }
 
+// Where `element` is inside the dialog's content (its top and bottom), and the room's bottom.
+function inDialog(dialog, element) {
+  const box = element.getBoundingClientRect();
+  const top = dialog.getBoundingClientRect().top - dialog.scrollTop;
+  return { top: box.top - top, bottom: box.bottom - top, room: dialog.clientHeight - BOTTOM };
+}
+
+// Pixels per cell for `count` grids of rows × cols, one under another: GRID_BOX for the
+// larger side; in presenter mode, what the screen leaves under the stepper.
+function gridCell(view, rows, cols, count) {
+  const dialog = view.el.grids.closest("dialog");
+  if (!isPresenting() || !dialog) {
+    return H.cellSize(rows, cols, window.innerWidth < NARROW_BOX[0] ? NARROW_BOX[1] : GRID_BOX);
+  }
+  const { top, room } = inDialog(dialog, view.el.grids.parentElement); // the grids may be empty yet
+  const cell = Math.min(Math.floor((room - top - count * CAPTION) / (count * rows)), Math.floor(PRESENTED_WIDTH / cols));
+  return Math.max(8, Math.min(H.maxCell(), cell));
+}
+
+// Draw the unit's grids with `draw(cell)` (a promise). The cell is chosen once per unit; in
+// presenter mode, when the grids end below the screen once drawn (their captions wrap as
+// they wrap), they are drawn once more, smaller.
+async function sizedGrids(view, rows, cols, count, draw) {
+  const first = view.cell === null;
+  if (first) view.cell = gridCell(view, rows, cols, count);
+  await draw(view.cell);
+  const dialog = view.el.grids.closest("dialog");
+  if (!first || !isPresenting() || !dialog) return;
+  const { bottom, room } = inDialog(dialog, view.el.grids);
+  if (bottom <= room) return;
+  view.cell = Math.max(8, view.cell - Math.ceil((bottom - room) / (count * rows)));
+  await draw(view.cell);
+}
+
+// A grid's numbers at the most decimals (3 at most) that print readably in its cells.
+function gridOptions(cell, grids) {
+  return { cell, digits: readableDigits(cell, grids.flat()), minFont: readableFont() };
+}
+
 // Input channel k's window beside the kernel's slice k.
 function drawConvWindow(view, k) {
   const { c, source } = view.conv;
@@ -145,7 +202,7 @@ function drawConvWindow(view, k) {
   const kernel = c.kernel[k];
   const rows = window.length;
   const cols = window[0].length;
-  const cell = H.cellSize(rows, cols, GRID_BOX);
+
   const [top, left] = c.window_origin;
   const rowText = rows === 1 ? "row" : "rows";
   const colText = cols === 1 ? "column" : "columns";
@@ -159,8 +216,13 @@ function drawConvWindow(view, k) {
     const cc = left + col * c.dilation[1];
     return rr < 0 || cc < 0 || rr >= height || cc >= width ? "padding" : null;
   };
-  drawGrid(divs[0], window, { cell, scale: H.colorScale([window]), special: padding, digits: 3 });
-  drawGrid(divs[1], kernel, { cell, scale: H.colorScale([kernel]), digits: 3 });
+  sizedGrids(view, rows, cols, 2, (cell) => {
+    const numbers = gridOptions(cell, [window, kernel]);
+    return Promise.all([
+      drawGrid(divs[0], window, { ...numbers, scale: H.colorScale([window]), special: padding }),
+      drawGrid(divs[1], kernel, { ...numbers, scale: H.colorScale([kernel]) }),
+    ]);
+  });
 }
 
 // The written-out lines up to step `index`: channel k's products, the running total, the
@@ -199,7 +261,7 @@ function drawPartials(view, c, current) {
     marker: { color: c.partials.map((_, i) => (i === current ? "#f59e0b" : (c.partials[i] < 0 ? "#2563eb" : "#dc2626"))) },
     hovertemplate: "input channel %{x}: %{y:.4f}<extra></extra>",
   };
-  const width = Math.max(360, view.el.chart.parentElement.clientWidth - 40);
+  const width = Math.max(CHART_MIN, view.el.chart.parentElement.clientWidth - 40);
   drawChart(view.el.chart, [trace], chartLayout(width, CHART_HEIGHT, {
     xaxis: { title: { text: "input channel: its share of the sum", font: { size: 14 } }, type: "category",
       showticklabels: x.length <= 40 },
@@ -270,7 +332,7 @@ function showDense(view, unit) {
     hovertemplate: "%{customdata}: x × w = %{y:.4f}<extra></extra>",
   };
   view.el.chart.hidden = false;
-  const width = Math.max(360, view.el.chart.parentElement.clientWidth - 40);
+  const width = Math.max(CHART_MIN, view.el.chart.parentElement.clientWidth - 40);
   drawChart(view.el.chart, [trace], chartLayout(width, CHART_HEIGHT, {
     xaxis: { title: { text: "input: its product with its weight", font: { size: 14 } } },
     margin: { l: 54, r: 10, t: 8, b: 48 },
@@ -315,13 +377,15 @@ function showPool(view, unit) {
   view.el.summary.textContent = `${p.kind === "max" ? "Max" : "Average"} pooling: the ${rows} × ${cols} `
     + `window of ${source}, channel ${p.position[0]}, from row ${p.window_origin[0]}, column `
     + `${p.window_origin[1]}${p.kind === "max" ? ": the largest value wins" : `: the mean of its ${p.divisor} values`}.`;
-  const cell = H.cellSize(rows, cols, GRID_BOX);
   const [div] = plotSlots(view.el.grids, [`${source}, channel ${p.position[0]}`]);
+
   const shapes = p.winner ? [H.rect(p.winner[0], p.winner[1], p.winner[0], p.winner[1], { color: H.COLORS.winner, width: 4 })] : [];
   const special = (r, c) => (p.window[r][c] === null ? "ignored" : null);
-  drawGrid(div, p.window, { cell, scale: H.colorScale([p.window]), special, shapes, digits: 3 });
+  sizedGrids(view, rows, cols, 1, (cell) => drawGrid(div, p.window, {
+    ...gridOptions(cell, [p.window]), scale: H.colorScale([p.window]), special, shapes,
+  }));
   const values = p.window.flat().filter((v) => v !== null);
-  const text = p.kind === "max" ? `max(${joinShown(values.map(fmt), ", ")})`
+  const text = p.kind === "max" ? `max(${joinShown(values.map((v) => fmt(v)), ", ")})`
     : `(${joinShown(values.map(factor), " + ")}) / ${p.divisor}`;
   view.el.expression.replaceChildren(expressionLine(p.kind, text, fmt(p.value)));
 }
