@@ -1,7 +1,8 @@
 """Issue 14, the numbers a lecture hall reads: the network explorer's unit inspector on a
 projector (its window, kernel, whole sum and stepper on one screen in presenter mode,
 numbers of 14 px or more; without presenter mode the sum beside the window; no sideways
-scrolling on a projector or a phone)."""
+scrolling on a projector or a phone), and the convolution page's output cells, each wide
+enough for its whole number ("−19" in the RGB two-output example)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from playwright.sync_api import expect
 
 from tests.browser.test_lecture_hall import PHONE, PROJECTOR, keep, off_screen, sideways
 from tests.browser.test_network_pages import inspector_ready
+from tests.utils.browser import ready
 
 #: A unit of each kind of network: a digit network's 5×5 window over six channels (its
 #: sum is 25 products long), a photo network's 3×3 depthwise window with BatchNorm and
@@ -127,3 +129,36 @@ def test_the_inspector_on_a_phone_scrolls_down_only(page):
     )
     assert inside <= 0, f"the inspector scrolls {inside} px sideways"
     keep(page, "unit-phone")
+
+
+#: Each output cell's number, its width and its cell's. Plotly prints cells' numbers as SVG
+#: text, which has no scrollWidth: the text's drawn width is compared with the cell's.
+OUTPUT_CELLS = """() => [...document.querySelectorAll('#output-plots .plot')].map((div) => {
+    const cols = div.data[0].z[0].length;
+    const cell = div._fullLayout.xaxis._length / cols - 1;  // less the 1-pixel gap
+    return [...div.querySelectorAll('.heatmaplayer text')]
+        .filter((t) => t.textContent.trim())
+        .map((t) => ({ text: t.textContent, width: t.getBoundingClientRect().width, cell }));
+})"""
+
+
+@pytest.mark.parametrize(
+    ("size", "present"),
+    [(PROJECTOR, True), ({"width": 1600, "height": 1000}, False)],
+    ids=["1280x720-presenting", "1600x1000"],
+)
+def test_output_cells_show_their_whole_numbers(page, size, present):
+    page.set_viewport_size(size)
+    page.goto("/convolution?preset=rgb_two_filters" + ("&present=1" if present else ""))
+    ready(page)
+    page.wait_for_timeout(300)  # the second fit, once what is under the figures is measured
+    page.keyboard.press("End")  # every output cell revealed
+    expect(page.locator("#stepper [data-role=count]")).to_have_text("Step 50 of 50")
+    maps = page.evaluate(OUTPUT_CELLS)
+    assert [len(cells) for cells in maps] == [25, 25], "every output cell shows its number"
+    assert "−19" in [c["text"] for c in maps[0]]
+    cut = [c for cells in maps for c in cells if c["width"] > c["cell"]]
+    assert not cut, f"numbers wider than their cells: {cut}"
+    if present:  # and the stage still fits the projector
+        assert off_screen(page, ["#stage .figures", "#expression", "#stepper"]) == []
+    keep(page, f"convolution-rgb-outputs-{size['width']}")

@@ -13,8 +13,11 @@
 //   fit.side[j]    column j's grids side by side (else one under another)
 //   fit.wrap       the columns one under another
 //
-// A column may fix its layout (`side: true`), need `extra` pixels across (signs) and say
-// how narrow it can be (`min`, its heading's width). The room may say how narrow any column
+// A column may fix its layout (`side: true`), need `extra` pixels across (signs), say
+// how narrow it can be (`min`, its heading's width) and how large its cells must be to
+// print its numbers whole (`need`, gridview's cellFor: an output of "−19"s gets larger
+// cells than an input of single digits), given in one row unless that costs the data more
+// than a quarter of their cells (the numbers then print smaller, or not at all). The room may say how narrow any column
 // can be (`minColumn`) and how wide the signs between columns are (`op`).
 
 const HEAD = 36; // a column's heading
@@ -24,9 +27,10 @@ const OP = 60; // an operator sign between two columns, with its gaps
 const MARGIN = 4; // Plotly's margins around a grid
 const MIN_COLUMN = 126; // a column is never narrower (its heading stays readable: app.css)
 const SMALL_CELL = 44; // what a small column's cells grow to when the data's are too small
-const READABLE = 24; // ... to print their numbers anyway: data cells this large stay so
+const READABLE = 22; // ... to print their numbers anyway (12 px fonts, 0.55 of a cell): data cells this large stay so
 const MIN_CELL = 8;
 const SAFETY = 8; // pixels of the width left over, for rounding
+const NEED_COST = 0.75; // the data's cells may shrink this far so that numbers print whole
 
 const sum = (values) => values.reduce((a, b) => a + b, 0);
 
@@ -61,7 +65,7 @@ function largest(fits, max) {
 // Columns in one row: one cell size for the data, and for the small columns the same, or
 // SMALL_CELL when the data's cells are too small to print numbers anyway.
 function rowFit(columns, sizes, { width, height, maxCell, minColumn = MIN_COLUMN, op = OP }) {
-  const cellsOf = (data, small) => columns.map((c) => (c.small ? small : data));
+  const cellsOf = (data, small) => columns.map((c) => Math.max(c.small ? small : data, c.need || 0));
   const fits = (cells) => {
     const across = sum(sizes.map((s, j) => Math.max(columns[j].min ?? minColumn, s.w * cells[j] + s.fw)));
     const down = Math.max(...sizes.map((s, j) => s.h * cells[j] + s.fh));
@@ -89,8 +93,16 @@ function wrapFit(columns, sizes, { width, height, maxCell, op = OP }) {
   return { cells: scaled, score: Math.min(...(data.length ? data : scaled)), wrap: true };
 }
 
-export function fitColumns(columns, { width, ...room }) {
-  room.width = width - SAFETY;
+export function fitColumns(columns, room) {
+  const inside = { ...room, width: room.width - SAFETY };
+  const plain = bestFit(columns.map((c) => ({ ...c, need: 0 })), inside, true);
+  if (plain.wrap || !columns.some((c) => c.need)) return plain;
+  const needed = bestFit(columns, inside, false); // in one row, each column's numbers whole
+  return needed.score > 0 && needed.score >= plain.score * NEED_COST ? needed : plain;
+}
+
+// The fit with the largest data cells of every layout (one under another too, if `wrap`).
+function bestFit(columns, room, wrap) {
   const choices = columns.map((c) => {
     if (c.side !== undefined) return [c.side];
     return c.grids.length > 1 ? [false, true] : [false];
@@ -98,7 +110,7 @@ export function fitColumns(columns, { width, ...room }) {
   let best = null;
   const consider = (side) => {
     const sizes = columns.map((c, j) => columnSize(c, side[j]));
-    for (const fit of [rowFit(columns, sizes, room), wrapFit(columns, sizes, room)]) {
+    for (const fit of [rowFit(columns, sizes, room), ...(wrap ? [wrapFit(columns, sizes, room)] : [])]) {
       if (fit.wrap && columns.length === 1) continue;
       const better = !best || fit.score > best.score
         || (fit.score === best.score && !fit.wrap && best.wrap);

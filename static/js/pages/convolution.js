@@ -9,7 +9,7 @@
 import { renderFormula } from "../draw/expression.js";
 import { arrange, fitColumns } from "../draw/fit.js";
 import {
-  blank, drawGrids, drawKernels, moveShapes, plotSlots, revealOutputs, windowShapes,
+  blank, cellFor, drawGrids, drawKernels, moveShapes, plotSlots, revealOutputs, windowShapes,
 } from "../draw/gridview.js";
 import * as H from "../draw/heatmap.js";
 import { $, readPayload } from "../lib/dom.js";
@@ -90,7 +90,8 @@ function useClassicKernel(name) {
 
 // ---------------------------------------------------------------- drawing
 
-// Cells per column (input, kernel, output) so that the row fits its room.
+// Cells per column (input, kernel, output) so that the row fits its room, the output's
+// large enough for its longest number ("−19" needs more than "9").
 function fitFigures(trace, room) {
   const C = trace.padded_input.length;
   const [, Hp, Wp] = shapeOf(trace.padded_input);
@@ -99,7 +100,7 @@ function fitFigures(trace, room) {
   const fit = fitColumns([
     { grids: Array(C).fill([Hp, Wp]) },
     { grids: Array(C).fill(trace.footprint), small: true },
-    { grids: trace.output.map(() => [oh, ow]) },
+    { grids: trace.output.map(() => [oh, ow]), need: cellFor(trace.output) },
   ], { ...room(figures), maxCell: H.maxCell() });
   arrange(figures, fit);
   return fit.cells;
@@ -121,7 +122,7 @@ function drawAll(trace, config, room) {
   const border = !zeros && padded ? [inputBorder(trace.pads, Hp, Wp)] : [];
   const outputDivs = drawGrids($("output-plots"), trace.output.map(() => blank(oh, ow)),
     trace.output.map((_, o) => (O > 1 ? `feature map ${o}` : `${oh} × ${ow}`)),
-    { cell: outputCell, scale: H.colorScale(trace.output) });
+    (o) => ({ cell: outputCell, scale: H.colorScale(trace.output), fits: trace.output[o] }));
   $("output-shape").textContent = `${O} × ${oh} × ${ow}`;
   view = { inputDivs, outputDivs, filled: Array(O).fill(0), kernelFor: -1, currentOn: -1, kernelCell, border };
   $("padding-mode-text").textContent = padded ? `Padding: ${MODE_TEXT[trace.padding_mode]}.` : "";
