@@ -11,7 +11,9 @@ are a few kilobytes each. Every map is drawn on a colour scale shared by the who
 
 These are the scales ``static/js/draw/heatmap.js`` uses for grids of numbers (``colorScale``),
 so a map drawn from its PNG and the same map drawn from its numbers look the same; the
-stops travel with every answer so that the page can draw the legend.
+stops travel with every answer so that the page can draw the legend. Both come in the
+viewer's colour scheme (``colors``: ``standard``, or ``safe`` for colour-blind viewers;
+``app.images.colormaps``), the PNGs' palettes too.
 
 Wide layers are not dumped: channels are listed strongest first (mean |activation|) or in
 index order, ``per_page`` at a time. Small pages also carry the numbers themselves
@@ -30,21 +32,18 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
+from app.images import colormaps
 from app.images.colormaps import IEND, PNG_SIGNATURE, chunk
 from app.nets.predict import LayerActivation
 
 Order = Literal["strength", "index"]
 Scale = Literal["layer", "map"]
 
-#: Colour stops (position, colour) of the two scales, as in static/js/draw/heatmap.js.
-DIVERGING = (
-    (0.0, "#2563eb"),
-    (0.25, "#93c5fd"),
-    (0.5, "#ffffff"),
-    (0.75, "#fca5a5"),
-    (1.0, "#dc2626"),
-)
-SEQUENTIAL = ((0.0, "#ffffff"), (1.0, "#1d4ed8"))
+#: Colour stops (position, colour) of the two scales, as in static/js/draw/heatmap.js (the
+#: standard scheme's; :func:`stops_for` gives either scheme's).
+DIVERGING = colormaps.DIVERGING
+SEQUENTIAL = colormaps.SEQUENTIAL
+KINDS = ("diverging", "sequential")
 
 #: Most numbers one page of maps carries besides its pictures.
 MAX_VALUES = 8192
@@ -52,21 +51,18 @@ MAX_VALUES = 8192
 MAX_PER_PAGE = 64
 
 
-def _rgb(color: str) -> tuple[int, int, int]:
-    return int(color[1:3], 16), int(color[3:5], 16), int(color[5:7], 16)
-
-
-def _palette(stops: tuple[tuple[float, str], ...]) -> bytes:
+def _palette(stops: colormaps.Stops) -> bytes:
     """256 RGB entries interpolated linearly between the stops (what Plotly does)."""
-    positions = np.array([p for p, _ in stops])
-    colors = np.array([_rgb(c) for _, c in stops], dtype=np.float64)  # (stops, 3)
-    levels = np.linspace(0.0, 1.0, 256)
-    table = np.stack([np.interp(levels, positions, colors[:, k]) for k in range(3)], axis=1)
-    return np.round(table).astype(np.uint8).tobytes()  # (256, 3) row by row
+    return colormaps.palette(stops).tobytes()  # (256, 3) row by row
 
 
 PALETTES = {"diverging": _palette(DIVERGING), "sequential": _palette(SEQUENTIAL)}
 STOPS = {"diverging": DIVERGING, "sequential": SEQUENTIAL}
+
+
+def stops_for(colors: str = "standard") -> dict[str, list[list[Any]]]:
+    """The two scales' stops in colour scheme ``colors``, as answers carry them."""
+    return {kind: [list(stop) for stop in colormaps.stops_of(colors, kind)] for kind in KINDS}
 
 
 @dataclass(frozen=True)
@@ -97,11 +93,16 @@ class ColorRange:
         return {"kind": self.kind, "zmin": self.zmin, "zmax": self.zmax}
 
 
-_PLTE = {kind: chunk(b"PLTE", table) for kind, table in PALETTES.items()}
+_PLTE = {
+    (scheme, kind): chunk(b"PLTE", _palette(colormaps.stops_of(scheme, kind)))
+    for scheme in colormaps.SCHEMES
+    for kind in KINDS
+}
 
 
-def palette_png(levels: torch.Tensor, kind: str) -> bytes:
-    """An 8-bit palette PNG of an (H, W) ``uint8`` grid of palette indices.
+def palette_png(levels: torch.Tensor, kind: str, colors: str = "standard") -> bytes:
+    """An 8-bit palette PNG of an (H, W) ``uint8`` grid of palette indices, on the scale
+    ``kind`` of colour scheme ``colors``.
 
     Written directly (PNG spec: IHDR, PLTE, IDAT of zlib level 1 over rows each led by filter
     type 0, IEND): a map of 112×112 takes a tenth of a millisecond, a third of Pillow's time.
@@ -114,7 +115,7 @@ def palette_png(levels: torch.Tensor, kind: str) -> bytes:
         (
             PNG_SIGNATURE,
             chunk(b"IHDR", header),
-            _PLTE[kind],
+            _PLTE[colormaps.check_scheme(colors), kind],
             chunk(b"IDAT", zlib.compress(rows.tobytes(), 1)),
             IEND,
         )
@@ -147,12 +148,15 @@ def maps_page(
     page: int = 0,
     per_page: int = 16,
     scale: Scale = "layer",
+    colors: colormaps.Scheme = "standard",
 ) -> dict[str, Any]:
-    """One page of a layer's maps: PNGs, per-map range and strength, the layer's range.
+    """One page of a layer's maps: PNGs, per-map range and strength, the layer's range, in
+    colour scheme ``colors``.
 
     ``activation.values`` is (C, H, W) with H·W > 1. Vectors (a dense layer's output, or
     C×1×1 maps) go through :func:`vector` instead.
     """
+    colormaps.check_scheme(colors)
     values = activation.values  # (C, H, W)
     channels, height, width = values.shape
     pages = check_page(page, per_page, channels)
@@ -177,7 +181,7 @@ def maps_page(
             "max": highs[k],
             "strength": float(activation.strength[channel]),
             "color": ranges[k].to_dict(),
-            "png": data_url(palette_png(levels[k], ranges[k].kind)),
+            "png": data_url(palette_png(levels[k], ranges[k].kind, colors)),
         }
         for k, channel in enumerate(chosen.tolist())
     ]
@@ -187,7 +191,7 @@ def maps_page(
         "min": activation.minimum,
         "max": activation.maximum,
         "color": layer_range.to_dict(),
-        "stops": {kind: [list(stop) for stop in stops] for kind, stops in STOPS.items()},
+        "stops": stops_for(colors),
         "order": order,
         "scale": scale,
         "page": page,
@@ -200,19 +204,20 @@ def maps_page(
     return found
 
 
-def vector(activation: LayerActivation) -> dict[str, Any]:
-    """A layer whose output is a vector (features, or C×1×1 maps): every value, as numbers."""
+def vector(activation: LayerActivation, colors: colormaps.Scheme = "standard") -> dict[str, Any]:
+    """A layer whose output is a vector (features, or C×1×1 maps): every value, as numbers
+    (with the stops of colour scheme ``colors``)."""
     flat = activation.values.reshape(-1)  # (features,)
     if flat.numel() > MAX_VALUES:
         raise ValueError(f"{activation.name} has {flat.numel()} values, more than {MAX_VALUES}")
-    colors = ColorRange.of(activation.minimum, activation.maximum)
+    scale = ColorRange.of(activation.minimum, activation.maximum)
     return {
         "kind": "vector",
         "shape": list(activation.values.shape),
         "min": activation.minimum,
         "max": activation.maximum,
-        "color": colors.to_dict(),
-        "stops": {kind: [list(stop) for stop in stops] for kind, stops in STOPS.items()},
+        "color": scale.to_dict(),
+        "stops": stops_for(colors),
         "values": flat.numpy(),
         "order": activation.order.numpy(),  # strongest first
     }

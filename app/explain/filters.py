@@ -16,7 +16,8 @@ How to show it depends on the layer (:func:`kind_of`):
   C_out × C_in matrix, drawn as one picture with a row per filter.
 
 Every kind but ``rgb`` is drawn on the diverging scale centred at zero (blue < 0 < red) of
-the pages (:mod:`app.colormaps`), with one limit for the layer (the 99th percentile of
+the pages (:mod:`app.images.colormaps`; purple < 0 < orange in the colour-blind-safe scheme
+a viewer may choose), with one limit for the layer (the 99th percentile of
 |w|, so that a few large weights do not wash out the rest; the numbers themselves are
 exact) or one per filter. Galleries can be sorted by each filter's L2 norm. The gallery is
 one PNG (an atlas of tiles with 1-pixel gaps) plus the layout a page needs to map a click
@@ -144,6 +145,7 @@ class Gallery:
     scale: Scale
     limit: float | None  # the diverging scale's ±limit when it is one for the layer
     png: bytes
+    colors: colormaps.Scheme = "standard"  # the colour scheme it is drawn in
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -157,7 +159,7 @@ class Gallery:
             "limit": self.limit,
             "colorscale": None
             if self.layer.kind == "rgb"
-            else colormaps.stops_list(colormaps.DIVERGING),
+            else colormaps.stops_list(colormaps.stops_of(self.colors, "diverging")),
         }
 
 
@@ -173,20 +175,29 @@ def _atlas(tiles: torch.Tensor, columns: int) -> torch.Tensor:
     return atlas
 
 
-def _diverging(values: torch.Tensor, limits: torch.Tensor) -> torch.Tensor:
+def _diverging(
+    values: torch.Tensor, limits: torch.Tensor, stops: colormaps.Stops = colormaps.DIVERGING
+) -> torch.Tensor:
     """(n, ..., h, w) values with one limit per leading item → (n, ..., 3, h, w) uint8."""
     scaled = values / limits.view(-1, *([1] * (values.dim() - 1)))  # in [−1, 1] (clipped)
-    rgb = colormaps.colorize(scaled.reshape(-1, values.shape[-1]), -1.0, 1.0, colormaps.DIVERGING)
+    rgb = colormaps.colorize(scaled.reshape(-1, values.shape[-1]), -1.0, 1.0, stops)
     rgb = rgb.view(3, *values.shape)  # (3, n, ..., h, w)
     return rgb.movedim(0, -3)
 
 
 def gallery(
-    model: nn.Module, name: str, *, order: Order = "index", scale: Scale = "layer"
+    model: nn.Module,
+    name: str,
+    *,
+    order: Order = "index",
+    scale: Scale = "layer",
+    colors: colormaps.Scheme = "standard",
 ) -> Gallery:
-    """The gallery of the convolution ``name`` (see the module's docstring)."""
+    """The gallery of the convolution ``name`` (see the module's docstring), its diverging
+    scale in colour scheme ``colors``."""
     if scale not in SCALES:
         raise ValueError(f"scale must be one of {', '.join(SCALES)} (got {scale!r})")
+    stops = colormaps.stops_of(colors, "diverging")
     layer = describe(model, name)
     sequence = layer.order(order)
     w = layer.weights[sequence]  # (C_out, C_in/g, kh, kw) in gallery order
@@ -196,8 +207,8 @@ def gallery(
     limits = torch.full((n,), limit) if limit is not None else per_filter
     if layer.kind == "pointwise":
         matrix = w[:, :, 0, 0]  # (C_out, C_in/g): row i mixes the inputs into filter i
-        indexed = colormaps.png_indexed(matrix / limits[:, None], -1.0, 1.0, colormaps.DIVERGING)
-        return Gallery(layer, sequence, 1, 1, (n, c_in), scale, limit, indexed)
+        indexed = colormaps.png_indexed(matrix / limits[:, None], -1.0, 1.0, stops)
+        return Gallery(layer, sequence, 1, 1, (n, c_in), scale, limit, indexed, colors)
     if layer.kind == "rgb":
         low = w.flatten(1).amin(1) if scale == "filter" else torch.full((n,), float(w.min()))
         high = w.flatten(1).amax(1) if scale == "filter" else torch.full((n,), float(w.max()))
@@ -207,17 +218,19 @@ def gallery(
         picture = _atlas(tiles, columns)
         return Gallery(
             layer, sequence, math.ceil(n / columns), columns, (kh, kw), scale, None,
-            colormaps.png(picture),
+            colormaps.png(picture), colors,
         )  # fmt: skip
     if layer.kind == "channels":
-        tiles = _diverging(w, limits)  # (n, C_in, 3, kh, kw): row = filter, column = channel
+        tiles = _diverging(w, limits, stops)  # (n, C_in, 3, kh, kw): row = filter, column = channel
         picture = _atlas(tiles.flatten(0, 1), c_in)
-        return Gallery(layer, sequence, n, c_in, (kh, kw), scale, limit, colormaps.png(picture))
-    tiles = _diverging(w[:, 0], limits)  # single, depthwise: (n, 3, kh, kw)
+        png = colormaps.png(picture)
+        return Gallery(layer, sequence, n, c_in, (kh, kw), scale, limit, png, colors)
+    tiles = _diverging(w[:, 0], limits, stops)  # single, depthwise: (n, 3, kh, kw)
     columns = min(n, max(8, math.ceil(math.sqrt(n))))
     picture = _atlas(tiles, columns)
     rows = math.ceil(n / columns)
-    return Gallery(layer, sequence, rows, columns, (kh, kw), scale, limit, colormaps.png(picture))
+    png = colormaps.png(picture)
+    return Gallery(layer, sequence, rows, columns, (kh, kw), scale, limit, png, colors)
 
 
 @dataclass(frozen=True)

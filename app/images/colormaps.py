@@ -5,7 +5,8 @@ The colour scales are the ones the pages draw with Plotly (``static/js/draw/heat
 ``DIVERGING``, ``SEQUENTIAL``; Plotly.js's built-in ``Hot`` for saliency), as (position,
 colour) stops, interpolated linearly in RGB the way Plotly does, so that a picture made
 here and a heatmap drawn in the browser agree, and a page can draw the colour bar from the
-stops it is sent.
+stops it is sent. Each comes in the two schemes a viewer chooses from (:data:`SCHEMES`):
+``standard`` and ``safe``, for colour-blind viewers.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import io
 import struct
 import zlib
+from typing import Literal
 
 import numpy as np
 import torch
@@ -37,6 +39,56 @@ HOT: Stops = ((0.0, "#000000"), (0.3, "#e60000"), (0.6, "#ffd200"), (1.0, "#ffff
 #: colour, and its strongest values vanish on the strokes; this one ends in a saturated
 #: magenta, seen on white and on black alike.
 HOT_ON_INK: Stops = ((0.0, "#000000"), (0.35, "#1d4ed8"), (0.7, "#e11d48"), (1.0, "#c026d3"))
+
+#: The colour-blind-safe scheme the viewer may choose instead (``static/js/lib/colormaps.js``
+#: ``SCHEMES.safe``, the same stops): purple–white–orange around zero, viridis from zero
+#: (light at zero, as white is) and for saliency, plasma over a digit's white ink.
+SAFE_DIVERGING: Stops = (
+    (0.0, "#5e3c99"),
+    (0.25, "#b2abd2"),
+    (0.5, "#f7f7f7"),
+    (0.75, "#fdb863"),
+    (1.0, "#e66101"),
+)
+SAFE_SEQUENTIAL: Stops = (
+    (0.0, "#fde725"),
+    (0.25, "#5ec962"),
+    (0.5, "#21918c"),
+    (0.75, "#3b528b"),
+    (1.0, "#440154"),
+)
+SAFE_HOT: Stops = (
+    (0.0, "#440154"),
+    (0.25, "#3b528b"),
+    (0.5, "#21918c"),
+    (0.75, "#5ec962"),
+    (1.0, "#fde725"),
+)
+SAFE_INK: Stops = ((0.0, "#0d0887"), (0.5, "#cc4778"), (1.0, "#f89540"))
+
+Scheme = Literal["standard", "safe"]
+#: Each scheme's maps by kind; a request names its scheme as ``colors``.
+SCHEMES: dict[str, dict[str, Stops]] = {
+    "standard": {"diverging": DIVERGING, "sequential": SEQUENTIAL, "hot": HOT, "ink": HOT_ON_INK},
+    "safe": {
+        "diverging": SAFE_DIVERGING,
+        "sequential": SAFE_SEQUENTIAL,
+        "hot": SAFE_HOT,
+        "ink": SAFE_INK,
+    },
+}
+
+
+def check_scheme(name: str) -> Scheme:
+    """``name`` if it is a colour scheme; ``ValueError`` naming the schemes otherwise."""
+    if name not in SCHEMES:
+        raise ValueError(f"colors must be one of {', '.join(SCHEMES)} (got {name!r})")
+    return name  # type: ignore[return-value]
+
+
+def stops_of(scheme: str, kind: str) -> Stops:
+    """The stops of map ``kind`` (diverging, sequential, hot, ink) in colour ``scheme``."""
+    return SCHEMES[check_scheme(scheme)][kind]
 
 
 def _rgb(color: str) -> tuple[int, int, int]:

@@ -28,6 +28,7 @@ from app.explain.hooks import capture, layer_output, module_of
 from app.explain.pool_units import pool_unit
 from app.explain.segmentation import is_segmenter, pixel_average
 from app.images import convert, intake
+from app.images.colormaps import Scheme, check_scheme
 from app.images.store import ImageSource
 from app.nets.graph import INPUT
 from app.nets.layers import ResidualAdd
@@ -78,9 +79,12 @@ def activations_result(
     page: int = 0,
     per_page: int = 16,
     scale: featuremaps.Scale = "layer",
+    colors: Scheme = "standard",
 ) -> dict[str, Any]:
-    """One layer's output for the prepared image: a page of maps, or a vector's numbers."""
+    """One layer's output for the prepared image: a page of maps, or a vector's numbers, in
+    colour scheme ``colors``."""
     row = check_layer(network, layer)
+    check_scheme(colors)
     if featuremaps.is_map_layer(row.output_shape):
         featuremaps.check_page(page, per_page, row.output_shape[0])  # before computing
     x = prepared.x.to(network.device)[None]  # (1, C, H, W)
@@ -88,10 +92,10 @@ def activations_result(
     header = {"model": network.name, "layer": layer, "type": row.type, "image": prepared.image_id}
     if featuremaps.is_map_layer(row.output_shape):
         shown = featuremaps.maps_page(
-            activation, order=order, page=page, per_page=per_page, scale=scale
+            activation, order=order, page=page, per_page=per_page, scale=scale, colors=colors
         )
     else:
-        shown = featuremaps.vector(activation)
+        shown = featuremaps.vector(activation, colors)
     return {**header, **shown}
 
 

@@ -3,10 +3,12 @@ and ``/api/models/{name}/filters/...`` call these functions; each returns plain 
 
 - :func:`layers_result`: every convolution layer of a network with its kind and shapes.
 - :func:`gallery`: a layer's gallery (``app.explain.filters.gallery``), kept in a small LRU
-  cache: the weights never change, and a lecture hall asks for the same few layers.
+  cache: the weights never change, and a lecture hall asks for the same few layers (in
+  one colour scheme or the other: it is part of the key).
 - :func:`detail_result`: one filter's numbers.
 - :func:`feature_map_result`: the map one filter produces on an image, as a palette PNG on
-  the explorer's colour scales (``app.explain.featuremaps``) and, when small, its numbers.
+  the explorer's colour scales (``app.explain.featuremaps``) in the viewer's colour scheme
+  and, when small, its numbers.
 - :func:`maximized_result` and :func:`top_digits_result`: activation maximisation and the
   top nine digits as JSON, the picture as a ``data:`` URL beside the numbers.
 """
@@ -20,16 +22,18 @@ import torch
 from app.explain import featuremaps, filters, units
 from app.explain.maximize import Maximized
 from app.explain.topdigits import ChannelTop
+from app.images.colormaps import Scheme, check_scheme
 from app.images.store import ImageSource
 from app.nets.network import Network
 from app.runtime.cache import LRUCache
 from app.services.inputs import Inputs, Prepared
 
-#: Galleries kept, with their layout as JSON: (network, layer, order, scale) → (Gallery, dict).
+#: Galleries kept, with their layout as JSON: (network, layer, order, scale, colour scheme) →
+#: (Gallery, dict).
 #: EfficientNet-Lite0's largest atlas (the head's 1280×320 matrix) is 400 kB of PNG; its
 #: layout's colour limit (a quantile over 400,000 weights) takes longer than sending it.
-_GALLERIES: LRUCache[tuple[str, str, str, str], tuple[filters.Gallery, dict[str, Any]]] = LRUCache(
-    256, 64 * 2**20
+_GALLERIES: LRUCache[tuple[str, str, str, str, str], tuple[filters.Gallery, dict[str, Any]]] = (
+    LRUCache(256, 64 * 2**20)
 )
 
 
@@ -50,27 +54,38 @@ def layers_result(network: Network) -> dict[str, Any]:
 
 
 def _gallery(
-    network: Network, layer: str, order: filters.Order, scale: filters.Scale
+    network: Network, layer: str, order: filters.Order, scale: filters.Scale, colors: Scheme
 ) -> tuple[filters.Gallery, dict[str, Any]]:
+    check_scheme(colors)
+
     def make() -> tuple[tuple[filters.Gallery, dict[str, Any]], int]:
-        found = filters.gallery(network.module, layer, order=order, scale=scale)
+        found = filters.gallery(network.module, layer, order=order, scale=scale, colors=colors)
         return (found, found.to_dict()), len(found.png) + 16 * found.layer.count
 
-    return _GALLERIES.get_or_make((network.name, layer, order, scale), make)
+    return _GALLERIES.get_or_make((network.name, layer, order, scale, colors), make)
 
 
 def gallery(
-    network: Network, layer: str, order: filters.Order = "index", scale: filters.Scale = "layer"
+    network: Network,
+    layer: str,
+    order: filters.Order = "index",
+    scale: filters.Scale = "layer",
+    colors: Scheme = "standard",
 ) -> filters.Gallery:
-    """The gallery of ``layer`` (``ValueError`` for an unknown layer, order or scale)."""
-    return _gallery(network, layer, order, scale)[0]
+    """The gallery of ``layer`` (``ValueError`` for an unknown layer, order, scale or colour
+    scheme)."""
+    return _gallery(network, layer, order, scale, colors)[0]
 
 
 def gallery_layout(
-    network: Network, layer: str, order: filters.Order = "index", scale: filters.Scale = "layer"
+    network: Network,
+    layer: str,
+    order: filters.Order = "index",
+    scale: filters.Scale = "layer",
+    colors: Scheme = "standard",
 ) -> dict[str, Any]:
     """:meth:`Gallery.to_dict` of the gallery of ``layer``, made once."""
-    return _gallery(network, layer, order, scale)[1]
+    return _gallery(network, layer, order, scale, colors)[1]
 
 
 def detail_result(network: Network, layer: str, index: int) -> dict[str, Any]:
@@ -80,14 +95,16 @@ def detail_result(network: Network, layer: str, index: int) -> dict[str, Any]:
 
 
 def feature_map_result(
-    network: Network, prepared: Prepared, layer: str, index: int
+    network: Network, prepared: Prepared, layer: str, index: int, colors: Scheme = "standard"
 ) -> dict[str, Any]:
     """The output channel ``index`` of the convolution ``layer`` for the prepared image
     (before the elementwise layers that follow it, listed by type in ``then``: a BatchNorm,
-    an activation, or none), on the explorer's colour scale for its range."""
+    an activation, or none), on the explorer's colour scale for its range, in colour scheme
+    ``colors``."""
+    check_scheme(colors)
     values = filters.feature_map(network.module, prepared.x, layer, index)  # (H', W')
     low, high = torch.aminmax(values)
-    colors = featuremaps.ColorRange.of(float(low), float(high))
+    scale = featuremaps.ColorRange.of(float(low), float(high))
     found: dict[str, Any] = {
         "model": network.name,
         "layer": layer,
@@ -97,11 +114,11 @@ def feature_map_result(
         "min": float(low),
         "max": float(high),
         "then": [row.type for row in units.following(network.summary, network.module, layer)],
-        "color": colors.to_dict(),
-        "stops": {
-            kind: [list(stop) for stop in stops] for kind, stops in featuremaps.STOPS.items()
-        },
-        "png": featuremaps.data_url(featuremaps.palette_png(colors.levels(values), colors.kind)),
+        "color": scale.to_dict(),
+        "stops": featuremaps.stops_for(colors),
+        "png": featuremaps.data_url(
+            featuremaps.palette_png(scale.levels(values), scale.kind, colors)
+        ),
     }
     if values.numel() <= featuremaps.MAX_VALUES:
         found["values"] = values.numpy()
@@ -109,12 +126,18 @@ def feature_map_result(
 
 
 def feature_map(
-    network: Network, inputs: Inputs, source: ImageSource, layer: str, index: int
+    network: Network,
+    inputs: Inputs,
+    source: ImageSource,
+    layer: str,
+    index: int,
+    colors: Scheme = "standard",
 ) -> dict[str, Any]:
-    """``POST .../filters/{layer}/{index}/feature-map``: the layer and index are checked
-    before the image is read."""
+    """``POST .../filters/{layer}/{index}/feature-map``: the layer, index and colour scheme
+    are checked before the image is read."""
     detail_result(network, layer, index)
-    return feature_map_result(network, inputs.sent(network, source), layer, index)
+    check_scheme(colors)
+    return feature_map_result(network, inputs.sent(network, source), layer, index, colors)
 
 
 def maximized_result(result: Maximized) -> dict[str, Any]:

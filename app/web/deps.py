@@ -12,6 +12,7 @@ from typing import Annotated
 import torch
 from fastapi import Depends, Path, Query, Request
 
+from app.images.colormaps import Scheme
 from app.images.store import ImageSource, ImageStore
 from app.nets.network import Network
 from app.nets.registry import ModelSpec, get_model_spec, get_network
@@ -83,6 +84,17 @@ ImageId = Annotated[
         max_length=100,
         description="An id from `POST /api/images` (or `image_id` from predict), or a sample id "
         "such as `sample-chelsea` or `sample-mnist-3`",
+    ),
+]
+
+#: The viewer's colour scheme for pictures the server colours (feature maps, filter
+#: galleries): ``colors=standard`` or ``colors=safe`` (colour-blind safe); another is a 422
+#: naming both.
+Colors = Annotated[
+    Scheme,
+    Query(
+        description="`standard`: blue–white–red and white–blue; `safe`: colour-blind safe "
+        "(purple–white–orange and viridis), as the pages' colour-map choice"
     ),
 ]
 

@@ -27,9 +27,10 @@ from starlette.responses import Response
 
 from app.explain import maximize, topdigits
 from app.explain.progress import Progress
+from app.images.colormaps import Scheme
 from app.nets.network import Network
 from app.services import filters
-from app.web.deps import ImageForm, InputsDep, NetworkDep, Pool
+from app.web.deps import Colors, ImageForm, InputsDep, NetworkDep, Pool
 from app.web.errors import MODEL_ERRORS, NOT_FOUND, UPLOAD_ERRORS
 from app.web.jobs import Planned, job_endpoints
 from app.web.responses import CACHE, JSONBytes
@@ -61,12 +62,14 @@ ScaleQuery = Annotated[
 
 
 class Gallery(NamedTuple):
-    """Which gallery a request asks for: the network's layer, in an order, on a scale."""
+    """Which gallery a request asks for: the network's layer, in an order, on a scale, in a
+    colour scheme."""
 
     network: Network
     layer: str
     order: Literal["index", "norm"]
     scale: Literal["layer", "filter"]
+    colors: Scheme
 
 
 def gallery_of(
@@ -74,9 +77,11 @@ def gallery_of(
     layer: ConvName,
     order: OrderQuery = "index",
     scale: ScaleQuery = "layer",
+    colors: Colors = "standard",
 ) -> Gallery:
-    """The gallery of the URL's network and layer, with the query's order and scale."""
-    return Gallery(network, layer, order, scale)
+    """The gallery of the URL's network and layer, with the query's order, scale and colour
+    scheme."""
+    return Gallery(network, layer, order, scale, colors)
 
 
 GalleryDep = Annotated[Gallery, Depends(gallery_of)]
@@ -130,7 +135,8 @@ async def filter_layers(network: NetworkDep, pool: Pool) -> Response:
 )
 async def gallery_png(shown: GalleryDep, pool: Pool) -> Response:
     """The atlas of the layer's filters: one pixel per weight, tiles separated by 1-pixel
-    gray gaps (`GET .../filters/{layer}` gives the layout)."""
+    gray gaps (`GET .../filters/{layer}` gives the layout), on the diverging scale of the
+    colour scheme `colors` (a first layer on colour input is in its own colours)."""
     found = await pool.run(filters.gallery, *shown)
     return Response(found.png, media_type="image/png", headers={"cache-control": CACHE})
 
@@ -144,11 +150,12 @@ async def gallery(shown: GalleryDep, pool: Pool) -> Response:
     row by row; `channels` layers one row per filter and one column per input channel;
     `pointwise` layers are one C_out × C_in matrix (row i is filter `order[i]`). `scale`,
     `limit` (the ± end of a layer-wide diverging scale, else null) and `colorscale` (its
-    stops; null for `rgb`, where each filter's three channels are R, G and B)."""
+    stops, in the colour scheme `colors`; null for `rgb`, where each filter's three
+    channels are R, G and B)."""
     layout = await pool.run(filters.gallery_layout, *shown)
     png = (
         f"/api/models/{shown.network.name}/filters/{shown.layer}/gallery.png"
-        f"?order={shown.order}&scale={shown.scale}"
+        f"?order={shown.order}&scale={shown.scale}&colors={shown.colors}"
     )
     return JSONBytes({**layout, "png": png}, headers={"cache-control": CACHE})
 
@@ -180,14 +187,16 @@ async def feature_map(
     pool: Pool,
     inputs: InputsDep,
     source: ImageForm,
+    colors: Colors = "standard",
 ) -> Response:
     """Send an image file in the multipart field `image`, or an `image_id` (an upload's, or
     a sample's such as `sample-chelsea`). The image is preprocessed for the model and the
     forward pass stops at `layer`: its output channel `index` (before BatchNorm and
     activation), as `png` (a `data:` URL, one pixel per value, on the explorer's colour
-    scale `color` for the map's `min` and `max`) and, up to 8192 of them, its `values`.
-    `image` is the id the image is kept under."""
-    data = await pool.run(filters.feature_map, network, inputs, source, layer, index)
+    scale `color` for the map's `min` and `max`, in the colour scheme `colors`, whose
+    `stops` come with it) and, up to 8192 of them, its `values`. `image` is the id the
+    image is kept under."""
+    data = await pool.run(filters.feature_map, network, inputs, source, layer, index, colors)
     return JSONBytes(data)
 
 

@@ -21,6 +21,7 @@ from app.services import explorer, networks
 from app.services.architecture import architecture as architecture_of
 from app.web.deps import (
     AnswersDep,
+    Colors,
     ImageForm,
     ImageId,
     InputsDep,
@@ -124,19 +125,21 @@ async def activations(
         Literal["layer", "map"],
         Query(description="`layer`: one colour scale for every map; `map`: one per map"),
     ] = "layer",
+    colors: Colors = "standard",
 ) -> Response:
     """The forward pass up to `layer` (it stops there). A layer of maps (C×H×W) answers
     `kind: "maps"`: its `shape`, `min`, `max`, colour range (`color`: `kind` diverging or
-    sequential, `zmin`, `zmax`, and the colour `stops`), and a page of `maps` in the chosen
-    `order`, each with its `channel`, `min`, `max`, `strength` and a palette `png` (a `data:`
-    URL; one pixel per activation); `values` (the same maps as numbers) when the page holds
+    sequential, `zmin`, `zmax`, and the colour `stops` of the scheme `colors`), and a page of
+    `maps` in the chosen `order`, each with its `channel`, `min`, `max`, `strength` and a
+    palette `png` (a `data:` URL; one pixel per activation, in the scheme's colours);
+    `values` (the same maps as numbers) when the page holds
     at most 8192 of them. A vector (a dense layer, or C×1×1 maps) answers `kind: "vector"`
     with all its `values` and their `order` by strength. A page of pictures only (no
     `values`) comes as `application/vnd.convscope.pictures+json`, which is JSON, not
     gzipped (PNGs are compressed already)."""
     body, media = await pool.run(
         explorer.activations, network, inputs, answers, image, layer,
-        order=order, page=page, per_page=per_page, scale=scale,
+        order=order, page=page, per_page=per_page, scale=scale, colors=colors,
     )  # fmt: skip
     return Response(body, media_type=media, headers={"cache-control": CACHE})
 
