@@ -99,6 +99,24 @@ def networks_page(request: Request) -> Response:
     return render(request, "networks.html", {"title": "Networks, layer by layer", "cards": cards})
 
 
+#: Each view's data per network: it depends on the network and the settings alone (the
+#: explorer's holds the whole architecture table: building it for every page view was a
+#: tenth of a lecture hall's server time). Checked by identity, so a network served anew
+#: under the same name (``convscope.serve``) is never shown with another's data.
+_PAYLOADS: dict[tuple[str, str], tuple[Network, Settings, dict[str, Any]]] = {}
+
+
+def payload(view: View, network: Network, settings: Settings) -> dict[str, Any]:
+    """``view.payload(network, settings)``, computed once per network and settings."""
+    key = (view.slug, network.name)
+    kept = _PAYLOADS.get(key)
+    if kept is not None and kept[0] is network and kept[1] is settings:
+        return kept[2]
+    data = view.payload(network, settings)
+    _PAYLOADS[key] = (network, settings, data)
+    return data
+
+
 def network_view(view: View) -> Callable[[Request, Spec, Device, SettingsDep], Response]:
     """The page of one view: its template with the view's data, the model and the tabs. An
     untrained network's page redirects to its architecture (from random weights, its
@@ -113,7 +131,7 @@ def network_view(view: View) -> Callable[[Request, Spec, Device, SettingsDep], R
             others = ", ".join(tab["label"] for tab in tabs)
             detail = f"{network.title} has no {view.label} view (its views: {others})"
             raise HTTPException(404, detail)
-        data = view.payload(network, settings)
+        data = payload(view, network, settings)
         context: dict[str, Any] = {
             "title": view.title.format(title=network.title),
             "model": data["model"],
