@@ -7,8 +7,12 @@ worker thread), because converting hundreds of thousands of numbers is most of t
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Hashable, Mapping
 from dataclasses import asdict
 from typing import Any
+
+import orjson
 
 from app.images.samples import load_sample
 from app.ops.arrays import to_tensor
@@ -23,6 +27,7 @@ from app.ops.presets import DEFAULTS, presets
 from app.ops.presets.convolution_nd import views
 from app.ops.traces import TRACES
 from app.ops.transposed import LIMITS as TRANSPOSED_LIMITS
+from app.services.answers import JSON, Answers
 from app.services.mechanics import adaptive_config
 from app.services.serialize import dumps
 
@@ -33,6 +38,24 @@ def trace(operation: str, **fields: Any) -> bytes:
     """``POST /api/convolution``, ``/api/pooling``, ``/api/transposed-convolution``: the
     request's fields validated, traced (:mod:`app.ops.traces`) and serialised."""
     return dumps(TRACES[operation](**fields).to_dict())
+
+
+def trace_key(operation: str, fields: Mapping[str, Any]) -> tuple[str, str, bytes] | None:
+    """The question a trace answers, for the answers cache: a digest of its fields as
+    canonical JSON (a lecture hall sends the lecture's example a few hundred times); None
+    for fields JSON cannot hold (a 400-digit integer: the trace refuses it with a 422)."""
+    try:
+        canonical = orjson.dumps(fields, option=orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY)
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return None
+    return ("trace", operation, hashlib.blake2b(canonical, digest_size=16).digest())
+
+
+def cached_trace(
+    answers: Answers, key: Hashable, operation: str, fields: Mapping[str, Any]
+) -> bytes:
+    """:func:`trace`, computed once per question and then sent from memory."""
+    return answers.get(key, lambda: (trace(operation, **fields), JSON))[0]
 
 
 def shift(*, input: Any, kernel: Any, shift: Any, size: Any = 2, stride: Any = None) -> bytes:

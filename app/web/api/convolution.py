@@ -11,9 +11,9 @@ from starlette.responses import Response
 from app.ops.conv import LIMITS, LIMITS_BY_DIMS
 from app.ops.padding import MODES
 from app.services import operations
-from app.web.deps import Pool
+from app.web.deps import AnswersDep, Pool
 from app.web.errors import ERROR_RESPONSES
-from app.web.responses import JSONBytes
+from app.web.responses import JSONBytes, trace_response
 from app.web.schemas import Body, NumberArray, NumberOrList
 
 router = APIRouter(prefix="/api", tags=["convolution"])
@@ -150,10 +150,9 @@ class ConvolutionResponse(BaseModel):
     "every output element, the window it read and each multiplication. " + LIMITS_TEXT,
     responses=ERROR_RESPONSES,
 )
-async def convolution(body: ConvolutionRequest, pool: Pool) -> Response:
+async def convolution(body: ConvolutionRequest, pool: Pool, answers: AnswersDep) -> Response:
     """Convolve an input with a kernel and return every multiply-and-sum."""
-    content = await pool.run(operations.trace, "convolution", **body.fields())
-    return Response(content, media_type="application/json")
+    return await trace_response(pool, answers, "convolution", body.fields())
 
 
 @router.get("/convolution/presets", summary="Presets, classic kernels and limits of the playground")

@@ -12,9 +12,9 @@ from starlette.responses import Response
 from app.ops.invariance import D2L_EDGES, D2L_KERNEL, SHIFTS
 from app.ops.pool import KINDS, LIMITS
 from app.services import operations
-from app.web.deps import Pool
+from app.web.deps import AnswersDep, Pool
 from app.web.errors import ERROR_RESPONSES
-from app.web.responses import JSONBytes
+from app.web.responses import JSONBytes, trace_response
 from app.web.schemas import Body, IntOrPair, NumberArray
 
 router = APIRouter(prefix="/api", tags=["pooling"])
@@ -94,10 +94,9 @@ class PoolingResponse(BaseModel):
     f"max the winner). {PADDING_TEXT} {LIMITS_TEXT}",
     responses=ERROR_RESPONSES,
 )
-async def pooling(body: PoolingRequest, pool: Pool) -> Response:
+async def pooling(body: PoolingRequest, pool: Pool, answers: AnswersDep) -> Response:
     """Pool an input and return every window."""
-    content = await pool.run(operations.trace, "pooling", **body.fields())
-    return Response(content, media_type="application/json")
+    return await trace_response(pool, answers, "pooling", body.fields())
 
 
 class ShiftRequest(Body):

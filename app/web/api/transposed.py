@@ -10,9 +10,9 @@ from starlette.responses import Response
 
 from app.ops.transposed import LIMITS
 from app.services import operations
-from app.web.deps import Pool
+from app.web.deps import AnswersDep, Pool
 from app.web.errors import ERROR_RESPONSES
-from app.web.responses import JSONBytes
+from app.web.responses import JSONBytes, trace_response
 from app.web.schemas import Body, IntOrPair, NumberArray, NumberOrList
 
 router = APIRouter(prefix="/api", tags=["transposed convolution"])
@@ -109,10 +109,11 @@ class TransposedResponse(BaseModel):
     "d·(k − 1) + output_padding + 1. " + LIMITS_TEXT,
     responses=ERROR_RESPONSES,
 )
-async def transposed_convolution(body: TransposedRequest, pool: Pool) -> Response:
+async def transposed_convolution(
+    body: TransposedRequest, pool: Pool, answers: AnswersDep
+) -> Response:
     """Transposed-convolve an input with a kernel and return every stamp."""
-    content = await pool.run(operations.trace, "transposed", **body.fields())
-    return Response(content, media_type="application/json")
+    return await trace_response(pool, answers, "transposed", body.fields())
 
 
 @router.get(
