@@ -48,11 +48,23 @@ const allTexts = (grids, digits) => grids.flatMap((grid) => gridText(grid, digit
 // The smallest font a number is printed at: larger in presenter mode (the back row).
 export const readableFont = () => (isPresenting() ? READABLE_PRESENTING : H.MIN_FONT);
 
-// A font size at which the widest text of `grid` fits in a cell (Plotly does not shrink it).
-export function fontSize(cell, grid, digits = 4) {
+// The font size at which the widest text of `grid` fits in a cell (Plotly does not shrink
+// it), at most the cell's own cap.
+export function fittedFont(cell, grid, digits = 4) {
   const widest = widestAtProbe(allTexts([grid], digits));
   const fitting = widest ? ((cell - TEXT_PAD) * PROBE) / widest : Infinity;
   return Math.max(9, Math.min(Math.round(Math.min(H.maxFont(), cell * 0.55)), Math.floor(fitting)));
+}
+
+// The font drawGrid prints with: the fitted one. Where that is too small to print, the
+// estimate from the number of characters that grids were drawn with before (a number may
+// then run a little over its cell's edge), unless `strict` (then it is not printed).
+function fontSize(cell, grid, digits, strict) {
+  const fitted = fittedFont(cell, grid, digits);
+  if (strict || fitted >= H.MIN_FONT) return fitted;
+  let longest = 1;
+  for (const text of allTexts([grid], digits)) longest = Math.max(longest, text.length);
+  return Math.max(9, Math.round(Math.min(H.maxFont(), cell * 0.55, (cell * 1.75) / longest)));
 }
 
 // The pixels per cell that print every number of `grids` whole at `font` pixels.
@@ -64,7 +76,7 @@ export function cellFor(grids, { digits = 4, font = readableFont() } = {}) {
 // The most decimals (of `choices`, most first) at which `grid`'s numbers print at a
 // readable font in cells of `cell` pixels; the last choice when none does.
 export function readableDigits(cell, grid, choices = [3, 2, 1]) {
-  return choices.find((d) => fontSize(cell, grid, d) >= readableFont()) ?? choices[choices.length - 1];
+  return choices.find((d) => fittedFont(cell, grid, d) >= readableFont()) ?? choices[choices.length - 1];
 }
 
 export function blank(rows, cols) {
@@ -112,15 +124,17 @@ export function plotSlots(container, labels) {
 // scale and drawn on top in their own style. Values are printed with up to `digits`
 // decimals, in a font small enough for the longest text of `fits` (by default the grid; pass
 // the final grid when cells will be revealed later with setGrid); not printed below
-// `minFont` pixels (pass readableFont() where presenter mode must be read from afar).
+// `minFont` pixels (pass readableFont() where presenter mode must be read from afar), nor,
+// if `strict`, where they would run over their cells' edges.
 export function drawGrid(div, grid, {
-  cell, scale, special = null, shapes = [], digits = 4, fits = grid, minFont = H.MIN_FONT,
+  cell, scale, special = null, shapes = [], digits = 4, fits = grid,
+  minFont = H.MIN_FONT, strict = false,
 }) {
   const rows = grid.length;
   const cols = grid[0].length;
   const kinds = special ? grid.map((row, r) => row.map((_, c) => special(r, c))) : null;
   const z = kinds ? grid.map((row, r) => row.map((v, c) => (kinds[r][c] ? null : v))) : grid;
-  const font = { size: fontSize(cell, fits, digits) };
+  const font = { size: fontSize(cell, fits, digits, strict) };
   const unread = font.size < minFont ? { texttemplate: "" } : {};
   const traces = [H.trace(z, gridText(z, digits), cell, scale, { textfont: font, ...unread })];
   if (kinds) {

@@ -122,7 +122,7 @@ function drawAll(trace, config, room) {
   const border = !zeros && padded ? [inputBorder(trace.pads, Hp, Wp)] : [];
   const outputDivs = drawGrids($("output-plots"), trace.output.map(() => blank(oh, ow)),
     trace.output.map((_, o) => (O > 1 ? `feature map ${o}` : `${oh} × ${ow}`)),
-    (o) => ({ cell: outputCell, scale: H.colorScale(trace.output), fits: trace.output[o] }));
+    (o) => ({ cell: outputCell, scale: H.colorScale(trace.output), fits: trace.output[o], strict: true }));
   $("output-shape").textContent = `${O} × ${oh} × ${ow}`;
   view = { inputDivs, outputDivs, filled: Array(O).fill(0), kernelFor: -1, currentOn: -1, kernelCell, border };
   $("padding-mode-text").textContent = padded ? `Padding: ${MODE_TEXT[trace.padding_mode]}.` : "";

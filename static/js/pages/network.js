@@ -258,7 +258,7 @@ async function drawMap(found, row) {
     const colorscale = data.stops[color.kind];
     const scaleOf = { colorscale, zmin: color.zmin, zmax: color.zmax };
     const digits = readableDigits(cell, grid, [2, 1]);
-    await drawGrid(div, grid, { cell, scale: scaleOf, digits, minFont: readableFont() });
+    await drawGrid(div, grid, { cell, scale: scaleOf, digits, minFont: readableFont(), strict: true });
     div.on("plotly_click", (event) => selectCell(event.points[0].y, event.points[0].x));
   } else {
     const img = await loadImage(map.png);

@@ -192,7 +192,7 @@ async function sizedGrids(view, rows, cols, count, draw) {
 
 // A grid's numbers at the most decimals (3 at most) that print readably in its cells.
 function gridOptions(cell, grids) {
-  return { cell, digits: readableDigits(cell, grids.flat()), minFont: readableFont() };
+  return { cell, digits: readableDigits(cell, grids.flat()), minFont: readableFont(), strict: true };
 }
 
 // Input channel k's window beside the kernel's slice k.
