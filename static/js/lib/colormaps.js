@@ -5,9 +5,11 @@
 // viridis from zero and for saliency; no red against green, and lightness that rises
 // steadily, so it also survives a gray printout).
 //
-// Pictures the server colours (feature maps, filter galleries) use the standard stops;
-// `recolor` paints them in the chosen scheme, and `translate` gives the stops a colour
-// bar should show. `palette(stops)` is the server's 256-level table, computed the same way.
+// Feature maps and filter galleries are painted by the server in the scheme a page asks
+// for (`colors=${schemeName()}`, the same stops: app/images/colormaps.py). Saliency maps
+// come in the standard stops; `recolor` paints them in the chosen scheme, and `translate`
+// gives the stops a colour bar should show. `palette(stops)` is the server's 256-level
+// table, computed the same way.
 
 const KEY = "convscope.colours";
 

@@ -3,10 +3,12 @@
 // on an image, what its channel responds to (activation maximisation, run as a job with a
 // progress bar and a Cancel button) and, for the digit models, the nine digits of the
 // MNIST sample that excite it most. Every number comes from /api/models/{name}/...; the
-// view lives in the URL.
+// view lives in the URL. The server paints the gallery and the map in the viewer's colour
+// scheme (the lecture tools' choice; choosing another draws the page again).
 
 import { renderLegend } from "../draw/legend.js";
 import { errorText, fetchImage, getJSON, latestOnly, postForm } from "../lib/api.js";
+import { schemeName } from "../lib/colormaps.js";
 import { $, readPayload } from "../lib/dom.js";
 import { fmt } from "../lib/format.js";
 import { startJob } from "../lib/jobs.js";
@@ -93,7 +95,7 @@ async function loadLayer() {
   stage.dataset.state = "loading";
   const layer = LAYERS.get(state.layer);
   $("layer-facts").textContent = layerFacts(layer);
-  const query = new URLSearchParams({ order: state.order, scale: state.scale });
+  const query = new URLSearchParams({ order: state.order, scale: state.scale, colors: schemeName() });
   let layout;
   try {
     layout = await fetchLayout(`${layerURL(state.layer)}?${query}`);
@@ -225,7 +227,7 @@ async function loadMap() {
   if (state.filter === null || !picker.id) return;
   const panel = $("map-panel");
   panel.dataset.state = "loading";
-  const url = `${layerURL(state.layer)}/${state.filter}/feature-map`;
+  const url = `${layerURL(state.layer)}/${state.filter}/feature-map?colors=${schemeName()}`;
   const done = await fill(panel, async () => {
     const data = await picker.withImage((id) => {
       const form = new FormData();

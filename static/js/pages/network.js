@@ -8,6 +8,7 @@ import * as H from "../draw/heatmap.js";
 import * as IP from "../draw/imageplot.js";
 import { renderLegend } from "../draw/legend.js";
 import { errorText, fetchImage, getJSON, latestOnly, loadImage, postForm } from "../lib/api.js";
+import { schemeName } from "../lib/colormaps.js";
 import { $, clearFailure, readPayload, showFailure } from "../lib/dom.js";
 import { fmt, percent } from "../lib/format.js";
 import { isPresenting, onLayoutChange } from "../lib/presenter.js";
@@ -86,8 +87,12 @@ const unitView = createUnitView({
   layers: LAYERS, inputShape: payload.architecture.input_shape, playground: payload.playground_limits,
 });
 
+// A layer's maps, painted by the server in the viewer's colour scheme (the lecture tools'
+// choice: choosing another draws the page again).
 function activationsURL(layer, id, { order, scale, page, per_page: perPage }) {
-  const query = new URLSearchParams({ image: id, order, scale, page: String(page), per_page: String(perPage) });
+  const query = new URLSearchParams({
+    image: id, order, scale, page: String(page), per_page: String(perPage), colors: schemeName(),
+  });
   return `${API}/layers/${encodeURIComponent(layer)}/activations?${query}`;
 }
 
