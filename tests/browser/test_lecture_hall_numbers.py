@@ -162,3 +162,17 @@ def test_output_cells_show_their_whole_numbers(page, size, present):
     if present:  # and the stage still fits the projector
         assert off_screen(page, ["#stage .figures", "#expression", "#stepper"]) == []
     keep(page, f"convolution-rgb-outputs-{size['width']}")
+
+
+def test_space_plays_the_units_steps_when_the_inspector_opens(page):
+    """The open inspector has the keys, not its first button ("◀ channel", which Space
+    would press): Space plays the unit's steps, as on the playground, and the channel
+    stays the one clicked."""
+    open_unit(page, UNITS[0])
+    assert page.evaluate("() => document.activeElement.id") == "inspector"
+    title = page.locator("#inspector-title").inner_text()
+    page.keyboard.press(" ")
+    expect(page.locator("#unit-stepper")).to_have_attribute("data-playing", "true")
+    assert page.locator("#inspector-title").inner_text() == title
+    page.keyboard.press(" ")
+    expect(page.locator("#unit-stepper")).to_have_attribute("data-playing", "false")

@@ -202,7 +202,10 @@ function fieldText(unit) {
 
 async function openInspector(found) {
   pick = found;
-  if (!dialog.open) dialog.showModal();
+  if (!dialog.open) {
+    dialog.showModal();
+    dialog.focus(); // not its first button ("◀ channel"): Space plays the steps, as elsewhere
+  }
   const row = layerRow(found.layer);
   const isMap = row.kind === "maps";
   const position = isMap ? `channel ${found.channel}, row ${found.row}, column ${found.col}`
