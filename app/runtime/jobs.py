@@ -329,9 +329,10 @@ class Jobs:
 
     def _progress(self, job: Job, fraction: float) -> None:
         """The computation's callback: record progress; stop if nobody wants the result;
-        take the threads that suit what runs now (another computation may have started or
-        ended since the last report)."""
-        self.pool.cores.resize()
+        take the threads that suit what runs now for the next batch (another computation may
+        have started or ended since the last report)."""
+        if fraction > 0:  # a batch done: the next one may take every core (Cores)
+            self.pool.cores.resize()
         with self._lock:
             job.progress = max(job.progress, min(float(fraction), 1.0))
             if self._stopping(job):

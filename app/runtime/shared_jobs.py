@@ -653,7 +653,8 @@ class SharedJobs(Jobs):
         job.status = "running"
 
         def progress(fraction: float) -> None:
-            self.pool.cores.resize()  # the threads that suit what runs now
+            if fraction > 0:  # a batch done: the next one may take every core (Cores)
+                self.pool.cores.resize()
             job.progress = max(job.progress, min(float(fraction), 1.0))
             if self._check(jid, repr(job.progress)) not in ("go", "run"):
                 raise Cancelled()

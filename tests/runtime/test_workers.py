@@ -62,40 +62,37 @@ def test_cancelled_work_that_has_not_started_frees_its_slot():
         pool.shutdown()
 
 
-def test_a_computation_alone_gets_every_core_and_shares_them_once_another_runs():
-    """The threads are torch's count in the worker that computes: ``alone`` while it is the
-    only computation of the app's lanes, ``shared`` from the moment another runs beside it
-    (a long job takes the new count at its next progress report: ``resize``)."""
+def test_a_batched_job_alone_takes_every_core_at_its_next_report_and_gives_them_back():
+    """Threads are torch's count in the worker that computes: ``shared`` as a computation
+    starts; at a progress report (``resize``) ``alone`` while it is the app's only
+    computation, ``shared`` again once another runs beside it."""
     cores = Cores(shared=1, alone=3)
     lane_a = ComputePool(workers=1, queue=0, retry_after=1, cores=cores)
     lane_b = ComputePool(workers=1, queue=0, retry_after=1, cores=cores)
-    first_started, second_done, release = threading.Event(), threading.Event(), threading.Event()
+    second_running, release = threading.Event(), threading.Event()
     seen: dict[str, list[int]] = {"first": [], "second": []}
 
     def first() -> None:
-        seen["first"].append(torch.get_num_threads())  # alone
-        first_started.set()
-        second_done.wait(5)
-        cores.resize()  # a progress report while the other runs... it ended: alone again
+        seen["first"].append(torch.get_num_threads())  # starting: one
+        cores.resize()  # a batch done, alone: every core
         seen["first"].append(torch.get_num_threads())
+        lane_b.submit(second)
+        assert second_running.wait(5)
+        cores.resize()  # the next batch, beside the second: one again
+        seen["first"].append(torch.get_num_threads())
+        release.set()
 
     def second() -> None:
-        seen["second"].append(torch.get_num_threads())  # beside the first
+        second_running.set()
+        seen["second"].append(torch.get_num_threads())
         release.wait(5)
 
     try:
-        a = lane_a.submit(first)
-        assert first_started.wait(5)
-        b = lane_b.submit(second)
-        release.set()
-        b.result(5)
-        second_done.set()
-        a.result(5)
+        lane_a.submit(first).result(10)
     finally:
         lane_a.shutdown()
         lane_b.shutdown()
-    assert seen == {"first": [3, 3], "second": [1]}
-    assert cores.running == 0
+    assert seen == {"first": [1, 3, 1], "second": [1]}
     default = ComputePool(workers=1, queue=0, retry_after=1, torch_threads=2)
     try:  # a pool of its own: the same count alone or not
         assert default.submit(torch.get_num_threads).result(5) == 2
