@@ -17,8 +17,9 @@ for the gradient methods, whose few extreme pixels would otherwise leave the res
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 import torch
@@ -174,30 +175,55 @@ def explain(
 ) -> SaliencyMap:
     """:func:`saliency` of an image already preprocessed: ``picture`` is what the network
     sees and ``x`` (C, H, W) its input tensor (the app keeps both per image: ``Inputs``)."""
+    return explain_many(
+        network, [(picture, x, target)], method, settings=settings, progress=progress
+    )[0]
+
+
+def explain_many(
+    network: Network,
+    images: Sequence[tuple[Image.Image, torch.Tensor, int | None]],
+    method: str,
+    *,
+    settings: Mapping[str, Any] | None = None,
+    progress: Progress | None = None,
+) -> list[SaliencyMap]:
+    """:func:`explain` of several preprocessed images (each with its class, or None for its
+    top prediction) in one batch: one forward and backward pass for vanilla gradient and
+    Grad-CAM, whatever the number of images."""
     cls = method_class(method)
     resolved = cls.resolve(network, settings or {})
-    if target is not None:
-        as_targets(target, 1, network.num_classes)
+    targets = [target for _, _, target in images]
+    for target in targets:
+        if target is not None:
+            as_targets(target, 1, network.num_classes)
     report(progress, 0.0)
-    x = x[None].to(network.device)
+    x = torch.stack([image for _, image, _ in images]).to(network.device)
     instance, options = cls.build(network, x, resolved)
-    explained = instance.explain(x, target, progress=progress, **options)
-    values = cls.to_map(explained.attribution)[0].detach().float().cpu()
-    logits = explained.logits[0].float().cpu()  # (classes,)
-    index = int(explained.target[0])
-    probability = float(torch.softmax(logits.double(), dim=0)[index])
-    return SaliencyMap(
-        model=network.name,
-        method=method,
-        settings=resolved,
-        target=Prediction(index, network.labels[index], probability),
-        predictions=top_k(logits, network.labels, TOP),
-        map=values,
-        signed=cls.signed,
-        limit=display_limit(cls, values),
-        picture=picture,
-        completeness=instance.completeness(explained, x, **options),
-    )
+    asked = targets if any(t is not None for t in targets) else None
+    explained = instance.explain(x, asked, progress=progress, **options)
+    maps = cls.to_map(explained.attribution).detach().float().cpu()
+    completeness = instance.completeness(explained, x, **options)
+    found = []
+    for i, (picture, _, _) in enumerate(images):
+        logits = explained.logits[i].float().cpu()  # (classes,)
+        index = int(explained.target[i])
+        probability = float(torch.softmax(logits.double(), dim=0)[index])
+        found.append(
+            SaliencyMap(
+                model=network.name,
+                method=method,
+                settings=resolved,
+                target=Prediction(index, network.labels[index], probability),
+                predictions=top_k(logits, network.labels, TOP),
+                map=maps[i].contiguous(),
+                signed=cls.signed,
+                limit=display_limit(cls, maps[i]),
+                picture=picture,
+                completeness=completeness,
+            )
+        )
+    return found
 
 
 # --------------------------------------------------------------------------- over HTTP
@@ -219,6 +245,50 @@ def check(
     return image, request_key(network, image.id, method, target, settings)
 
 
+#: Methods whose map is one forward and backward pass: their jobs are batched (``Jobs``).
+ONE_PASS = ("gradient", "grad-cam")
+
+
+@dataclass(frozen=True, eq=False)
+class Computation:
+    """The job's function: the map of a stored image (preprocessed once per network and
+    image, ``inputs``), reporting progress to the job. For a one-pass method it can run
+    with others of the same network, method and settings in one batch (``batch_key``,
+    ``batch_run``: :class:`app.runtime.jobs.Jobs`)."""
+
+    network: Network
+    inputs: Inputs
+    image: StoredImage
+    method: str
+    target: int | None
+    settings: Mapping[str, Any]
+
+    def __call__(self, progress: Progress) -> SaliencyMap:
+        return self.batch_run([self], progress)[0]
+
+    @cached_property
+    def batch_key(self) -> Hashable | None:
+        if self.method not in ONE_PASS:
+            return None
+        resolved = method_class(self.method).resolve(self.network, self.settings)
+        return ("saliency", id(self.network), self.method, tuple(sorted(resolved.items())))
+
+    def batch_run(
+        self, batch: Sequence[Computation], progress: Progress | None = None
+    ) -> list[SaliencyMap]:
+        """The maps of every computation of ``batch`` (this one's network, method and
+        settings), in one pass."""
+        images = []
+        for item in batch:
+            prepared = item.inputs.get(item.network, item.image)
+            images.append((prepared.picture, prepared.x, item.target))
+        found = explain_many(
+            self.network, images, self.method, settings=self.settings, progress=progress
+        )
+        pairs = zip(found, batch, strict=True)
+        return [replace(one, image_id=item.image.id) for one, item in pairs]
+
+
 def computation(
     network: Network,
     inputs: Inputs,
@@ -226,19 +296,9 @@ def computation(
     method: str,
     target: int | None,
     settings: Mapping[str, Any],
-) -> Callable[[Progress], SaliencyMap]:
-    """The job's function: the map of a stored image (preprocessed once per network and
-    image, ``inputs``), reporting progress to the job."""
-
-    def run(progress: Progress) -> SaliencyMap:
-        prepared = inputs.get(network, image)
-        found = explain(
-            network, prepared.picture, prepared.x, method, target=target, settings=settings,
-            progress=progress,
-        )  # fmt: skip
-        return replace(found, image_id=image.id)
-
-    return run
+) -> Computation:
+    """The job's function: the map of a stored image, reporting progress to the job."""
+    return Computation(network, inputs, image, method, target, settings)
 
 
 def encode(result: SaliencyMap, format: str) -> bytes:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from typing import ClassVar
 
 import pytest
 
@@ -389,3 +390,46 @@ def test_watch_sends_the_finish_even_when_the_job_ends_while_it_looks(pool, monk
     events = run_in_fresh_loop(scenario)
     assert events[0]["status"] == "running"
     assert events[-1]["status"] == "done" and events[-1]["progress"] == 1.0
+
+
+class Doubling:
+    """A batchable computation: doubles its number; ``batch_run`` records each batch."""
+
+    batches: ClassVar[list[list[int]]] = []
+
+    def __init__(self, n: int, key: str = "double") -> None:
+        self.n, self.batch_key = n, key
+
+    def __call__(self, progress):  # type: ignore[no-untyped-def]
+        return self.batch_run([self])[0]
+
+    def batch_run(self, batch):  # type: ignore[no-untyped-def]
+        Doubling.batches.append([item.n for item in batch])
+        return [2 * item.n for item in batch]
+
+
+def test_jobs_waiting_with_the_same_batch_key_are_computed_together(pool):
+    """While the one worker is busy, ten doublings and one of another kind wait; the next
+    turn computes eight doublings in one batch (the limit), then the other two; each ticket,
+    polled or waited for, gets its own answer, and the other kind runs alone."""
+    jobs = Jobs(pool, max_active=32)
+    pool.capacity = 32
+    blocker = Work(steps=1)
+    jobs.start("blocker", blocker)
+    blocker.started.wait(5)
+    Doubling.batches = []
+    tickets = [jobs.start(("double", n), Doubling(n)) for n in range(10)]
+    odd = jobs.start(("other", 5), Doubling(5, key="other"))
+
+    async def scenario():
+        async with jobs.claim(("double", 3), Doubling(3)) as waiting:  # joins a waiting job
+            blocker.go()
+            assert await jobs.wait(waiting) == 6
+
+    run_in_fresh_loop(scenario)
+    wait_until(lambda: all(t.finished for t in [*tickets, odd]))
+    assert [t.result for t in tickets] == [2 * n for n in range(10)]
+    assert odd.result == 10
+    assert sorted(map(len, Doubling.batches)) == [1, 2, 8]
+    assert [5] in Doubling.batches  # the other kind, alone
+    assert jobs.active == 0

@@ -15,7 +15,15 @@ from PIL import Image
 from app.explain.saliency import METHODS, GradCam, VanillaGradient
 from app.explain.saliency.baselines import baseline_image, gaussian_blur
 from app.nets.registry import get_model, get_model_spec, get_network
-from app.services.saliency import display_limit, methods, request_key, saliency, upper_quantile
+from app.services.saliency import (
+    display_limit,
+    explain,
+    explain_many,
+    methods,
+    request_key,
+    saliency,
+    upper_quantile,
+)
 from tests.utils.samples import sample
 from tests.utils.tolerance import approx, assert_close, network_terms
 
@@ -249,3 +257,22 @@ def test_the_upper_quantile_is_torchs_quantile(size, q, seed, ties):
         values = (values * 8).floor()
     expected = torch.quantile(values, q)
     assert upper_quantile(values, q) == approx(float(expected), terms=4, dtype=torch.float64)
+
+
+@pytest.mark.parametrize("method", ["gradient", "grad-cam"])
+def test_a_batch_of_images_gives_each_images_own_map(method):
+    """Jobs of one pass are computed together (``explain_many``): each image's map, class
+    and predictions are those of the image alone, a class asked for or the top one."""
+    network, model = get_network("lenet5"), get_model("lenet5")
+    digits = [sample(f"mnist-{d}.png") for d in (3, 7, 1)]
+    pictures = [network.preprocess.picture(d) for d in digits]
+    targets = (None, 2, None)
+    images = [(p, network.preprocess.tensor(p), t) for p, t in zip(pictures, targets, strict=True)]
+    together = explain_many(network, images, method)
+    terms = network_terms(model, passes=2) + (28 * 28 + 6 + 4 if method == "grad-cam" else 0)
+    for (picture, x, target), found in zip(images, together, strict=True):
+        alone = explain(network, picture, x, method, target=target)
+        assert found.target.index == alone.target.index
+        assert target is None or found.target.index == target
+        assert [p.index for p in found.predictions] == [p.index for p in alone.predictions]
+        assert_close(found.map, alone.map, terms=terms)

@@ -46,7 +46,7 @@ from app.nets.network import Network
 #: (``python -m bench saliency``). MNIST-size inputs fit whole in one batch.
 BATCH_ELEMENTS = 8 * 3 * 224 * 224
 
-Target = int | Sequence[int] | torch.Tensor
+Target = int | Sequence[int] | Sequence[int | None] | torch.Tensor
 
 
 BATCH_SIZE = Param("batch_size", int, None, 1, 4096, doc="images per forward/backward pass")
@@ -108,11 +108,28 @@ def network_layout(x: torch.Tensor) -> torch.Tensor:
     return x.contiguous(memory_format=torch.channels_last)
 
 
+def as_targets_or_top(target: Target, n: int) -> torch.Tensor | list[int | None]:
+    """:func:`as_targets`, except that a list with ``None`` for some images (their top
+    class, found once the logits are known: :func:`resolve_targets`) stays a list."""
+    if isinstance(target, list | tuple) and any(item is None for item in target):
+        if len(target) != n:
+            raise ValueError(f"expected one target class per image: {n}, got {len(target)}")
+        return list(target)
+    return as_targets(target, n)
+
+
 def resolve_targets(logits: torch.Tensor, target: Target | None) -> torch.Tensor:
     """(N,) each image's class: ``target`` checked against the logits' classes, or, when it
-    is ``None``, each image's top class."""
+    is ``None``, each image's top class (in a list of one class per image, ``None`` is that
+    image's top class)."""
+    top = logits.detach().argmax(dim=1)
     if target is None:
-        return logits.detach().argmax(dim=1)
+        return top
+    if isinstance(target, list | tuple) and any(item is None for item in target):
+        given = [0 if item is None else item for item in target]
+        chosen = as_targets(given, logits.shape[0], logits.shape[1]).to(logits.device)
+        unset = torch.tensor([item is None for item in target], device=logits.device)
+        return torch.where(unset, top, chosen)
     return as_targets(target, logits.shape[0], logits.shape[1]).to(logits.device)
 
 

@@ -31,6 +31,7 @@ from app.explain.saliency.base import (
     OnePass,
     Target,
     as_targets,
+    as_targets_or_top,
     forward_backward,
     input_gradients,
     resolve_targets,
@@ -56,7 +57,7 @@ class VanillaGradient(OnePass):
         self, x: torch.Tensor, target: Target | None, progress: Progress | None, options: Any
     ) -> Explanation:
         """The gradient and the logits of the same pass (no extra forward pass)."""
-        targets = None if target is None else as_targets(target, x.shape[0])
+        targets: Any = None if target is None else as_targets_or_top(target, x.shape[0])
         passes = [
             forward_backward(self.model, x[part], None if targets is None else targets[part])
             for part in batches(x.shape[0], self.images_per_batch(x), progress)
