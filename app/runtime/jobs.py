@@ -135,6 +135,15 @@ class Ticket:
         return {"id": self.id, "status": job.status, "progress": job.progress, "error": job.error}
 
 
+def _batch_key(work: Any) -> Hashable | None:
+    """The key a computation is batched by, or None (it runs alone; so does one whose key
+    cannot be told: its own run will say what is wrong)."""
+    try:
+        return getattr(work, "batch_key", None)
+    except Exception:
+        return None
+
+
 def default_size(value: Any) -> int:
     """Bytes a result keeps alive, roughly: its ``nbytes``, a tensor's or bytes' length."""
     if isinstance(value, bytes | bytearray):
@@ -356,7 +365,7 @@ class Jobs:
     def _companions(self, job: Job) -> list[Job]:
         """Jobs of ``job``'s batch key still waiting (and wanted), taken: marked running so
         that their own turn in the pool skips them. Under the lock."""
-        key = getattr(job.work, "batch_key", None)
+        key = _batch_key(job.work)
         if key is None:
             return []
         taken: list[Job] = []
@@ -365,7 +374,7 @@ class Jobs:
                 break
             if other is job or other.status != "queued" or self._stopping(other):
                 continue
-            if getattr(other.work, "batch_key", None) == key:
+            if _batch_key(other.work) == key:
                 other.status = "running"
                 taken.append(other)
         return taken
