@@ -97,15 +97,17 @@ class Settings(BaseSettings):
     #: the parallelism, and a lecture hall's requests then do not fight over the cores
     #: (``python -m bench load``).
     torch_threads: int = Field(1, ge=0, le=256)
-    #: ... and for a computation that runs alone (0: every core): a lecturer's lone request
-    #: is as fast as the same call in a notebook (``python -m bench saliency``).
+    #: ... and for a batched job (SmoothGrad, Integrated Gradients, occlusion) from its second
+    #: batch on while it is the server's only work (0: every core); see
+    #: :class:`app.runtime.workers.Cores` for what was measured.
     torch_threads_alone: int = Field(0, ge=0, le=256)
 
-    #: Long computations (jobs: SmoothGrad, Integrated Gradients, occlusion, activation
-    #: maximisation) queued or running at once, beyond which a new one is 503; finished
+    #: Long computations (jobs: saliency maps, activation maximisation) queued or running at
+    #: once, beyond which a new one is 503 (64: a lecture hall's burst of Grad-CAMs on new
+    #: uploads waits here, computed eight at a time, instead of being refused); finished
     #: results kept (count and bytes) so that a repeated request is answered at once; and
     #: seconds after which a job nobody asks about any more (a closed tab) stops.
-    jobs_max_active: int = Field(32, ge=1, le=10_000)
+    jobs_max_active: int = Field(64, ge=1, le=10_000)
     job_results: int = Field(1024, ge=1)
     job_result_bytes: int = Field(256 * 1024 * 1024, ge=1024 * 1024)
     job_abandon_after_s: float = Field(15.0, gt=0)
