@@ -2,7 +2,8 @@
 convolution traced step by step, the shift demonstration, and each page's configuration
 (presets, limits). The JSON endpoints (``app/web/api``) and the pages call the same
 functions; each trace comes back as JSON bytes, serialised where it was computed (on a
-worker thread), because converting hundreds of thousands of numbers is most of the work.
+worker thread), because converting hundreds of thousands of numbers is most of the work;
+a trace asked again is sent from the answers cache (:func:`trace_key`, :func:`cached_trace`).
 """
 
 from __future__ import annotations

@@ -13,6 +13,10 @@ symmetric about 0, with opacity growing with |value| so the image shows through 
 map is 0. The cap is a percentile of |map| (:attr:`Attribution.cap_percentile`): the 99th
 for the gradient methods, whose few extreme pixels would otherwise leave the rest dark
 (Smilkov et al. 2017, §3.1), and the maximum for Grad-CAM and occlusion.
+
+Over HTTP a map is a job (:class:`Computation`): the image comes preprocessed from the
+app's cache (``Inputs``), and the one-pass methods (vanilla gradient, Grad-CAM) of one
+network and settings that wait together are computed in one batch (:func:`explain_many`).
 """
 
 from __future__ import annotations
