@@ -346,7 +346,10 @@ class Jobs:
             works = [member.work for member in batch]  # before a release can forget them
         if len(batch) > 1:
             self._run_batch(batch, works, size)
-            return
+        else:
+            self._run_one(job, fn, size)
+
+    def _run_one(self, job: Job, fn: Callable[[Progress], Any], size: Callable[[Any], int]) -> None:
         try:
             value = fn(lambda fraction: self._progress(job, fraction))
         except Cancelled:
@@ -357,10 +360,13 @@ class Jobs:
                 job.error, job.exception = str(error), error
                 self._finish(job, "failed")
         else:
-            self.results.put(job.key, value, size(value))
-            with self._lock:
-                job.result, job.progress = value, 1.0
-                self._finish(job, "done")
+            self._done(job, value, size)
+
+    def _done(self, job: Job, value: Any, size: Callable[[Any], int]) -> None:
+        self.results.put(job.key, value, size(value))
+        with self._lock:
+            job.result, job.progress = value, 1.0
+            self._finish(job, "done")
 
     def _companions(self, job: Job) -> list[Job]:
         """Jobs of ``job``'s batch key still waiting (and wanted), taken: marked running so
@@ -381,21 +387,16 @@ class Jobs:
 
     def _run_batch(self, jobs: list[Job], works: list[Any], size: Callable[[Any], int]) -> None:
         """Compute ``jobs`` together (``batch_run`` of the first one's computation, given
-        every job's) and finish each with its own result; a failure fails them all, with
-        its sentence."""
+        every job's) and finish each with its own result. If the batch fails, each job runs
+        alone: one student's bad request fails no one else's."""
         try:
             values = works[0].batch_run(works)
-        except Exception as error:
-            with self._lock:
-                for job in jobs:
-                    job.error, job.exception = str(error), error
-                    self._finish(job, "failed")
+        except Exception:
+            for job, work in zip(jobs, works, strict=True):
+                self._run_one(job, work, size)
             return
         for job, value in zip(jobs, values, strict=True):
-            self.results.put(job.key, value, size(value))
-            with self._lock:
-                job.result, job.progress = value, 1.0
-                self._finish(job, "done")
+            self._done(job, value, size)
 
     def _progress(self, job: Job, fraction: float) -> None:
         """The computation's callback: record progress; stop if nobody wants the result;

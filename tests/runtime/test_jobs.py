@@ -405,6 +405,8 @@ class Doubling:
 
     def batch_run(self, batch):  # type: ignore[no-untyped-def]
         Doubling.batches.append([item.n for item in batch])
+        if any(item.n < 0 for item in batch):
+            raise ValueError("a negative number cannot be doubled here")
         return [2 * item.n for item in batch]
 
 
@@ -433,3 +435,21 @@ def test_jobs_waiting_with_the_same_batch_key_are_computed_together(pool):
     assert sorted(map(len, Doubling.batches)) == [1, 2, 8]
     assert [5] in Doubling.batches  # the other kind, alone
     assert jobs.active == 0
+
+
+def test_a_bad_job_in_a_batch_fails_alone(pool):
+    """A batch that fails is run again job by job: the bad request gets its sentence, the
+    others their answers."""
+    jobs = Jobs(pool, max_active=32)
+    pool.capacity = 32
+    blocker = Work(steps=1)
+    jobs.start("blocker", blocker)
+    blocker.started.wait(5)
+    Doubling.batches = []
+    tickets = [jobs.start(("double", n), Doubling(n)) for n in (1, -1, 2)]
+    blocker.go()
+    wait_until(lambda: all(t.finished for t in tickets))
+    assert [t.status for t in tickets] == ["done", "failed", "done"]
+    assert tickets[0].result == 2 and tickets[2].result == 4
+    assert tickets[1].error == "a negative number cannot be doubled here"
+    assert Doubling.batches == [[1, -1, 2], [1], [-1], [2]]
