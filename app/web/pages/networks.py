@@ -10,6 +10,8 @@ so a new view appears in the navigation by being served. The architecture page
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -102,18 +104,26 @@ def networks_page(request: Request) -> Response:
 #: Each view's data per network: it depends on the network and the settings alone (the
 #: explorer's holds the whole architecture table: building it for every page view was a
 #: tenth of a lecture hall's server time). Checked by identity, so a network served anew
-#: under the same name (``convscope.serve``) is never shown with another's data.
-_PAYLOADS: dict[tuple[str, str], tuple[Network, Settings, dict[str, Any]]] = {}
+#: under the same name (``convscope.serve``, the training lab) is never shown with
+#: another's data; the last :data:`PAYLOADS_KEPT` are kept (the lab's networks come and go).
+_PAYLOADS: OrderedDict[tuple[str, str], tuple[Network, Settings, dict[str, Any]]] = OrderedDict()
+_PAYLOADS_LOCK = threading.Lock()
+PAYLOADS_KEPT = 64
 
 
 def payload(view: View, network: Network, settings: Settings) -> dict[str, Any]:
     """``view.payload(network, settings)``, computed once per network and settings."""
     key = (view.slug, network.name)
-    kept = _PAYLOADS.get(key)
+    with _PAYLOADS_LOCK:
+        kept = _PAYLOADS.get(key)
     if kept is not None and kept[0] is network and kept[1] is settings:
         return kept[2]
     data = view.payload(network, settings)
-    _PAYLOADS[key] = (network, settings, data)
+    with _PAYLOADS_LOCK:
+        _PAYLOADS[key] = (network, settings, data)
+        _PAYLOADS.move_to_end(key)
+        while len(_PAYLOADS) > PAYLOADS_KEPT:
+            _PAYLOADS.popitem(last=False)
     return data
 
 

@@ -253,3 +253,21 @@ def test_the_payload_is_the_apis(client):
 def test_every_network_has_the_saliency_tab(client, name):
     explorer = client.get(f"/networks/{name}").text
     assert f'href="/networks/{name}/saliency"' in explorer
+
+
+def test_a_views_data_is_kept_per_network_and_settings_and_bounded():
+    """The explorer's data (its architecture table) is built once per network and settings;
+    a network served anew under the same name gets its own; old entries are forgotten."""
+    import dataclasses
+
+    from app.settings import Settings
+    from app.web.pages import networks as pages
+
+    view = pages.NETWORK_VIEWS[0]
+    network, settings = registry.get_network("lenet5"), Settings(preload_models=False)
+    first = pages.payload(view, network, settings)
+    assert pages.payload(view, network, settings) is first
+    anew = dataclasses.replace(network)  # the same name, another Network
+    assert pages.payload(view, anew, settings) is not first
+    assert pages.payload(view, network, Settings(preload_models=False)) is not first
+    assert len(pages._PAYLOADS) <= pages.PAYLOADS_KEPT
