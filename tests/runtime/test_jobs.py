@@ -410,16 +410,22 @@ class Doubling:
         return [2 * item.n for item in batch]
 
 
-def test_jobs_waiting_with_the_same_batch_key_are_computed_together(pool):
-    """While the one worker is busy, ten doublings and one of another kind wait; the next
-    turn computes eight doublings in one batch (the limit), then the other two; each ticket,
-    polled or waited for, gets its own answer, and the other kind runs alone."""
+def behind_a_busy_worker(pool):  # type: ignore[no-untyped-def]
+    """Jobs whose one worker is busy (until ``blocker.go()``): what starts now waits."""
     jobs = Jobs(pool, max_active=32)
     pool.capacity = 32
     blocker = Work(steps=1)
     jobs.start("blocker", blocker)
     blocker.started.wait(5)
     Doubling.batches = []
+    return jobs, blocker
+
+
+def test_jobs_waiting_with_the_same_batch_key_are_computed_together(pool):
+    """While the one worker is busy, ten doublings and one of another kind wait; the next
+    turn computes eight doublings in one batch (the limit), then the other two; each ticket,
+    polled or waited for, gets its own answer, and the other kind runs alone."""
+    jobs, blocker = behind_a_busy_worker(pool)
     tickets = [jobs.start(("double", n), Doubling(n)) for n in range(10)]
     odd = jobs.start(("other", 5), Doubling(5, key="other"))
 
@@ -440,12 +446,7 @@ def test_jobs_waiting_with_the_same_batch_key_are_computed_together(pool):
 def test_a_bad_job_in_a_batch_fails_alone(pool):
     """A batch that fails is run again job by job: the bad request gets its sentence, the
     others their answers."""
-    jobs = Jobs(pool, max_active=32)
-    pool.capacity = 32
-    blocker = Work(steps=1)
-    jobs.start("blocker", blocker)
-    blocker.started.wait(5)
-    Doubling.batches = []
+    jobs, blocker = behind_a_busy_worker(pool)
     tickets = [jobs.start(("double", n), Doubling(n)) for n in (1, -1, 2)]
     blocker.go()
     wait_until(lambda: all(t.finished for t in tickets))
