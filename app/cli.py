@@ -61,6 +61,7 @@ def serve(
     from app.main import create_app
     from app.runtime.device import resolve_device
     from app.runtime.memory import retain_freed_memory
+    from app.runtime.workers import one_thread_by_default
     from app.settings import Settings
     from app.web.server import build_server
 
@@ -76,6 +77,7 @@ def serve(
     own = _add_models(models)
     if own is None:
         return 2
+    one_thread_by_default()  # before torch computes anything here (Cores)
     retain_freed_memory()  # model passes reuse their memory instead of faulting it in again
     shown_host = "127.0.0.1" if settings.host in {"0.0.0.0", "::"} else settings.host
     print(

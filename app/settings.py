@@ -97,9 +97,9 @@ class Settings(BaseSettings):
     #: the parallelism, and a lecture hall's requests then do not fight over the cores
     #: (``python -m bench load``).
     torch_threads: int = Field(1, ge=0, le=256)
-    #: ... and for a batched job (SmoothGrad, Integrated Gradients, occlusion) from its second
-    #: batch on while it is the server's only work (0: every core); see
-    #: :class:`app.runtime.workers.Cores` for what was measured.
+    #: ... and for a computation that is the server's only work, on the one thread that
+    #: may use more than one (0: every core); see :class:`app.runtime.workers.Cores` for
+    #: what was measured.
     torch_threads_alone: int = Field(0, ge=0, le=256)
 
     #: Long computations (jobs: saliency maps, activation maximisation) queued or running at

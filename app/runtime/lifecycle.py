@@ -103,5 +103,6 @@ def running(state: Any, settings: Settings) -> Iterator[None]:
             preload.join(timeout=60)
         state.pool.shutdown()
         state.job_pool.shutdown()
+        cores.shutdown()
         if shared is not None:
             shared.stop()

@@ -5,9 +5,9 @@ When every thread is busy and the line is full, :meth:`ComputePool.run` raises
 students gets a clear "try again" instead of a server that hangs for everyone.
 
 :class:`Cores` sizes torch's intra-op threads per computation, across every pool of the
-app: one thread each (a lecture hall's requests never fight over the cores, and a single
-pass is fastest so from a worker thread), every core for a batched job that is the
-server's only work (the requests in flight count too:
+app: one thread each while the server has several things to do (a lecture hall's requests
+never fight over the cores), and every core, on one thread of its own (the *team*), for a
+computation that is the server's only work (the requests in flight count too:
 :class:`app.web.middleware.RequestGauge`). torch's thread count is per calling thread
 (OpenMP), so each worker sets its own; a job sizes itself again at each progress report
 (:meth:`Cores.resize`).
@@ -16,6 +16,8 @@ server's only work (the requests in flight count too:
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -37,19 +39,65 @@ class PoolBusy(Exception):
         self.retry_after = retry_after
 
 
-class Cores:
-    """The intra-op threads of each running computation: ``shared`` (one by default) as it
-    starts; a batched job (SmoothGrad, Integrated Gradients, occlusion: eight images or
-    positions a pass) takes ``alone`` (0 = torch's default, every core) at its next
-    progress report while it is the only computation and the server answers no other
-    request, and goes back to ``shared`` as soon as another starts.
+def _openmp_set_num_threads() -> Callable[[int], None] | None:
+    """GNU OpenMP's ``omp_set_num_threads`` as torch loaded it (Linux), else ``None``.
 
-    Measured on the 2-core machine (EfficientNet-Lite0, forward and backward, in a worker
-    thread): one image is fastest on one thread (73 ms; two threads 106 ms: from a thread
-    other than the main one, every small operation waits for the team), eight images are
-    faster on two (479 ms against 594). And a team only pays while it has the cores to
-    itself: beside the event loop or another computation each parallel region waits for a
-    thread that is not running (tens of times slower on a busy machine)."""
+    It sets the calling thread's count only; ``torch.set_num_threads`` also sets the count
+    that every thread starting later begins with (and MKL's for the calling thread)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        with open("/proc/self/maps", encoding="utf-8", errors="replace") as maps:
+            paths = {
+                fields[5]
+                for fields in (line.split() for line in maps)
+                if len(fields) >= 6 and fields[5].rsplit("/", 1)[-1].startswith("libgomp")
+            }
+        if len(paths) != 1:
+            return None
+        setter = ctypes.CDLL(paths.pop()).omp_set_num_threads
+    except (OSError, AttributeError):
+        return None
+    setter.argtypes, setter.restype = [ctypes.c_int], None
+    return setter
+
+
+_OMP_SET_NUM_THREADS = _openmp_set_num_threads()
+
+
+def one_thread_by_default() -> None:
+    """Threads that are not a computation's (the event loop, request handlers) compute on
+    one thread: call it first thing in a server process, so only :class:`Cores` ever
+    makes a team of threads (see :class:`Cores` for why it matters)."""
+    torch.set_num_threads(1)
+
+
+def _set_threads(count: int) -> None:
+    """The calling thread's intra-op threads; more than one leaves the count that new
+    threads start with (and MKL's) alone where OpenMP's setter is at hand."""
+    if torch.get_num_threads() == count:  # (also torch's first use in this thread)
+        return
+    if count > 1 and _OMP_SET_NUM_THREADS is not None:
+        _OMP_SET_NUM_THREADS(count)
+    else:
+        torch.set_num_threads(count)
+
+
+class Cores:
+    """The intra-op threads of each running computation: every core (``alone``; 0 = torch's
+    default) for one that starts as the server's only work, run on the *team* thread;
+    ``shared`` (one by default) for one that starts beside others, on its own worker. A
+    computation on the team sizes itself again at each progress report (another may have
+    started or ended), so a long job gives the cores back as soon as students arrive.
+
+    Why one team thread: GNU OpenMP keeps a team of helper threads for every thread that
+    ever ran a parallel region with more than one thread, and once those teams add up to
+    more threads than cores, every team stops spinning between regions and sleeps instead:
+    each of a network's hundreds of small operations then waits for a thread to wake.
+    Measured on the 2-core machine (EfficientNet-Lite0, one image, forward and backward):
+    73 ms on one thread in a worker; 61 ms on two threads in the one thread that ever
+    uses two; 106–170 ms on two threads once another thread has a team too. The server's
+    other threads compute on one thread (:func:`one_thread_by_default`)."""
 
     def __init__(self, shared: int = 1, alone: int = 0) -> None:
         self.shared = shared or DEFAULT_THREADS
@@ -59,30 +107,54 @@ class Cores:
         #: stream that follows a job counts while it is open)
         self.requests = 0
         self._lock = threading.Lock()
+        self._team_free = threading.Lock()
+        self._team: ThreadPoolExecutor | None = None
+        self._team_thread: int | None = None
 
     def threads(self) -> int:
-        """What a batched job resizing now should use."""
+        """What a computation on the team should use now."""
         return self.alone if self.running <= 1 and self.requests <= 1 else self.shared
 
     def resize(self) -> None:
-        """Set the calling worker's thread count for what runs now (cheap: microseconds)."""
-        _set_threads(self.threads())
+        """Set the calling worker's thread count for what runs now (cheap: microseconds);
+        only the team thread ever takes more than ``shared``."""
+        on_team = threading.get_ident() == self._team_thread
+        _set_threads(self.threads() if on_team else self.shared)
 
     def call(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-        """``fn(*args, **kwargs)`` counted as running, started on ``shared`` threads."""
+        """``fn(*args, **kwargs)`` counted as running: on the team with every core if it
+        is the server's only work, else here on ``shared`` threads."""
         with self._lock:
             self.running += 1
+            alone = self.alone > self.shared and self.running == 1 and self.requests <= 1
         try:
+            if alone and self._team_free.acquire(blocking=False):
+                try:
+                    return self._on_team(fn, args, kwargs)
+                finally:
+                    self._team_free.release()
             _set_threads(self.shared)
             return fn(*args, **kwargs)
         finally:
             with self._lock:
                 self.running -= 1
 
+    def _on_team(self, fn: Callable[..., T], args: Any, kwargs: Any) -> T:
+        if self._team is None:
+            self._team = ThreadPoolExecutor(1, thread_name_prefix="convscope-team")
 
-def _set_threads(count: int) -> None:
-    if torch.get_num_threads() != count:
-        torch.set_num_threads(count)
+        def run() -> T:
+            self._team_thread = threading.get_ident()
+            _set_threads(self.threads())
+            return fn(*args, **kwargs)
+
+        return self._team.submit(run).result()
+
+    def shutdown(self) -> None:
+        """Let the team thread end (a computation running on it finishes first)."""
+        team, self._team = self._team, None
+        if team is not None:
+            team.shutdown(wait=False)
 
 
 class ComputePool:

@@ -1,15 +1,17 @@
 """The bounded compute pool: it refuses work at once when full, and frees the slot of work
-that was cancelled before it started."""
+that was cancelled before it started; the cores: every core on one team thread for the
+server's only work, one thread each otherwise."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import torch
 
-from app.runtime.workers import ComputePool, Cores, PoolBusy
+from app.runtime.workers import _OMP_SET_NUM_THREADS, ComputePool, Cores, PoolBusy
 from tests.utils.loops import eventually, run_in_fresh_loop
 
 
@@ -62,42 +64,68 @@ def test_cancelled_work_that_has_not_started_frees_its_slot():
         pool.shutdown()
 
 
-def test_a_batched_job_alone_takes_every_core_at_its_next_report_and_gives_them_back():
-    """Threads are torch's count in the worker that computes: ``shared`` as a computation
-    starts; at a progress report (``resize``) ``alone`` while it is the app's only
-    computation, ``shared`` again once another runs beside it."""
+def test_the_only_work_runs_on_the_team_with_every_core_and_gives_them_back():
+    """Threads are torch's count in the thread that computes: ``alone`` on the team thread
+    for a computation that starts as the only one; at a progress report (``resize``)
+    ``shared`` once another runs beside it (which runs on its own worker with ``shared``),
+    and ``alone`` again when it is alone once more."""
     cores = Cores(shared=1, alone=3)
     lane_a = ComputePool(workers=1, queue=0, retry_after=1, cores=cores)
     lane_b = ComputePool(workers=1, queue=0, retry_after=1, cores=cores)
     second_running, release = threading.Event(), threading.Event()
-    seen: dict[str, list[int]] = {"first": [], "second": []}
+    seen: dict[str, list[object]] = {"first": [], "second": []}
 
     def first() -> None:
-        seen["first"].append(torch.get_num_threads())  # starting: one
-        cores.resize()  # a batch done, alone: every core
-        seen["first"].append(torch.get_num_threads())
-        lane_b.submit(second)
+        seen["first"] += [threading.current_thread().name, torch.get_num_threads()]
+        second = lane_b.submit(work)
         assert second_running.wait(5)
-        cores.resize()  # the next batch, beside the second: one again
+        cores.resize()  # the next batch, beside the second: one thread
         seen["first"].append(torch.get_num_threads())
         release.set()
+        second.result(5)
+        cores.resize()  # alone again: every core
+        seen["first"].append(torch.get_num_threads())
 
-    def second() -> None:
+    def work() -> None:
         second_running.set()
+        seen["second"] += [threading.current_thread().name, torch.get_num_threads()]
+        cores.resize()  # a worker that is not the team never takes more than shared
         seen["second"].append(torch.get_num_threads())
         release.wait(5)
 
     try:
         lane_a.submit(first).result(10)
+        again = lane_a.submit(lambda: threading.current_thread().name).result(5)
     finally:
         lane_a.shutdown()
         lane_b.shutdown()
-    assert seen == {"first": [1, 3, 1], "second": [1]}
+        cores.shutdown()
+    assert seen["first"][0].startswith("convscope-team") and seen["first"][1:] == [3, 1, 3]
+    assert seen["second"][0].startswith("convscope-compute") and seen["second"][1:] == [1, 1]
+    assert again == seen["first"][0]  # one team thread, always the same
     default = ComputePool(workers=1, queue=0, retry_after=1, torch_threads=2)
-    try:  # a pool of its own: the same count alone or not
+    try:  # a pool of its own: the same count alone or not, on its own worker
         assert default.submit(torch.get_num_threads).result(5) == 2
     finally:
         default.shutdown()
+
+
+@pytest.mark.skipif(_OMP_SET_NUM_THREADS is None, reason="torch does not use GNU OpenMP here")
+def test_the_team_leaves_the_count_new_threads_start_with_alone():
+    """Threads that start while the team computes on every core begin with the count they
+    would have begun with anyway: only the team ever makes a team of threads."""
+
+    def new_thread_count() -> int:
+        with ThreadPoolExecutor(1) as fresh:
+            return fresh.submit(torch.get_num_threads).result(5)
+
+    before = new_thread_count()
+    cores = Cores(shared=1, alone=before + 2)
+    try:
+        during = cores.call(lambda: (torch.get_num_threads(), new_thread_count()))
+    finally:
+        cores.shutdown()
+    assert during == (before + 2, before)
 
 
 def test_every_core_only_while_the_server_has_nothing_else_to_answer():
