@@ -107,7 +107,7 @@ def server_process(
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """A real ``convscope serve`` with its default settings, in a process of its own on a
     free localhost port (its ``stderr`` to the file given): its base URL and process, once
-    it answers requests."""
+    it is ready and has prepared the training lab's digits (``/readyz``)."""
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
@@ -117,15 +117,17 @@ def server_process(
     url = f"http://127.0.0.1:{port}"
     try:
         with httpx.Client(base_url=url, timeout=120) as client:
-            deadline = time.monotonic() + 60
-            while True:
+            deadline = time.monotonic() + 90
+            while True:  # as a lecturer starts it before the class: models and lab ready
                 try:
-                    client.get("/api/convolution/presets").raise_for_status()
-                    break
+                    ready = client.get("/readyz").json()
+                    if ready["status"] == "ready" and ready["training_lab"] != "warming":
+                        break
                 except httpx.TransportError:
-                    if time.monotonic() > deadline or server.poll() is not None:
-                        raise RuntimeError("the benchmark server did not start") from None
-                    time.sleep(0.2)
+                    pass
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError("the benchmark server did not start") from None
+                time.sleep(0.2)
         yield url, server
     finally:
         server.terminate()

@@ -61,10 +61,18 @@ def as_inputs(spec: ModelSpec, digits: Digits) -> torch.Tensor:
     return prepare(spec.preprocess, digits)
 
 
-def prepare(preprocess: Preprocess, digits: Digits) -> torch.Tensor:
+def prepare(
+    preprocess: Preprocess, digits: Digits, pause: Callable[[], None] | None = None
+) -> torch.Tensor:
     """(N, C, H, W) pictures in [0, 1] after the geometry step of ``preprocess`` (unscaled):
-    what the training lab trains any network on, as the zoo's models were."""
-    pictures = [to_unit_tensor(preprocess.picture(digits.picture(i))) for i in range(len(digits))]
+    what the training lab trains any network on, as the zoo's models were. ``pause()`` is
+    called before each 16 pictures (~10 ms of work: a background warm-up waits there while
+    the server is busy, or raises to stop)."""
+    pictures = []
+    for i in range(len(digits)):
+        if pause is not None and i % 16 == 0:
+            pause()
+        pictures.append(to_unit_tensor(preprocess.picture(digits.picture(i))))
     return torch.stack(pictures)
 
 

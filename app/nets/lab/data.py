@@ -12,6 +12,7 @@ from those, not prepared again.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -54,20 +55,47 @@ _LOCK = threading.Lock()
 LENET_MARGIN = (2, 2, 2, 2)
 
 
+def _geometry(preprocess: Preprocess) -> Preprocess:
+    """The preprocessing whose pictures ``preprocess``'s are made from."""
+    return MNIST if preprocess is LENET else preprocess
+
+
+def _prepared(
+    preprocess: Preprocess, pause: Callable[[], None] | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(training, held-out) pictures in [0, 1], (N, 1, H, W), after ``preprocess``'s
+    geometry step (not LeNet-5's: see :func:`_pictures`)."""
+    train, held_out = split()
+    return prepare(preprocess, train, pause), prepare(preprocess, held_out, pause)
+
+
 def _pictures(preprocess: Preprocess) -> tuple[torch.Tensor, torch.Tensor]:
     """(training, held-out) pictures in [0, 1], (N, 1, H, W), after ``preprocess``'s
     geometry step (under ``_LOCK``)."""
-    if preprocess is LENET:
-        mnist_train, mnist_test = _pictures(MNIST)
-        return F.pad(mnist_train, LENET_MARGIN), F.pad(mnist_test, LENET_MARGIN)
-    found = _PICTURES.get(preprocess.description)
+    geometry = _geometry(preprocess)
+    found = _PICTURES.get(geometry.description)
     if found is None:
-        train, held_out = split()
-        found = _PICTURES[preprocess.description] = (
-            prepare(preprocess, train),
-            prepare(preprocess, held_out),
-        )
+        found = _PICTURES[geometry.description] = _prepared(geometry)
+    if preprocess is LENET:
+        return F.pad(found[0], LENET_MARGIN), F.pad(found[1], LENET_MARGIN)
     return found
+
+
+def warm(preprocess: Preprocess, pause: Callable[[], None]) -> LabData:
+    """:func:`lab_data` made ahead of its first use by a background warm-up that calls
+    ``pause()`` between pieces of work (where it waits while the server is busy, or
+    raises to stop). The pictures are prepared without the lock, so a training that
+    starts meanwhile never waits for a paused warm-up: it prepares them itself, and the
+    first to finish is kept."""
+    geometry = _geometry(preprocess)
+    with _LOCK:
+        ready = geometry.description in _PICTURES
+    if not ready:
+        pictures = _prepared(geometry, pause)
+        with _LOCK:
+            _PICTURES.setdefault(geometry.description, pictures)
+    pause()
+    return lab_data(preprocess)
 
 
 def lab_data(preprocess: Preprocess) -> LabData:

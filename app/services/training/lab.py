@@ -24,7 +24,7 @@ process (36 MB), and the store and the results are LRU caches of bounded size.
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator, Hashable, Iterator
+from collections.abc import AsyncIterator, Callable, Hashable, Iterator
 from contextlib import contextmanager
 from functools import partial
 from typing import Any
@@ -35,12 +35,12 @@ from app.explain.progress import Progress
 from app.nets import registry
 from app.nets.lab.architectures import Architecture
 from app.nets.lab.config import Limits, TrainingConfig, parse_config
-from app.nets.lab.data import lab_data
+from app.nets.lab.data import lab_data, warm
 from app.nets.lab.loop import train
 from app.nets.lab.probes import tracked_layers
 from app.nets.lab.report import held_out_report, report_of
 from app.runtime.jobs import Jobs, Ticket
-from app.runtime.workers import ComputePool
+from app.runtime.workers import ComputePool, Cores
 from app.services.training.runs import LiveRun, Recorded, TrainingResult, digit_picture
 from app.services.training.store import TrainedNetworks, new_name, trained_spec
 from app.settings import Settings
@@ -80,6 +80,10 @@ class TrainingLab:
         )
         self.networks = TrainedNetworks(settings.training_networks, self.device)
         self._live: dict[Hashable, LiveRun] = {}
+        #: whether a background warm-up prepares the digits (:func:`prepare_data`), and
+        #: set once it has
+        self.warming = False
+        self.warmed = threading.Event()
 
     # --- starting and following -------------------------------------------------------------
 
@@ -213,14 +217,46 @@ def summary(config: TrainingConfig) -> str:
     )
 
 
-def prepare_data(stop: threading.Event) -> None:
-    """Prepare the digits for both input sizes (a few seconds), and make an optimiser once
-    (torch's first one imports ``torch._dynamo``: seconds more), so the first run need not."""
-    torch.optim.Adam([torch.zeros(1, requires_grad=True)])
-    for network in ("lenet5", "simple-cnn"):
+class _Stopped(Exception):
+    """The app is shutting down: the warm-up ends."""
+
+
+def when_idle(cores: Cores | None, stop: threading.Event) -> Callable[[], None]:
+    """A ``pause()`` for background work: it returns once the app answers no request and
+    runs no computation (at once without ``cores``), and raises ``_Stopped`` when the app
+    stops. A Python loop beside the requests would take the interpreter from them at
+    every switch (5 ms each): at a lecture's start, it doubled the first answers' times."""
+
+    def pause() -> None:
+        while cores is not None and (cores.requests > 0 or cores.running > 0):
+            if stop.wait(IDLE_POLL_S):
+                break
         if stop.is_set():
-            return
-        lab_data(Architecture(network).preprocess)
+            raise _Stopped()
+
+    return pause
+
+
+#: How often a paused warm-up looks whether the app is idle again.
+IDLE_POLL_S = 0.1
+
+
+def prepare_data(
+    stop: threading.Event, cores: Cores | None = None, done: threading.Event | None = None
+) -> None:
+    """Prepare the digits for both input sizes (a few seconds), and make an optimiser once
+    (torch's first one imports ``torch._dynamo``: seconds more), so the first run need not;
+    only while the app is otherwise idle (:func:`when_idle`); then set ``done``."""
+    pause = when_idle(cores, stop)
+    try:
+        pause()
+        torch.optim.Adam([torch.zeros(1, requires_grad=True)])
+        for network in ("lenet5", "simple-cnn"):
+            warm(Architecture(network).preprocess, pause)
+    except _Stopped:
+        return
+    if done is not None:
+        done.set()
 
 
 @contextmanager
@@ -230,14 +266,18 @@ def training_lab(state: Any, settings: Settings) -> Iterator[TrainingLab]:
     lab = state.training = TrainingLab(settings, state.device)
     registry.add_source(lab.networks.find)
     stop = threading.Event()
-    warm = threading.Thread(target=prepare_data, args=(stop,), name="convscope-lab", daemon=True)
+    cores = getattr(state, "cores", None)
+    warming = threading.Thread(
+        target=prepare_data, args=(stop, cores, lab.warmed), name="convscope-lab", daemon=True
+    )
     if settings.preload_models:
-        warm.start()
+        lab.warming = True
+        warming.start()
     try:
         yield lab
     finally:
         stop.set()
         registry.remove_source(lab.networks.find)
-        if warm.is_alive():
-            warm.join(timeout=60)
+        if warming.is_alive():
+            warming.join(timeout=60)
         lab.close()

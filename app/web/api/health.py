@@ -9,6 +9,9 @@
   A degraded replica stays ready on purpose: Redis is shared, so a probe that failed on it
   would take every replica out of the balancer at once, for an outage where there was a
   slowdown. ``?require=redis`` makes it 503 too (for a check that wants Redis itself).
+  ``training_lab`` says whether the lab's digits are prepared (``warm``), being prepared in
+  the background while the server is idle (``warming``), or will be at the first training
+  (``cold``); it does not change readiness.
 """
 
 from __future__ import annotations
@@ -31,6 +34,13 @@ def healthz() -> Response:
     return JSONBytes({"status": "ok"}, headers=NO_STORE)
 
 
+def _lab(state: Any) -> str:
+    lab = getattr(state, "training", None)
+    if lab is not None and lab.warmed.is_set():
+        return "warm"
+    return "warming" if lab is not None and lab.warming else "cold"
+
+
 @router.get(
     "/readyz",
     summary="Ready for requests: models loaded, the shared state reachable",
@@ -45,7 +55,8 @@ def readyz(
     ] = None,
 ) -> Response:
     """`status` (`ready`, `degraded`: serving without the shared state, or `loading`),
-    `models` (`loaded`, `loading`) and `redis` (null when not configured; else its URL
+    `models` (`loaded`, `loading`), `training_lab` (`warm`, `warming`, `cold`: whether the
+    lab's digits are prepared yet) and `redis` (null when not configured; else its URL
     without a password, `reachable`, `since` (Unix time), `error`, this `replica`'s id)."""
     state = request.app.state
     ready = getattr(state, "models_ready", None)
@@ -55,5 +66,5 @@ def readyz(
     reachable = redis is None or redis["reachable"]
     status = "loading" if models != "loaded" else "ready" if reachable else "degraded"
     ok = status == "ready" or (status == "degraded" and require != "redis")
-    body = {"status": status, "models": models, "redis": redis}
+    body = {"status": status, "models": models, "training_lab": _lab(state), "redis": redis}
     return JSONBytes(body, status_code=200 if ok else 503, headers=NO_STORE)

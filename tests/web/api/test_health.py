@@ -18,7 +18,13 @@ def test_a_replica_alone_is_ready_once_its_models_are_loaded() -> None:
         assert client.get("/healthz").json() == {"status": "ok"}
         ready = client.get("/readyz")
         assert ready.status_code == 200 and ready.headers["cache-control"] == "no-store"
-        assert ready.json() == {"status": "ready", "models": "loaded", "redis": None}
+        expected = {"status": "ready", "models": "loaded", "training_lab": "cold", "redis": None}
+        assert ready.json() == expected
+        lab = app.state.training  # the lab's digits: prepared in the background, then ready
+        lab.warming = True
+        assert client.get("/readyz").json()["training_lab"] == "warming"
+        lab.warmed.set()
+        assert client.get("/readyz").json()["training_lab"] == "warm"
         app.state.models_ready.clear()
         loading = client.get("/readyz")
         assert loading.status_code == 503 and loading.json()["status"] == "loading"
