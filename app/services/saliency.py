@@ -94,7 +94,10 @@ class SaliencyMap:
 
     @property
     def nbytes(self) -> int:
-        return self.map.numel() * 4 + self.picture.width * self.picture.height * 3
+        # the map, the picture, and at most its overlay PNG (RGBA, each row led by a byte)
+        height, width = self.map.shape[-2:]
+        overlay = height * (width * 4 + 1)
+        return self.map.numel() * 4 + self.picture.width * self.picture.height * 3 + overlay
 
     def to_dict(self, *, values: bool = False) -> dict[str, Any]:
         data = {
@@ -123,7 +126,12 @@ class SaliencyMap:
         return colormaps.HOT_ON_INK if self.picture.mode in ("L", "LA") else colormaps.HOT
 
     def png(self) -> bytes:
-        """The map coloured for the overlay, opaque where |value| reaches the limit."""
+        """The map coloured for the overlay, opaque where |value| reaches the limit; made
+        once per map (a lecture hall asking for the same map gets the same bytes)."""
+        return self._png
+
+    @cached_property
+    def _png(self) -> bytes:
         low = -self.limit if self.signed else 0.0
         rgb = colormaps.colorize(self.map, low, self.limit, self.stops)
         alpha = colormaps.levels(self.map.abs(), 0.0, self.limit)
