@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import torch
 from torch import nn
 
+from app.nets.fold import Folded, fold_batchnorm
 from app.nets.preprocess import Preprocess
 from app.nets.summary import ArchitectureSummary, summarize
 
@@ -76,6 +77,26 @@ class Network:
         """The architecture table, traced on a private copy of the module without its data
         (``app.nets.graph``: hooks never touch the shared module while requests run it)."""
         return summarize(self.module, self.input_shape)
+
+    @property
+    def folded(self) -> Folded:
+        """The module with BatchNorm folded into its convolutions (:mod:`app.nets.fold`),
+        for computations that need the input-to-output function alone; the module itself
+        (nothing folded) if the copy's logits for a random input do not match its own.
+        Made once, on first use."""
+        return self.memo("folded", self._fold)
+
+    def _fold(self) -> Folded:
+        found = fold_batchnorm(self.module)
+        if not found.convs:
+            return Folded(self.module, frozenset())
+        x = torch.randn(2, *self.input_shape, generator=torch.Generator().manual_seed(0))
+        with torch.no_grad():
+            own, theirs = self.module(x.to(self.device)), found.module(x.to(self.device))
+        scale = max(1.0, float(own.abs().max()))
+        if own.shape != theirs.shape or not torch.allclose(own, theirs, rtol=0, atol=1e-3 * scale):
+            return Folded(self.module, frozenset())
+        return found
 
     def memo(self, key: Hashable, make: Callable[[], T]) -> T:
         """``make()``, computed once per network and key, then kept with the network. Two

@@ -46,8 +46,9 @@ def test_the_pause_waits_while_the_app_is_busy_and_raises_when_it_stops():
 def few_digits(monkeypatch: pytest.MonkeyPatch):
     """A split of 30 training and 10 held-out digits, and empty caches."""
     train, held_out = split()
-    small = train.subset(torch.arange(len(train)) % 400 < 3), held_out.subset(
-        torch.arange(len(held_out)) % 100 < 1
+    small = (
+        train.subset(torch.arange(len(train)) % 400 < 3),
+        held_out.subset(torch.arange(len(held_out)) % 100 < 1),
     )
     monkeypatch.setattr(data, "split", lambda: small)
     monkeypatch.setattr(data, "_PICTURES", {})

@@ -33,7 +33,7 @@ class WithBaseline(Attribution):
     ) -> tuple[Attribution, dict[str, Any]]:
         options = dict(settings)
         baseline = baseline_image(options.pop("baseline"), x, network.preprocess)
-        return cls(network.module, **options), {"baseline": baseline}
+        return cls(cls.model_for(network, options), **options), {"baseline": baseline}
 
 
 def baseline_param(default: str, doc: str) -> Param:

@@ -18,6 +18,7 @@ position) is the default, as in the paper; early layers give sharper, less class
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -77,6 +78,20 @@ class GradCam(OnePass):
         convolution (``ValueError`` naming some otherwise)."""
         feature_layer(network.module, value)
         return value
+
+    @classmethod
+    def model_for(cls, network: Network, settings: Mapping[str, Any]) -> nn.Module:
+        """The folded module unless the layer is a convolution that was folded (its output
+        there is its BatchNorm's) or a BatchNorm it replaced."""
+        folded, layer = network.folded, settings["layer"]
+        if layer in folded.convs or layer not in feature_layers(folded.module):
+            return network.module
+        theirs = dict(folded.module.named_modules())[layer]
+        return (
+            folded.module
+            if type(theirs) is type(feature_layer(network.module, layer))
+            else network.module
+        )
 
     def __init__(self, model: nn.Module, layer: str) -> None:
         super().__init__(model)
