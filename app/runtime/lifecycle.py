@@ -27,8 +27,9 @@ log = logging.getLogger("uvicorn.error.lifecycle")
 
 
 def preload_models(device: torch.device, stop: threading.Event | None = None) -> None:
-    """Build every trained model of the zoo on ``device`` and its architecture table, once;
-    between two models, give up if ``stop`` is set (the app is shutting down). Untrained
+    """Build every trained model of the zoo on ``device``, its architecture table and its
+    copy with BatchNorm folded, once; between two models, give up if ``stop`` is set (the
+    app is shutting down). Untrained
     networks (the classic architectures, random weights) are built when first used: their
     pages need only their architecture, traced here without weights."""
     for name in list_models():
@@ -36,7 +37,9 @@ def preload_models(device: torch.device, stop: threading.Event | None = None) ->
             return
         spec = get_model_spec(name)
         if spec.trained:
-            get_network(name, device).summary  # noqa: B018 (computed once, then kept)
+            network = get_network(name, device)
+            network.summary  # noqa: B018 (computed once, then kept)
+            network.folded  # noqa: B018 (the copy saliency runs on, app.nets.fold)
         else:
             spec.summary  # noqa: B018
 
