@@ -43,46 +43,44 @@ def test_the_pause_waits_while_the_app_is_busy_and_raises_when_it_stops():
 
 
 @pytest.fixture
-def few_digits(monkeypatch: pytest.MonkeyPatch):
-    """A split of 30 training and 10 held-out digits, and empty caches."""
+def few_digits():
+    """A split of 30 training and 10 held-out digits."""
     train, held_out = split()
-    small = (
-        train.subset(torch.arange(len(train)) % 400 < 3),
-        held_out.subset(torch.arange(len(held_out)) % 100 < 1),
+    return train.subset(torch.arange(len(train)) % 400 < 3), held_out.subset(
+        torch.arange(len(held_out)) % 100 < 1
     )
-    monkeypatch.setattr(data, "split", lambda: small)
-    monkeypatch.setattr(data, "_PICTURES", {})
-    monkeypatch.setattr(data, "_CACHE", {})
-    return small
 
 
 def test_a_paused_warm_up_keeps_no_training_waiting(few_digits):
     """While the warm-up waits in its pause, ``lab_data`` (a training starting) prepares
     the pictures itself instead of waiting for the lock; the first made is kept."""
+    store = data.LabDataStore(lambda: few_digits)  # the app's own store is left alone
     paused, release = threading.Event(), threading.Event()
 
     def pause() -> None:
         paused.set()
         assert release.wait(10)
 
-    warming = threading.Thread(target=data.warm, args=(MNIST, pause))
+    warming = threading.Thread(target=store.warm, args=(MNIST, pause))
     warming.start()
     assert paused.wait(10)
-    found = data.lab_data(MNIST)  # does not wait for the paused warm-up
+    found = store.lab_data(MNIST)  # does not wait for the paused warm-up
     release.set()
     warming.join(10)
     assert not warming.is_alive()
-    assert data.warm(MNIST, lambda: None) is found
+    assert store.warm(MNIST, lambda: None) is found
     train, held_out = few_digits
     assert torch.equal(found.train_unit, prepare(MNIST, train))
     assert torch.equal(found.test_x, MNIST.scale(prepare(MNIST, held_out)))
 
 
 def test_the_warm_up_prepares_what_lab_data_would(few_digits):
+    store = data.LabDataStore(lambda: few_digits)
     calls = []
-    warmed = data.warm(LENET, lambda: calls.append(1))
+    warmed = store.warm(LENET, lambda: calls.append(1))
     assert calls  # it paused between pieces of work
     train, _ = few_digits
     assert warmed.train_unit.shape[-2:] == (32, 32)  # LeNet-5's pictures from MNIST's
     assert torch.equal(warmed.train_unit[:, :, 2:-2, 2:-2], prepare(MNIST, train))
-    assert data.lab_data(LENET) is warmed
+    assert store.lab_data(LENET) is warmed
+    assert data.lab_data == data.STORE.lab_data and data.warm == data.STORE.warm

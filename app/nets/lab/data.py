@@ -48,9 +48,6 @@ class LabData:
         return sum(t.numel() * t.element_size() for t in tensors)
 
 
-_CACHE: dict[str, LabData] = {}
-_PICTURES: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
-_LOCK = threading.Lock()
 #: LeNet-5's 32×32 field: MNIST's 28×28 and two background pixels (0) on each side.
 LENET_MARGIN = (2, 2, 2, 2)
 
@@ -60,59 +57,73 @@ def _geometry(preprocess: Preprocess) -> Preprocess:
     return MNIST if preprocess is LENET else preprocess
 
 
-def _prepared(
-    preprocess: Preprocess, pause: Callable[[], None] | None = None
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """(training, held-out) pictures in [0, 1], (N, 1, H, W), after ``preprocess``'s
-    geometry step (not LeNet-5's: see :func:`_pictures`)."""
-    train, held_out = split()
-    return prepare(preprocess, train, pause), prepare(preprocess, held_out, pause)
+class LabDataStore:
+    """The prepared splits of one split of the digits (``split_of()``: training, held out),
+    made once per preprocessing and kept. The process has one (:data:`STORE`); a test
+    makes its own, so a warm-up running in the background never sees its digits."""
 
+    def __init__(self, split_of: Callable[[], tuple[Digits, Digits]] = split) -> None:
+        self.split_of = split_of
+        self._data: dict[str, LabData] = {}
+        self._pictures: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+        self._lock = threading.Lock()
 
-def _pictures(preprocess: Preprocess) -> tuple[torch.Tensor, torch.Tensor]:
-    """(training, held-out) pictures in [0, 1], (N, 1, H, W), after ``preprocess``'s
-    geometry step (under ``_LOCK``)."""
-    geometry = _geometry(preprocess)
-    found = _PICTURES.get(geometry.description)
-    if found is None:
-        found = _PICTURES[geometry.description] = _prepared(geometry)
-    if preprocess is LENET:
-        return F.pad(found[0], LENET_MARGIN), F.pad(found[1], LENET_MARGIN)
-    return found
+    def _prepared(
+        self, preprocess: Preprocess, pause: Callable[[], None] | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(training, held-out) pictures in [0, 1], (N, 1, H, W), after ``preprocess``'s
+        geometry step (not LeNet-5's: see :meth:`_pictures_of`)."""
+        train, held_out = self.split_of()
+        return prepare(preprocess, train, pause), prepare(preprocess, held_out, pause)
 
-
-def warm(preprocess: Preprocess, pause: Callable[[], None]) -> LabData:
-    """:func:`lab_data` made ahead of its first use by a background warm-up that calls
-    ``pause()`` between pieces of work (where it waits while the server is busy, or
-    raises to stop). The pictures are prepared without the lock, so a training that
-    starts meanwhile never waits for a paused warm-up: it prepares them itself, and the
-    first to finish is kept."""
-    geometry = _geometry(preprocess)
-    with _LOCK:
-        ready = geometry.description in _PICTURES
-    if not ready:
-        pictures = _prepared(geometry, pause)
-        with _LOCK:
-            _PICTURES.setdefault(geometry.description, pictures)
-    pause()
-    return lab_data(preprocess)
-
-
-def lab_data(preprocess: Preprocess) -> LabData:
-    """The split prepared by ``preprocess``: made on first use (a few seconds), then kept.
-    Two callers at once wait for one preparation."""
-    with _LOCK:
-        found = _CACHE.get(preprocess.description)
+    def _pictures_of(self, preprocess: Preprocess) -> tuple[torch.Tensor, torch.Tensor]:
+        """(training, held-out) pictures in [0, 1], (N, 1, H, W), after ``preprocess``'s
+        geometry step (under the lock)."""
+        geometry = _geometry(preprocess)
+        found = self._pictures.get(geometry.description)
         if found is None:
-            train, held_out = split()
-            unit, test_unit = _pictures(preprocess)
-            found = _CACHE[preprocess.description] = LabData(
-                preprocess=preprocess,
-                train_unit=unit,
-                train_x=preprocess.scale(unit),
-                train_y=train.labels,
-                test_x=preprocess.scale(test_unit),
-                test_y=held_out.labels,
-                held_out=held_out,
-            )
+            found = self._pictures[geometry.description] = self._prepared(geometry)
+        if preprocess is LENET:
+            return F.pad(found[0], LENET_MARGIN), F.pad(found[1], LENET_MARGIN)
         return found
+
+    def warm(self, preprocess: Preprocess, pause: Callable[[], None]) -> LabData:
+        """:meth:`lab_data` made ahead of its first use by a background warm-up that calls
+        ``pause()`` between pieces of work (where it waits while the server is busy, or
+        raises to stop). The pictures are prepared without the lock, so a training that
+        starts meanwhile never waits for a paused warm-up: it prepares them itself, and
+        the first to finish is kept."""
+        geometry = _geometry(preprocess)
+        with self._lock:
+            ready = geometry.description in self._pictures
+        if not ready:
+            pictures = self._prepared(geometry, pause)
+            with self._lock:
+                self._pictures.setdefault(geometry.description, pictures)
+        pause()
+        return self.lab_data(preprocess)
+
+    def lab_data(self, preprocess: Preprocess) -> LabData:
+        """The split prepared by ``preprocess``: made on first use (a few seconds), then
+        kept. Two callers at once wait for one preparation."""
+        with self._lock:
+            found = self._data.get(preprocess.description)
+            if found is None:
+                train, held_out = self.split_of()
+                unit, test_unit = self._pictures_of(preprocess)
+                found = self._data[preprocess.description] = LabData(
+                    preprocess=preprocess,
+                    train_unit=unit,
+                    train_x=preprocess.scale(unit),
+                    train_y=train.labels,
+                    test_x=preprocess.scale(test_unit),
+                    test_y=held_out.labels,
+                    held_out=held_out,
+                )
+            return found
+
+
+#: The process's prepared digits.
+STORE = LabDataStore()
+lab_data = STORE.lab_data
+warm = STORE.warm
