@@ -25,6 +25,7 @@ from torch import nn
 from app.nets.fold import Folded, fold_batchnorm
 from app.nets.preprocess import Preprocess
 from app.nets.summary import ArchitectureSummary, summarize
+from app.nets.traced import TracedPass, trace
 
 if TYPE_CHECKING:
     from app.nets.registry import ModelSpec
@@ -97,6 +98,22 @@ class Network:
         if own.shape != theirs.shape or not torch.allclose(own, theirs, rtol=0, atol=1e-3 * scale):
             return Folded(self.module, frozenset())
         return found
+
+    @property
+    def for_passes(self) -> nn.Module:
+        """The module input-gradient passes run (the vanilla gradient, SmoothGrad, Integrated
+        Gradients): the folded copy, traced (:mod:`app.nets.traced`) where tracing keeps its
+        function. Made once, on first use."""
+        return self.memo(("passes", None), lambda: self._traced(None) or self.folded.module)
+
+    def traced_with(self, layer: str) -> nn.Module | None:
+        """The folded copy's pass traced to return its logits and the output of ``layer``
+        (Grad-CAM), or ``None`` where tracing does not keep the function."""
+        return self.memo(("passes", layer), lambda: self._traced(layer))
+
+    def _traced(self, layer: str | None) -> nn.Module | None:
+        found = trace(self.folded.module, self.input_shape, self.device, layer)
+        return None if found is None else TracedPass(found)
 
     def memo(self, key: Hashable, make: Callable[[], T]) -> T:
         """``make()``, computed once per network and key, then kept with the network. Two

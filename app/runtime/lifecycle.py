@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 
+from app.explain.saliency.gradcam import GradCam
 from app.nets.registry import get_model_spec, get_network, list_models
 from app.runtime.device import resolve_device
 from app.runtime.jobs import Jobs
@@ -27,11 +28,11 @@ log = logging.getLogger("uvicorn.error.lifecycle")
 
 
 def preload_models(device: torch.device, stop: threading.Event | None = None) -> None:
-    """Build every trained model of the zoo on ``device``, its architecture table and its
-    copy with BatchNorm folded, once; between two models, give up if ``stop`` is set (the
-    app is shutting down). Untrained
-    networks (the classic architectures, random weights) are built when first used: their
-    pages need only their architecture, traced here without weights."""
+    """Build every trained model of the zoo on ``device``, its architecture table, its copy
+    with BatchNorm folded and that copy's traced passes, once; between two models, give up
+    if ``stop`` is set (the app is shutting down). Untrained networks (the classic
+    architectures, random weights) are built when first used: their pages need only their
+    architecture, traced here without weights."""
     for name in list_models():
         if stop is not None and stop.is_set():
             return
@@ -40,6 +41,9 @@ def preload_models(device: torch.device, stop: threading.Event | None = None) ->
             network = get_network(name, device)
             network.summary  # noqa: B018 (computed once, then kept)
             network.folded  # noqa: B018 (the copy saliency runs on, app.nets.fold)
+            network.for_passes  # noqa: B018 (its traced pass, app.nets.traced)
+            with suppress(ValueError):  # and Grad-CAM's, at its default layer
+                GradCam.build(network, torch.empty(0), GradCam.resolve(network, {}))
         else:
             spec.summary  # noqa: B018
 

@@ -272,8 +272,9 @@ class Attribution:
     @classmethod
     def model_for(cls, network: Network, settings: Mapping[str, Any]) -> nn.Module:
         """The module the method runs: the one with BatchNorm folded into the convolutions
-        (the same function, a third less work: :mod:`app.nets.fold`)."""
-        return network.folded.module
+        (the same function, a third less work: :mod:`app.nets.fold`), traced where that
+        keeps its function (:mod:`app.nets.traced`)."""
+        return network.for_passes
 
     def completeness(
         self, explained: Explanation, x: torch.Tensor, **options: Any

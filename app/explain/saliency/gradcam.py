@@ -30,6 +30,7 @@ from app.explain.hooks import hooked
 from app.explain.params import Param
 from app.explain.progress import Progress, report
 from app.explain.saliency.base import (
+    Attribution,
     Explanation,
     OnePass,
     Target,
@@ -93,19 +94,39 @@ class GradCam(OnePass):
             else network.module
         )
 
+    @classmethod
+    def build(
+        cls, network: Network, x: torch.Tensor, settings: Mapping[str, Any]
+    ) -> tuple[Attribution, dict[str, Any]]:
+        """The method on the folded module, with its pass traced where tracing keeps the
+        function (a layer called once: its name has no call number)."""
+        model = cls.model_for(network, settings)
+        method = cls(model, **settings)
+        if model is network.folded.module and " (" not in settings["layer"]:
+            method.traced = network.traced_with(settings["layer"])
+        return method, {}
+
     def __init__(self, model: nn.Module, layer: str) -> None:
         super().__init__(model)
         self.module = feature_layer(model, layer)
         self.layer = layer
+        #: the model's pass traced to return (logits, the layer's output), if any
+        self.traced: nn.Module | None = None
 
     def _cam(self, x: torch.Tensor, target: Target | None) -> Explanation:
         """(N, 1, h, w) ReLU(Σ_k α_k A_k) at the layer's resolution, with the logits."""
         x = self.prepare(x)
-        with torch.enable_grad(), hooked(self.model, [self.layer], as_leaf=True) as record:
-            logits = self.model(network_layout(x))
-            targets = resolve_targets(logits, target)
-            features = record.outputs[self.layer]  # (N, K, h, w), a leaf that requires grad
-            (grads,) = torch.autograd.grad(target_scores(logits, targets).sum(), features)
+        if self.traced is not None:  # the same operations, without Python between them
+            with torch.enable_grad():
+                logits, features = self.traced(network_layout(x).requires_grad_())
+                targets = resolve_targets(logits, target)
+                (grads,) = torch.autograd.grad(target_scores(logits, targets).sum(), features)
+        else:
+            with torch.enable_grad(), hooked(self.model, [self.layer], as_leaf=True) as record:
+                logits = self.model(network_layout(x))
+                targets = resolve_targets(logits, target)
+                features = record.outputs[self.layer]  # (N, K, h, w), a leaf requiring grad
+                (grads,) = torch.autograd.grad(target_scores(logits, targets).sum(), features)
         weights = grads.mean(dim=(2, 3), keepdim=True)  # (N, K, 1, 1): α_k
         cam = (weights * features.detach()).sum(dim=1, keepdim=True)  # (N, 1, h, w)
         return Explanation(F.relu(cam).contiguous(), logits.detach(), targets)

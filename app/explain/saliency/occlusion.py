@@ -26,6 +26,8 @@ Rᵀ diag(d) K, and the number of squares over each pixel RᵀK.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 import torch
 from torch import nn
@@ -64,6 +66,11 @@ class Occlusion(WithBaseline):
     reduction = "the drop of the class score when the pixel is covered (signed)"
     signed = True
     params = (PATCH, STRIDE)
+
+    @classmethod
+    def model_for(cls, network: Network, settings: Mapping[str, Any]) -> nn.Module:
+        """The folded module itself: the incremental passes read its layers."""
+        return network.folded.module
 
     def __init__(
         self,
