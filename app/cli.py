@@ -58,9 +58,12 @@ def serve(
     """Start the bounded uvicorn server (:func:`app.web.server.build_server`) with the app
     and the users' networks ``models`` (``module:attr``) beside the zoo; returns an exit
     status."""
+    from app.runtime.memory import retain_freed_memory
+
+    # before torch and numpy start threads: every thread then allocates from the main heap
+    retain_freed_memory()  # and model passes reuse their memory instead of faulting it in
     from app.main import create_app
     from app.runtime.device import resolve_device
-    from app.runtime.memory import retain_freed_memory
     from app.runtime.workers import one_thread_by_default
     from app.settings import Settings
     from app.web.server import build_server
@@ -78,7 +81,6 @@ def serve(
     if own is None:
         return 2
     one_thread_by_default()  # before torch computes anything here (Cores)
-    retain_freed_memory()  # model passes reuse their memory instead of faulting it in again
     shown_host = "127.0.0.1" if settings.host in {"0.0.0.0", "::"} else settings.host
     print(
         f"convscope {__version__}: serving on http://{shown_host}:{settings.port} "

@@ -11,8 +11,10 @@ Those thresholds hold for the main thread's heap only: a worker thread gets an a
 own, made of 64 MB heaps that glibc unmaps as soon as they empty. Integrated Gradients on
 the team thread (:class:`app.runtime.workers.Cores`) took ~290,000 page faults a map and
 1.4–1.7 s, against ~20,000 and 1.1 s on the main thread. So every thread allocates from the
-one main heap (``M_ARENA_MAX`` 1; set before the workers start). Elsewhere (macOS, musl)
-this does nothing.
+one main heap (``M_ARENA_MAX`` 1). It holds for threads that get their arena after the
+call: a thread started earlier (numpy's and torch's, at import) keeps its own, and a new
+thread may be given one of those, so ``convscope serve`` calls it before importing them.
+Elsewhere (macOS, musl) this does nothing.
 """
 
 from __future__ import annotations

@@ -18,37 +18,36 @@ def test_glibc_accepts_the_thresholds():
     assert retain_freed_memory() is True
 
 
-WORKER_REUSE = """
-import resource, threading, torch
+WORKER_HEAP = """
+import ctypes, ctypes.util
 from app.runtime.memory import retain_freed_memory
-assert retain_freed_memory()
-from app.nets.registry import get_model
-model = get_model("efficientnet-lite0")
-x = torch.rand(8, 3, 224, 224)
-faults = []
+assert retain_freed_memory()  # first thing, as `convscope serve` does
+import threading, torch  # threads of numpy's and torch's, and a model's OpenMP helpers
+libc = ctypes.CDLL(ctypes.util.find_library("c"))
+libc.malloc.restype = libc.sbrk.restype = ctypes.c_void_p
+libc.malloc.argtypes, libc.sbrk.argtypes = [ctypes.c_size_t], [ctypes.c_long]
+torch.nn.Conv2d(3, 64, 3)(torch.rand(2, 3, 224, 224))
+found = []
 
-def passes():  # a worker thread's saliency batches: forward and backward, again and again
-    for _ in range(6):
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-        leaf = x.clone().requires_grad_()
-        torch.autograd.grad(model(leaf)[:, 3].sum(), leaf)
-        faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+def worker():  # a block under the mmap threshold: from this thread's arena
+    torch.rand(1 << 20).sum()
+    found.append(libc.malloc(1 << 20) < libc.sbrk(0))  # below the break: the main heap
 
-thread = threading.Thread(target=passes)
+thread = threading.Thread(target=worker)
 thread.start()
 thread.join()
-print(*faults)
+print(found[0])
 """
 
 
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="only glibc has mallopt")
-def test_a_worker_thread_reuses_its_freed_memory():
-    """A worker thread's batches of eight images through EfficientNet-Lite0 soon fault in
-    few fresh pages: 20,000–38,000 a pass here, against 105,000–140,000 with an arena of
-    its own, whose emptied heaps glibc gives back to the kernel after each pass."""
+def test_a_worker_thread_allocates_from_the_main_heap():
+    """A thread started after the call allocates from the main heap (below the program
+    break), whose freed memory is kept: a thread's own arena gives its emptied heaps back to
+    the kernel after each pass (Integrated Gradients on a worker thread: ~290,000 page
+    faults a map against ~20,000)."""
     done = subprocess.run(
-        [sys.executable, "-c", WORKER_REUSE], capture_output=True, text=True, timeout=300,
+        [sys.executable, "-c", WORKER_HEAP], capture_output=True, text=True, timeout=120,
         check=True, cwd=Path(__file__).resolve().parents[2],
     )  # fmt: skip
-    first, *_, a, b, c = map(int, done.stdout.split())
-    assert min(a, b, c) < first / 4, done.stdout  # measured: under 0.16 (0.4 without)
+    assert done.stdout.strip() == "True", done.stdout + done.stderr
