@@ -18,6 +18,7 @@ with no profiling runs or recompilation when the batch size changes.
 
 from __future__ import annotations
 
+import threading
 import warnings
 from typing import Any
 
@@ -26,7 +27,8 @@ from torch import nn
 
 
 class _WithLayer(nn.Module):
-    """The model's logits and the output of its module ``layer`` (its first call)."""
+    """The model's logits and the output of its module ``layer`` (its first call in this
+    pass: the hook keeps the calling thread's outputs only)."""
 
     def __init__(self, model: nn.Module, layer: str) -> None:
         super().__init__()
@@ -35,7 +37,13 @@ class _WithLayer(nn.Module):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         captured: list[torch.Tensor] = []
-        handle = self.layer.register_forward_hook(lambda _m, _i, out: captured.append(out))
+        caller = threading.get_ident()  # another thread may run the shared module meanwhile
+
+        def keep(_m: nn.Module, _i: Any, out: torch.Tensor) -> None:
+            if threading.get_ident() == caller:
+                captured.append(out)
+
+        handle = self.layer.register_forward_hook(keep)
         try:
             logits = self.model(x)
         finally:

@@ -3,6 +3,8 @@ eager network; a forward that tracing would change keeps the eager module."""
 
 from __future__ import annotations
 
+import threading
+
 import torch
 from torch import nn
 
@@ -69,3 +71,23 @@ def test_no_trace_where_tracing_would_change_the_function():
     x = torch.randn(3, 1, 8, 8)
     with torch.no_grad():
         assert torch.equal(run(traced, x), plain(x))
+
+
+def test_the_layer_is_read_from_this_threads_pass_only():
+    """Another thread running the shared module while a pass is traced does not lend it
+    its layer output."""
+    from app.nets.traced import _WithLayer
+
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU()).eval()
+    other = torch.randn(1, 1, 8, 8)
+
+    def meanwhile(_module: nn.Module, _args: object) -> None:
+        thread = threading.Thread(target=lambda: model[0](other))
+        thread.start()
+        thread.join()
+
+    model.register_forward_pre_hook(meanwhile)
+    x = torch.randn(1, 1, 8, 8)
+    with torch.no_grad():
+        _, layer = _WithLayer(model, "0")(x)
+        assert torch.equal(layer, model[0](x))
