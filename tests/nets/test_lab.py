@@ -5,6 +5,7 @@ do not, a learning rate too large is a divergence, and the held-out report adds 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
@@ -310,3 +311,31 @@ def test_an_entry_of_a_run_logged_every_kth_step_is_the_mean_loss_since_the_last
         assert_close(
             entry["grad_norms"], expected, terms=largest(outcome.model), dtype=torch.float32
         )
+
+
+def test_runs_starting_together_get_their_own_seeds_weights():
+    """A comparison's two runs start at once: each network's initial weights are its seed's
+    as if it ran alone, and the global generator's state is left as it was."""
+    import threading
+
+    from app.nets.lab.loop import initial_model
+
+    configs = [dataclasses.replace(DEFAULTS, seed=seed) for seed in range(6)]
+    alone = [initial_model(c).state_dict() for c in configs]
+    state = torch.random.get_rng_state()
+    together: dict[int, dict[str, torch.Tensor]] = {}
+    start = threading.Barrier(len(configs))
+
+    def build(i: int) -> None:
+        start.wait()
+        for _ in range(5):
+            together[i] = initial_model(configs[i]).state_dict()
+
+    threads = [threading.Thread(target=build, args=(i,)) for i in range(len(configs))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert torch.equal(torch.random.get_rng_state(), state)
+    for i, weights in enumerate(alone):
+        assert all(torch.equal(weights[k], together[i][k]) for k in weights)

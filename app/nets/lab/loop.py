@@ -32,6 +32,7 @@ goes to ``progress`` before every step (a job cancels the run there).
 from __future__ import annotations
 
 import math
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -139,6 +140,20 @@ def snapshot(model: nn.Module, watched: torch.Tensor, step: int, epoch: float) -
     }
 
 
+#: One seeded initialisation at a time: torch's global generator is the process's, and two
+#: runs starting together (a comparison's A and B) would draw from each other's seeds.
+_INIT = threading.Lock()
+
+
+def initial_model(config: TrainingConfig) -> nn.Module:
+    """``config``'s network with the initial weights its seed gives, whatever else runs: the
+    seeded draws hold the lock, on a copy of the global generator's state that is put back
+    afterwards."""
+    with _INIT, torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        return config.architecture.builder()
+
+
 def train(
     config: TrainingConfig,
     data: LabData,
@@ -151,8 +166,7 @@ def train(
     started = time.perf_counter()
     device = torch.device(device)
     recorder = recorder or Ignore()
-    torch.manual_seed(config.seed)
-    model = config.architecture.builder().to(device)
+    model = initial_model(config).to(device)
     optimizer = make_optimizer(model, config)
     schedule = make_schedule(optimizer, config)
     generator = torch.Generator().manual_seed(config.seed)
